@@ -1,0 +1,70 @@
+/** `openpal serve`: run the server with its store (and a world file, if given). */
+import { Command, Option } from "commander";
+import { loadOptions, optionDefinitions, type Options, type RawValue } from "../../options/index.ts";
+import { startServer, type RunningServer } from "../../server/index.ts";
+import { CliError, ExitCode } from "../errors.ts";
+
+/** Adds every server option (from the catalog) to a command. */
+export function addServerOptions(cmd: Command): Command {
+  for (const def of optionDefinitions) {
+    const takesValue = def.kind !== "boolean";
+    const option = new Option(takesValue ? `${def.flag} <value>` : def.flag, `${def.description} (env ${def.env}; default ${def.defaultText})`);
+    cmd.addOption(option);
+  }
+  return cmd;
+}
+
+/** Turns commander's parsed flags into raw option values keyed by option key. */
+export function flagsFrom(parsed: Record<string, unknown>): Partial<Record<keyof Options, RawValue>> {
+  const flags: Partial<Record<keyof Options, RawValue>> = {};
+  for (const def of optionDefinitions) {
+    const attr = def.flag.replace(/^--/, "").replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+    const value = parsed[attr];
+    if (value !== undefined) flags[def.key] = value as RawValue;
+  }
+  return flags;
+}
+
+/** Resolves options or throws a CliError listing every problem. */
+export function optionsOrExit(parsed: Record<string, unknown>): Options {
+  const result = loadOptions(flagsFrom(parsed));
+  if (!result.ok) throw new CliError(`invalid options:\n  - ${result.problems.join("\n  - ")}`, ExitCode.usage);
+  return result.options;
+}
+
+export function serveCommand(): Command {
+  const cmd = new Command("serve").description("Run the OpenPAL server over HTTPS (a local CA and certificate are generated on first start).");
+  addServerOptions(cmd);
+  cmd.action(async (parsed: Record<string, unknown>) => {
+    const options = optionsOrExit(parsed);
+    let server: RunningServer;
+    try {
+      server = await startServer(options);
+    } catch (error) {
+      throw new CliError((error as Error).message, ExitCode.failure);
+    }
+    const lines = [
+      `OpenPAL is listening on ${server.url}`,
+      `  store: ${options.store === "postgres" ? "PostgreSQL" : options.inMemory ? "SQLite in memory" : `SQLite in ${options.dataDir}`}`,
+    ];
+    if (server.caCertPath) {
+      lines.push(`  trust its certificate: export NODE_EXTRA_CA_CERTS=${server.caCertPath}`);
+      lines.push(`  (az CLI: export REQUESTS_CA_BUNDLE=${server.caCertPath})`);
+    }
+    lines.push(`  health: curl --cacert ${server.caCertPath ?? "<your CA>"} ${server.url}/healthz`);
+    process.stdout.write(lines.join("\n") + "\n");
+
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      server.openpal.context.log.info({ signal }, "shutting down");
+      // Graceful: stop accepting, finish in-flight requests, then close the store.
+      await server.close();
+      process.exit(0);
+    };
+    process.on("SIGINT", () => void stop("SIGINT"));
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+  });
+  return cmd;
+}

@@ -1,0 +1,187 @@
+/**
+ * The composition root: the one place where options, store, identity, providers and pages are
+ * wired together.
+ *
+ * Request pipeline, in order (each step is a fastify hook or handler):
+ *   1. context   - request id (x-ms-request-id, a new GUID), correlation id, child logger
+ *   2. dispatch  - fastify's router (ARM providers match their segments case-insensitively)
+ *   3. auth      - bearer token → Caller (arm/), admin key (admin routes), session (portal)
+ *   4. parse     - JSON bodies; an empty body with a JSON content type is accepted
+ *   5. handler   - provider / identity / admin logic over domain + store
+ *   6. serialise - exact bytes where the wire contract says so
+ *   7. error     - every error becomes a 4xx/5xx body in the component's own shape; bad input
+ *                  never produces a 500
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import formbody from "@fastify/formbody";
+import type { DestinationStream, Logger } from "pino";
+import type { Options } from "../options/index.ts";
+import { openStore, databaseConfigFrom, type Store } from "../store/index.ts";
+import { systemClock, type Clock } from "../domain/time.ts";
+import { randomIds, type IdSource } from "../domain/ids.ts";
+import { createLogger, redactUrl } from "./logging.ts";
+import type { AppContext } from "./context.ts";
+import { createIdentity, type Identity } from "../identity/index.ts";
+import { loadTlsMaterial, type TlsMaterial } from "./tls.ts";
+import { registerComponents } from "./components.ts";
+
+export interface AppDependencies {
+  readonly clock?: Clock;
+  readonly ids?: IdSource;
+  /** Log destination (tests capture lines here). */
+  readonly logDestination?: DestinationStream;
+  /** An already-open store (tests share one across apps). */
+  readonly store?: Store;
+  /** TLS material; when absent buildApp serves plain HTTP for inject() tests. */
+  readonly tls?: TlsMaterial;
+}
+
+export interface OpenPalApp {
+  readonly app: FastifyInstance;
+  readonly context: AppContext;
+  readonly identity: Identity;
+  setBaseUrl(url: string): void;
+  close(): Promise<void>;
+}
+
+/** Reads or creates the operator key for /admin endpoints (`<dataDir>/admin.key`, mode 0600). */
+export function ensureAdminKey(dataDir: string): string {
+  const file = path.join(dataDir, "admin.key");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  mkdirSync(dataDir, { recursive: true });
+  const key = randomBytes(32).toString("base64url");
+  writeFileSync(file, key + "\n", { mode: 0o600 });
+  return key;
+}
+
+/** Builds the app without listening. Call `close()` to release the store. */
+export async function buildApp(options: Options, deps: AppDependencies = {}): Promise<OpenPalApp> {
+  const log: Logger = createLogger(options, deps.logDestination);
+  const store = deps.store ?? (await openStore(databaseConfigFrom(options)));
+  const ownsStore = deps.store === undefined;
+  let baseUrl = options.publicUrl ?? `https://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
+  const context: AppContext = {
+    options,
+    store,
+    clock: deps.clock ?? systemClock,
+    ids: deps.ids ?? randomIds,
+    log,
+    baseUrl: () => baseUrl,
+    adminKey: ensureAdminKey(options.dataDir),
+  };
+
+  const fastifyOptions: FastifyServerOptions & { https?: { cert: string; key: string } } = {
+    loggerInstance: log,
+    // 1. context: every request gets a fresh GUID; the client's ids are echoed, never trusted as ours.
+    genReqId: () => randomUUID(),
+    // Our own onResponse hook logs each request once, with credentials removed from the URL.
+    logController: new LogController({ requestIdLogLabel: "requestId", disableRequestLogging: true }),
+    bodyLimit: 32 * 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: false, caseSensitive: true },
+  };
+  if (deps.tls) fastifyOptions.https = { cert: deps.tls.cert, key: deps.tls.key };
+  const app = Fastify(fastifyOptions) as unknown as FastifyInstance;
+
+  app.addHook("onRequest", async (req, reply) => {
+    reply.header("x-ms-request-id", req.id);
+    const correlation = req.headers["x-ms-correlation-request-id"];
+    reply.header("x-ms-correlation-request-id", typeof correlation === "string" && correlation ? correlation : req.id);
+    const clientRequestId = req.headers["x-ms-client-request-id"];
+    if (typeof clientRequestId === "string" && clientRequestId) reply.header("x-ms-client-request-id", clientRequestId);
+  });
+  app.addHook("onResponse", async (req, reply) => {
+    req.log.info({ method: req.method, url: redactUrl(req.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request completed");
+  });
+
+  // 4. parse: JSON with an empty body is accepted (clients send Content-Length: 0 with a JSON
+  // content type); malformed JSON is a 400 that says so.
+  app.removeContentTypeParser(["application/json"]);
+  app.addContentTypeParser(["application/json", "text/json"], { parseAs: "string" }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === "") return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      const err = new Error(`The request body is not valid JSON: ${(error as Error).message}. Send a JSON object, or no body.`) as Error & { statusCode: number; code: string };
+      err.statusCode = 400;
+      err.code = "InvalidRequestContent";
+      done(err, undefined);
+    }
+  });
+  await app.register(formbody);
+
+  // 7. error: the default shape for routes outside a component with its own handler.
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    if (status >= 500) req.log.error({ err: error }, "unhandled error");
+    const code = status >= 500 ? "InternalServerError" : (error.code && !error.code.startsWith("FST_") ? error.code : "BadRequest");
+    const message = status >= 500 ? `The server hit an unexpected error; the request id is ${req.id}.` : error.message;
+    return reply.code(status).send({ error: { code, message } });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    return reply.code(404).send({ error: { code: "NotFound", message: `No route for ${req.method} ${req.url.split("?")[0]}. See docs/API.md for the endpoints.` } });
+  });
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+
+  const identity = await createIdentity(context);
+  await identity.register(app);
+  await registerComponents(app, { context, identity });
+
+  return {
+    app,
+    context,
+    identity,
+    setBaseUrl(url: string) {
+      baseUrl = url.replace(/\/+$/, "");
+    },
+    async close() {
+      await app.close();
+      if (ownsStore) await store.close();
+    },
+  };
+}
+
+export interface RunningServer {
+  /** e.g. https://127.0.0.1:8443 */
+  readonly url: string;
+  readonly caCertPath: string | undefined;
+  readonly openpal: OpenPalApp;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens over HTTPS, then writes `<dataDir>/server.json` with the URL, CA certificate path and
+ * pid, so that the CLI and tests find the server.
+ */
+export async function startServer(options: Options, deps: Omit<AppDependencies, "tls"> = {}): Promise<RunningServer> {
+  const tls = await loadTlsMaterial({ dataDir: options.dataDir, cert: options.cert, key: options.key });
+  const openpal = await buildApp(options, { ...deps, tls });
+  let address: string;
+  try {
+    address = await openpal.app.listen({ host: options.host, port: options.port });
+  } catch (error) {
+    await openpal.close();
+    const e = error as NodeJS.ErrnoException;
+    if (e.code === "EADDRINUSE") throw new Error(`port ${options.port} on ${options.host} is in use; stop the other server or choose --port (0 picks a free one).`);
+    throw error;
+  }
+  const port = new URL(address).port;
+  const hostForUrl = options.host === "0.0.0.0" || options.host === "::" ? "127.0.0.1" : options.host.includes(":") ? `[${options.host}]` : options.host;
+  const url = options.publicUrl ?? `https://${hostForUrl}:${port}`;
+  openpal.setBaseUrl(url);
+  mkdirSync(options.dataDir, { recursive: true });
+  const serverJson = path.join(options.dataDir, "server.json");
+  writeFileSync(serverJson, JSON.stringify({ url, caCert: tls.caCertPath ?? null, pid: process.pid }, null, 2) + "\n");
+  return {
+    url,
+    caCertPath: tls.caCertPath,
+    openpal,
+    async close() {
+      await openpal.close();
+    },
+  };
+}

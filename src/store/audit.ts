@@ -1,0 +1,52 @@
+/**
+ * Audit aggregate: an append-only log of every write (who, what, when, request id). The database
+ * refuses updates and deletes (migration 0002); this interface offers only append and read.
+ */
+import type { Kysely } from "kysely";
+import type { Database } from "./schema.ts";
+
+export interface AuditEntry {
+  readonly at: number;
+  readonly tenantId: string | null;
+  readonly actorTenantId: string | null;
+  readonly actorObjectId: string | null;
+  /** Verb in the domain, e.g. "partnerLink.create", "world.apply". */
+  readonly action: string;
+  /** What was written, e.g. "/providers/Microsoft.ManagementPartner/partners/4000001". */
+  readonly target: string;
+  readonly requestId: string | null;
+  /** Extra facts; never secrets or tokens. */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export interface AuditRecord extends AuditEntry {
+  readonly seq: number;
+}
+
+export class AuditLog {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async append(entry: AuditEntry): Promise<void> {
+    await this.#db.insertInto("audit_log").values({
+      at: entry.at, tenant_id: entry.tenantId, actor_tenant_id: entry.actorTenantId,
+      actor_object_id: entry.actorObjectId, action: entry.action, target: entry.target,
+      request_id: entry.requestId, details: JSON.stringify(entry.details ?? {}),
+    }).execute();
+  }
+
+  /** Entries in order of writing, optionally for one tenant, after a sequence number. */
+  async list(filter: { tenantId?: string; afterSeq?: number; limit?: number } = {}): Promise<AuditRecord[]> {
+    let q = this.#db.selectFrom("audit_log").selectAll().orderBy("seq").limit(filter.limit ?? 1000);
+    if (filter.tenantId) q = q.where("tenant_id", "=", filter.tenantId);
+    if (filter.afterSeq !== undefined) q = q.where("seq", ">", filter.afterSeq);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      seq: Number(r.seq), at: Number(r.at), tenantId: r.tenant_id, actorTenantId: r.actor_tenant_id,
+      actorObjectId: r.actor_object_id, action: r.action, target: r.target, requestId: r.request_id,
+      details: JSON.parse(r.details) as Record<string, unknown>,
+    }));
+  }
+}

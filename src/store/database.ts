@@ -1,0 +1,82 @@
+/**
+ * Opening the database: one kysely instance over SQLite (better-sqlite3, WAL) or PostgreSQL (pg),
+ * with versioned migrations run at start.
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import SQLite from "better-sqlite3";
+import pg from "pg";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from "kysely";
+import type { Database } from "./schema.ts";
+import { migrations } from "./migrations/index.ts";
+import type { Dialect } from "./migrations/helpers.ts";
+
+export interface DatabaseConfig {
+  readonly kind: Dialect;
+  /** SQLite file path, or ":memory:". */
+  readonly sqlitePath?: string;
+  readonly postgresUrl?: string;
+  /** PostgreSQL pool size. */
+  readonly poolSize?: number;
+}
+
+export interface OpenDatabase {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  close(): Promise<void>;
+}
+
+// pg returns int8 (bigint) as strings by default; our bigints are epoch milliseconds and
+// sequence numbers, far inside the safe integer range.
+pg.types.setTypeParser(20, (value: string) => Number.parseInt(value, 10));
+
+export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase> {
+  let db: Kysely<Database>;
+  if (config.kind === "sqlite") {
+    const file = config.sqlitePath ?? ":memory:";
+    if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true });
+    const sqlite = new SQLite(file);
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("synchronous = NORMAL");
+    sqlite.pragma("foreign_keys = ON");
+    sqlite.pragma("busy_timeout = 5000");
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  } else {
+    if (!config.postgresUrl) throw new Error("PostgreSQL store needs a connection URL (--postgres-url).");
+    const pool = new pg.Pool({ connectionString: config.postgresUrl, max: config.poolSize ?? 10 });
+    // An idle client error (server restart) must not crash the process; the pool replaces it.
+    pool.on("error", () => undefined);
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  }
+  try {
+    await migrate(db, config.kind);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return { db, dialect: config.kind, close: () => db.destroy() };
+}
+
+async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {
+  const provider: MigrationProvider = {
+    async getMigrations() {
+      return Object.fromEntries(
+        migrations.map((m) => [m.name, { up: (k: Kysely<unknown>) => m.up(k, dialect) }]),
+      );
+    },
+  };
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: "openpal_migrations",
+    migrationLockTableName: "openpal_migrations_lock",
+    // Components add their own numbered migrations; a database created by an older build may
+    // have applied a later number first.
+    allowUnorderedMigrations: true,
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? String(error)}`);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The store: control-plane state behind narrow interfaces, one per aggregate. The server and its
+ * providers never write SQL; they talk to these aggregates. Both backends (SQLite, PostgreSQL)
+ * share one schema and one set of migrations.
+ *
+ * @example
+ * const store = await openStore({ kind: "sqlite", sqlitePath: ":memory:" });
+ * await store.transaction(async (tx) => { await tx.directory.putTenant(tenant); await tx.audit.append(entry); });
+ * await store.close();
+ */
+import type { Kysely } from "kysely";
+import path from "node:path";
+import type { Options } from "../options/index.ts";
+import { openDatabase, type DatabaseConfig } from "./database.ts";
+import type { Database } from "./schema.ts";
+import type { Dialect } from "./migrations/helpers.ts";
+import { DirectoryStore } from "./directory.ts";
+import { AuditLog } from "./audit.ts";
+import { SigningKeyStore } from "./keys.ts";
+import { GrantStore } from "./grants.ts";
+import { PartnerRegistryStore } from "./partners.ts";
+
+export * from "./directory.ts";
+export * from "./audit.ts";
+export * from "./keys.ts";
+export * from "./grants.ts";
+export * from "./partners.ts";
+export type { Database } from "./schema.ts";
+export type { Dialect } from "./migrations/helpers.ts";
+export type { DatabaseConfig } from "./database.ts";
+
+/** The aggregates, bound to one database handle (the pool, or one transaction). */
+export interface Aggregates {
+  readonly directory: DirectoryStore;
+  readonly audit: AuditLog;
+  readonly signingKeys: SigningKeyStore;
+  readonly grants: GrantStore;
+  readonly partners: PartnerRegistryStore;
+  /** Raw kysely handle, for store-layer modules of other components (never for handlers). */
+  readonly db: Kysely<Database>;
+}
+
+export interface Store extends Aggregates {
+  readonly dialect: Dialect;
+  /**
+   * Runs `work` in one transaction: every aggregate in `tx` writes through it, and either all of
+   * it commits or none of it does.
+   */
+  transaction<T>(work: (tx: Aggregates) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+function bind(db: Kysely<Database>): Aggregates {
+  return {
+    directory: new DirectoryStore(db),
+    audit: new AuditLog(db),
+    signingKeys: new SigningKeyStore(db),
+    grants: new GrantStore(db),
+    partners: new PartnerRegistryStore(db),
+    db,
+  };
+}
+
+export async function openStore(config: DatabaseConfig): Promise<Store> {
+  const opened = await openDatabase(config);
+  const aggregates = bind(opened.db);
+  return {
+    ...aggregates,
+    dialect: opened.dialect,
+    transaction: (work) => opened.db.transaction().execute((trx) => work(bind(trx))),
+    close: () => opened.close(),
+  };
+}
+
+/** The database the options name: SQLite in the data dir (or memory), or PostgreSQL. */
+export function databaseConfigFrom(options: Options): DatabaseConfig {
+  if (options.store === "postgres") return { kind: "postgres", postgresUrl: options.postgresUrl as string };
+  return { kind: "sqlite", sqlitePath: options.inMemory ? ":memory:" : path.join(options.dataDir, "openpal.db") };
+}

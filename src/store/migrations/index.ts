@@ -1,0 +1,6 @@
+/** Every migration, in order. Components append their own; names sort by number. */
+import type { Migration } from "./helpers.ts";
+import { foundation } from "./0001_foundation.ts";
+import { auditAppendOnly } from "./0002_audit_append_only.ts";
+
+export const migrations: readonly Migration[] = [foundation, auditAppendOnly];
