@@ -8,6 +8,7 @@ import { KeyRing } from "./keys.ts";
 import { TokenVerifier } from "./verifier.ts";
 
 export { KeyRing } from "./keys.ts";
+export { hashPassword, hashClientSecret, verifyCredential, newClientSecret } from "./credentials.ts";
 export { TokenVerifier, TokenVerificationError, ALLOWED_ALGORITHMS, type Caller, type AccessTokenClaims, type VerifyFailure } from "./verifier.ts";
 
 export interface Identity {

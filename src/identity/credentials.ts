@@ -1,0 +1,48 @@
+/**
+ * Credential hashing. Nothing stores a password or client secret in clear.
+ *
+ * - Passwords are low-entropy: scrypt (memory-hard) with a random salt.
+ * - Client secrets are generated high-entropy strings (like Entra ID's 40-character secrets), so a
+ *   salted SHA-256 is enough and keeps client-credential token issuance fast.
+ * Comparison is constant-time.
+ */
+import { createHash, randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
+
+const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
+
+export function hashPassword(password: string): string {
+  const salt = randomBytes(16);
+  const hash = scryptSync(password, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p });
+  return `scrypt$${SCRYPT.N}$${salt.toString("base64url")}$${hash.toString("base64url")}`;
+}
+
+export function hashClientSecret(secret: string): string {
+  const salt = randomBytes(16);
+  const hash = createHash("sha256").update(salt).update(secret).digest();
+  return `sha256$${salt.toString("base64url")}$${hash.toString("base64url")}`;
+}
+
+/** Verifies a password or client secret against a hash made by the functions above. */
+export function verifyCredential(candidate: string, stored: string): boolean {
+  const parts = stored.split("$");
+  let expected: Buffer;
+  let actual: Buffer;
+  if (parts[0] === "scrypt" && parts.length === 4) {
+    const N = Number(parts[1]);
+    const salt = Buffer.from(parts[2] ?? "", "base64url");
+    expected = Buffer.from(parts[3] ?? "", "base64url");
+    actual = scryptSync(candidate, salt, expected.length, { N, r: SCRYPT.r, p: SCRYPT.p });
+  } else if (parts[0] === "sha256" && parts.length === 3) {
+    const salt = Buffer.from(parts[1] ?? "", "base64url");
+    expected = Buffer.from(parts[2] ?? "", "base64url");
+    actual = createHash("sha256").update(salt).update(candidate).digest();
+  } else {
+    return false;
+  }
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+/** A new client secret in Entra ID's shape: 40 characters, URL-safe. */
+export function newClientSecret(): string {
+  return randomBytes(30).toString("base64url");
+}
