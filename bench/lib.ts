@@ -1,0 +1,98 @@
+/**
+ * Benchmark toolkit. Every benchmark compares against a baseline measured in the same run on the
+ * same machine (these machines are shared and noisy), and reports ratios, not just times.
+ */
+import autocannon from "autocannon";
+import Fastify from "fastify";
+import { loadTlsMaterial } from "../src/server/tls.ts";
+
+export interface HttpLoadResult {
+  readonly requestsPerSecond: number;
+  readonly latencyP50Ms: number;
+  readonly latencyP99Ms: number;
+  readonly requests: number;
+  readonly errors: number;
+  readonly non2xx: number;
+}
+
+/** Drives `url` with autocannon over HTTPS for `seconds` with `connections` concurrent clients. */
+export async function httpLoad(opts: {
+  url: string;
+  method?: "GET" | "PUT" | "PATCH" | "POST" | "DELETE";
+  headers?: Record<string, string>;
+  body?: string;
+  seconds?: number;
+  connections?: number;
+  /** Per-request setup (e.g. rotating tokens or ids). */
+  setupRequest?: (req: { method?: string; path?: string; headers?: Record<string, string>; body?: string }) => typeof req;
+}): Promise<HttpLoadResult> {
+  const result = await autocannon({
+    url: opts.url,
+    method: opts.method ?? "GET",
+    headers: opts.headers,
+    body: opts.body,
+    duration: opts.seconds ?? 5,
+    connections: opts.connections ?? 20,
+    requests: opts.setupRequest ? [{ setupRequest: opts.setupRequest as never }] : undefined,
+  } as autocannon.Options);
+  return {
+    requestsPerSecond: result.requests.average,
+    latencyP50Ms: result.latency.p50,
+    latencyP99Ms: result.latency.p99,
+    requests: result.requests.total,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+}
+
+/**
+ * The baseline: a bare fastify HTTPS server on the same machine, answering a fixed small JSON
+ * body. Returns its URL and a close function.
+ */
+export async function startBareHttpsServer(dataDir: string): Promise<{ url: string; close(): Promise<void> }> {
+  const tls = await loadTlsMaterial({ dataDir });
+  const app = Fastify({ https: { cert: tls.cert, key: tls.key } });
+  const body = { id: "/providers/microsoft.managementpartner/partners/4000001", name: "4000001" };
+  app.get("/bare", async () => body);
+  app.put("/bare", async () => body);
+  const address = await app.listen({ host: "127.0.0.1", port: 0 });
+  return { url: `${address}/bare`, close: () => app.close() };
+}
+
+/** Calls `fn` repeatedly for `seconds` (at `concurrency` in flight) and reports operations per second. */
+export async function opsPerSecond(fn: () => Promise<unknown>, opts: { seconds?: number; concurrency?: number } = {}): Promise<{ opsPerSecond: number; operations: number }> {
+  const until = Date.now() + (opts.seconds ?? 3) * 1000;
+  let operations = 0;
+  const worker = async () => {
+    while (Date.now() < until) {
+      await fn();
+      operations++;
+    }
+  };
+  const started = Date.now();
+  await Promise.all(Array.from({ length: opts.concurrency ?? 1 }, worker));
+  return { opsPerSecond: operations / ((Date.now() - started) / 1000), operations };
+}
+
+/** Samples resident memory every 50 ms while `fn` runs; returns its result and the peak in MiB. */
+export async function withPeakMemory<T>(fn: () => Promise<T>): Promise<{ result: T; peakRssMiB: number }> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 50);
+  try {
+    const result = await fn();
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { result, peakRssMiB: Math.round(peak / 1024 / 1024) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** One benchmark file's default export. */
+export interface Benchmark {
+  readonly name: string;
+  readonly description: string;
+  /** Returns measurements; include `ratio*` keys comparing with the in-run baseline. */
+  run(): Promise<Record<string, unknown>>;
+}
