@@ -55,3 +55,47 @@ export function coveredLength(intervals: readonly Interval[], window: { from: nu
   }
   return total;
 }
+
+/**
+ * Intersection of two interval sets (each read as the union of its members), as a sorted list of
+ * disjoint intervals. Linear in the sizes after the two unions.
+ */
+export function intersectSets(a: readonly Interval[], b: readonly Interval[]): Interval[] {
+  const x = union(a);
+  const y = union(b);
+  const out: Interval[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < x.length && j < y.length) {
+    const p = x[i] as Interval;
+    const q = y[j] as Interval;
+    const both = intersect(p, q);
+    if (both) out.push(both);
+    // Advance whichever ends first; the other may still meet the next one.
+    if (hi(p) < hi(q)) i++;
+    else j++;
+  }
+  return out;
+}
+
+/** The parts of set `a` not covered by set `b`, as a sorted list of disjoint intervals. */
+export function subtractSets(a: readonly Interval[], b: readonly Interval[]): Interval[] {
+  const holes = union(b);
+  const out: Interval[] = [];
+  for (const piece of union(a)) {
+    let cursor = lo(piece);
+    const end = hi(piece);
+    for (const h of holes) {
+      if (hi(h) <= cursor || lo(h) >= end) continue;
+      if (lo(h) > cursor) out.push(finite(cursor, lo(h)));
+      cursor = Math.max(cursor, hi(h));
+      if (cursor >= end) break;
+    }
+    if (cursor < end) out.push(finite(cursor, end));
+  }
+  return out;
+}
+
+function finite(from: number, to: number): Interval {
+  return { from: Number.isFinite(from) ? from : null, to: Number.isFinite(to) ? to : null };
+}
