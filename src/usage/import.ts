@@ -1,0 +1,404 @@
+/**
+ * `importUsageFile`: one cost export → the usage lake, streamed through DuckDB.
+ *
+ * Order of work (under the lake lock):
+ *   1. SHA-256 of the file; a file already in the manifest is not read again (unless `force`).
+ *   2. Header → format → normalisation SQL (formats.ts).
+ *   3. One DuckDB scan of the file into a staging table of normalised rows, each with its skip
+ *      reason (or none). Nothing but the header is read in JavaScript; DuckDB spills to the
+ *      work directory when `memoryLimit` is reached.
+ *   4. Bad values: more than `maxBadRows` fail the file, naming file, row, column and value.
+ *   5. Row keys (MD5 of the identifying fields; rows identical in those fields get an occurrence
+ *      number so a file's own repeated rows are all kept), then compared with the months of the
+ *      lake they fall in: same key and same cost = duplicate (skipped); same key and different
+ *      cost = updated (the new row replaces the old: open months change after export).
+ *   6. Each touched month is written to a new file in the work directory and renamed over the
+ *      old one; then the manifest entry is appended.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import path from "node:path";
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import { detectFormat, FormatProblem, Header, NORMALISATION_MACROS, planNormalisation, sqlString, USAGE_FORMATS, type ChargePeriod, type UsageFormat } from "./formats.ts";
+import { appendManifest, lakeMonths, monthFile, readManifest, removeStaleWork, usageDir, withLakeLock } from "./lake.ts";
+import { SkipReason, USAGE_COLUMN_NAMES } from "./schema.ts";
+import { inspectSource, SourceProblem, sourceRelation } from "./source.ts";
+
+export interface ImportUsageOptions {
+  /** The data directory; the lake is `<dataDir>/usage`. */
+  readonly dataDir: string;
+  /** Input format; `auto` (default) detects it from the header. */
+  readonly format?: UsageFormat | "auto";
+  /** Input column to use as `cost` (default: EffectiveCost for FOCUS, CostInBillingCurrency/Cost for exports). */
+  readonly costColumn?: string;
+  /** Period covered by files whose rows have no date (AzGovViz consumption). */
+  readonly period?: ChargePeriod;
+  /** Rows with an unparsable value that are skipped (and counted) before the file fails. Default 0. */
+  readonly maxBadRows?: number;
+  /** Decimal separator of numbers; default `,` for `;`-separated CSV, else `.`. */
+  readonly decimalSeparator?: "." | ",";
+  /** Read the file even if the manifest says it was imported (row-level dedupe still applies). */
+  readonly force?: boolean;
+  /** Subscription ids the control plane knows (lower-case); unknown ones are reported. */
+  readonly knownSubscriptionIds?: () => Promise<Set<string>>;
+  /** Called with the current phase and its progress (0–1). */
+  readonly onProgress?: (phase: ImportPhase, fraction: number) => void;
+  /** DuckDB memory limit (default 2GB); beyond it DuckDB spills to the lake's work directory. */
+  readonly memoryLimit?: string;
+  /** DuckDB threads (default: DuckDB's choice, the number of cores). */
+  readonly threads?: number;
+}
+
+export type ImportPhase = "hashing" | "reading" | "deduplicating" | "writing";
+
+export interface BadValue {
+  /** 1-based data row (the header is row 0; equals line − 1 when no field holds a newline). */
+  readonly row: number;
+  readonly column: string;
+  readonly value: string | null;
+}
+
+export interface UsageImportSummary {
+  readonly file: string;
+  readonly format: UsageFormat;
+  /** How the format was chosen. */
+  readonly detectedBecause: string;
+  readonly costMeasure: string;
+  readonly sha256: string;
+  /** True when the manifest already had this file's content: nothing was read or written. */
+  readonly alreadyImported: boolean;
+  readonly rowsRead: number;
+  /** Rows written to the lake (new + updated). rowsRead = rowsKept + sum(skipped). */
+  readonly rowsKept: number;
+  /** Kept rows that replaced a lake row with the same key and a different cost. */
+  readonly rowsUpdated: number;
+  /** Skipped rows by reason, e.g. `not usage (Purchase)`, `bad value (Cost)`. */
+  readonly skipped: Readonly<Record<string, number>>;
+  /** First bad values (up to 5), when bad rows were skipped under maxBadRows. */
+  readonly badValues: readonly BadValue[];
+  /** Distinct subscriptions among kept rows. */
+  readonly subscriptions: number;
+  /** Kept rows' subscriptions the control plane does not know, or "not checked". */
+  readonly unknownSubscriptions: readonly string[] | "not checked";
+  /** Sum of `cost` of kept rows per billing currency, as exact decimal strings. */
+  readonly costByCurrency: Readonly<Record<string, string>>;
+  /** Months (YYYY-MM) of kept rows. */
+  readonly months: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+/** An import that cannot proceed; the message names the file, and where possible row, column and fix. */
+export class UsageImportError extends Error {}
+
+async function sha256File(file: string, onProgress?: (f: number) => void): Promise<{ sha256: string; bytes: number }> {
+  const bytes = statSync(file).size;
+  const hash = createHash("sha256");
+  let seen = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    seen += (chunk as Buffer).length;
+    onProgress?.(bytes ? seen / bytes : 1);
+  }
+  return { sha256: hash.digest("hex"), bytes };
+}
+
+async function rows(connection: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
+  return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
+}
+
+/** Runs `sql`, reporting DuckDB's own progress estimate while it runs. */
+async function runWithProgress(connection: DuckDBConnection, sql: string, report?: (fraction: number) => void): Promise<void> {
+  if (!report) {
+    await connection.run(sql);
+    return;
+  }
+  const timer = setInterval(() => {
+    const p = connection.progress.percentage;
+    if (p >= 0) report(Math.min(p, 100) / 100);
+  }, 200);
+  try {
+    await connection.run(sql);
+    report(1);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function parsePeriodOrThrow(period: ChargePeriod | undefined): void {
+  if (!period) return;
+  for (const v of [period.start, period.end]) {
+    if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?Z?$/.test(v)) {
+      throw new UsageImportError(`--period: "${v}" is not a date; use START/END as YYYY-MM-DD (UTC), e.g. 2021-08-17/2021-08-18.`);
+    }
+  }
+  if (new Date(period.end) <= new Date(period.start)) throw new UsageImportError(`--period: the end (${period.end}) must be after the start (${period.start}); the end is exclusive.`);
+}
+
+/** Imports one file into the lake. Throws UsageImportError for problems the user must fix. */
+export async function importUsageFile(file: string, options: ImportUsageOptions): Promise<UsageImportSummary> {
+  const absolute = path.resolve(file);
+  if (!existsSync(absolute)) throw new UsageImportError(`${absolute}: no such file.`);
+  parsePeriodOrThrow(options.period);
+  if (options.format && options.format !== "auto" && !USAGE_FORMATS.includes(options.format)) {
+    throw new UsageImportError(`--format ${String(options.format)} is not known; use auto or one of ${USAGE_FORMATS.join(", ")}.`);
+  }
+  const { sha256, bytes } = await sha256File(absolute, (f) => options.onProgress?.("hashing", f));
+  return withLakeLock(options.dataDir, async () => {
+    removeStaleWork(options.dataDir);
+    const previous = readManifest(options.dataDir).imports.find((r) => r.sha256 === sha256);
+    if (previous && !options.force) {
+      return {
+        file: absolute,
+        format: previous.format as UsageFormat,
+        detectedBecause: `already imported on ${previous.importedAt} (import ${previous.importId}, same SHA-256)`,
+        costMeasure: previous.costMeasure,
+        sha256,
+        alreadyImported: true,
+        rowsRead: previous.rowsRead,
+        rowsKept: 0,
+        rowsUpdated: 0,
+        skipped: previous.rowsRead > 0 ? { [SkipReason.duplicate]: previous.rowsRead } : {},
+        badValues: [],
+        subscriptions: 0,
+        unknownSubscriptions: [],
+        costByCurrency: {},
+        months: [],
+        warnings: ["this file's content was imported before; nothing was read. Use --force to read it again (rows are still deduplicated)."],
+      };
+    }
+    const importId = `${new Date().toISOString().replace(/[-:.]/g, "").slice(0, 15)}-${randomUUID().slice(0, 8)}`;
+    const work = path.join(usageDir(options.dataDir), `_work-${importId}`);
+    mkdirSync(path.join(work, "spill"), { recursive: true });
+    const config: Record<string, string> = {
+      memory_limit: options.memoryLimit ?? "2GB",
+      temp_directory: path.join(work, "spill"),
+      preserve_insertion_order: "false",
+    };
+    if (options.threads) config.threads = String(options.threads);
+    const instance = await DuckDBInstance.create(":memory:", config);
+    const connection = await instance.connect();
+    try {
+      return await importWith(connection, absolute, sha256, bytes, importId, work, options);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+}
+
+/** Imports several files in order; stops at the first that fails (earlier ones stay imported). */
+export async function importUsageFiles(files: readonly string[], options: ImportUsageOptions): Promise<UsageImportSummary[]> {
+  const out: UsageImportSummary[] = [];
+  for (const f of files) out.push(await importUsageFile(f, options));
+  return out;
+}
+
+async function importWith(
+  connection: DuckDBConnection,
+  file: string,
+  sha256: string,
+  bytes: number,
+  importId: string,
+  work: string,
+  options: ImportUsageOptions,
+): Promise<UsageImportSummary> {
+  const warnings: string[] = [];
+  await connection.run("SET TimeZone = 'UTC'");
+  for (const macro of NORMALISATION_MACROS) await connection.run(macro);
+
+  // --- 2. format
+  let source;
+  try {
+    source = await inspectSource(file, connection, options.decimalSeparator);
+  } catch (error) {
+    if (error instanceof SourceProblem) throw new UsageImportError(error.message);
+    throw new UsageImportError(`${file}: cannot be read as Parquet (${(error as Error).message}).`);
+  }
+  const header = new Header(source.columns);
+  let format: UsageFormat;
+  let because: string;
+  if (options.format && options.format !== "auto") {
+    format = options.format;
+    because = "chosen with --format";
+  } else {
+    const detection = detectFormat(header, path.basename(file));
+    if (!detection) {
+      const shown = source.columns.slice(0, 12).join(", ") + (source.columns.length > 12 ? ", …" : "");
+      throw new UsageImportError(
+        `${file}: the format cannot be recognised from the header (${shown}). Known formats: FOCUS (ChargePeriodStart, ChargeCategory, EffectiveCost…), ` +
+          `Cost Management EA/MCA/MPA exports (Date, SubscriptionId, CostInBillingCurrency or Cost, ChargeType…), AzGovViz consumption (PreTaxCost, SubscriptionMgPath…). ` +
+          `Pass --format if the file is one of these with renamed columns.`,
+      );
+    }
+    format = detection.format;
+    because = detection.because;
+    if (detection.warning) warnings.push(detection.warning);
+  }
+  let plan;
+  try {
+    plan = planNormalisation(format, header, { costColumn: options.costColumn, period: options.period, decimalComma: source.decimalComma }, because);
+  } catch (error) {
+    if (error instanceof FormatProblem) throw new UsageImportError(`${file}: ${error.message}`);
+    throw error;
+  }
+
+  // --- 3. one scan of the file into normalised staging rows
+  const normalised = (withRowNumber: boolean) =>
+    `SELECT *, ${plan.skipReasonSql} AS skip_reason FROM (SELECT ${plan.selectItems.join(", ")}${withRowNumber ? ", __row" : ""} FROM ${sourceRelation(source, withRowNumber)})`;
+  const lakeValueColumns = USAGE_COLUMN_NAMES.filter((c) => !["row_key", "source_file", "source_format", "cost_measure", "cost_usd"].includes(c));
+  try {
+    await runWithProgress(
+      connection,
+      `CREATE TEMP TABLE staged AS SELECT ${lakeValueColumns.join(", ")},
+         COALESCE(cost_usd_parsed, CASE WHEN billing_currency = 'USD' THEN cost END) AS cost_usd,
+         skip_reason, CASE WHEN skip_reason IS NULL THEN md5(${plan.keySql}) END AS key_base
+       FROM (${normalised(false)})`,
+      (f) => options.onProgress?.("reading", f),
+    );
+  } catch (error) {
+    throw new UsageImportError(`${file}: DuckDB could not read it as ${source.kind === "csv" ? `CSV (delimiter ${JSON.stringify(source.delimiter)})` : "Parquet"}: ${(error as Error).message}`);
+  }
+
+  // --- 4. counts by reason, bad values
+  const skipped: Record<string, number> = {};
+  let rowsRead = 0;
+  for (const r of await rows(connection, "SELECT skip_reason AS reason, count(*) AS n FROM staged GROUP BY ALL ORDER BY ALL")) {
+    const n = Number(r.n);
+    rowsRead += n;
+    if (r.reason !== null) skipped[String(r.reason)] = n;
+  }
+  const badTotal = Object.entries(skipped)
+    .filter(([k]) => k.startsWith(SkipReason.badValue))
+    .reduce((s, [, n]) => s + n, 0);
+  let badValues: BadValue[] = [];
+  if (badTotal > 0) {
+    badValues = (
+      await rows(
+        connection,
+        `SELECT __row AS row, skip_reason AS reason, ${plan.badValueSql} AS value FROM (${normalised(true)}) WHERE skip_reason LIKE ${sqlString(SkipReason.badValue + "%")} ORDER BY __row LIMIT 5`,
+      )
+    ).map((r) => ({ row: Number(r.row), column: String(r.reason).replace(/^bad value \((.*)\)$/, "$1"), value: r.value === null ? null : String(r.value) }));
+    const maxBad = options.maxBadRows ?? 0;
+    if (badTotal > maxBad) {
+      const first = badValues[0];
+      const where = first ? `row ${first.row}, column ${first.column}: ${first.value === null ? "empty value" : JSON.stringify(first.value)} is not a valid ${/date|period|start|end/i.test(first.column) ? "date" : /cost|price/i.test(first.column) ? "number" : "value"}` : "";
+      throw new UsageImportError(
+        `${file}: ${where} (format ${format}; ${badTotal} row(s) with bad values${badValues.length > 1 ? `, also at rows ${badValues.slice(1).map((b) => `${b.row} (${b.column})`).join(", ")}` : ""}). ` +
+          `Fix the value(s) and import again, or pass --max-bad-rows ${badTotal} to skip and count such rows. Nothing was written.`,
+      );
+    }
+  }
+
+  // --- 5. row keys and comparison with the lake
+  options.onProgress?.("deduplicating", 0);
+  const orderForOccurrence = "cost, cost_usd, billing_currency, subscription_name, resource_group, resource_type, service_name";
+  await connection.run(
+    `CREATE TEMP TABLE incoming AS
+     SELECT CASE WHEN same_key > 1 THEN md5(key_base || '#' || occurrence) ELSE key_base END AS row_key,
+            ${sqlString(file)} AS source_file, ${sqlString(format)} AS source_format, ${sqlString(plan.costMeasure)} AS cost_measure,
+            ${USAGE_COLUMN_NAMES.filter((c) => !["row_key", "source_file", "source_format", "cost_measure"].includes(c)).join(", ")},
+            strftime(charge_period_start, '%Y-%m') AS month
+     FROM (SELECT *, count(*) OVER (PARTITION BY key_base) AS same_key,
+                  row_number() OVER (PARTITION BY key_base ORDER BY ${orderForOccurrence}) AS occurrence
+           FROM staged WHERE skip_reason IS NULL)`,
+  );
+  await connection.run("DROP TABLE staged");
+  const months = (await rows(connection, "SELECT DISTINCT month FROM incoming ORDER BY month")).map((r) => String(r.month));
+  const existingMonths = new Set(lakeMonths(options.dataDir));
+  const touchedExisting = months.filter((m) => existingMonths.has(m));
+  let duplicates = 0;
+  let updated = 0;
+  const rewrite = new Set(months.filter((m) => !existingMonths.has(m)));
+  if (touchedExisting.length > 0) {
+    const files = `[${touchedExisting.map((m) => sqlString(monthFile(options.dataDir, m))).join(", ")}]`;
+    await connection.run(
+      `CREATE TEMP TABLE matched AS
+       SELECT i.row_key, i.month, (i.cost = e.cost AND i.cost_usd IS NOT DISTINCT FROM e.cost_usd AND i.billing_currency = e.billing_currency) AS same
+       FROM incoming i JOIN read_parquet(${files}) e ON e.row_key = i.row_key`,
+    );
+    for (const r of await rows(connection, "SELECT month, sum(CASE WHEN same THEN 1 ELSE 0 END) AS dup, sum(CASE WHEN same THEN 0 ELSE 1 END) AS upd FROM matched GROUP BY month")) {
+      duplicates += Number(r.dup);
+      updated += Number(r.upd);
+    }
+    // A month needs rewriting when it receives at least one row that is not a duplicate.
+    for (const r of await rows(
+      connection,
+      "SELECT i.month, count(*) AS n FROM incoming i ANTI JOIN (SELECT row_key FROM matched WHERE same) d ON d.row_key = i.row_key GROUP BY i.month",
+    )) {
+      if (Number(r.n) > 0) rewrite.add(String(r.month));
+    }
+  } else {
+    await connection.run("CREATE TEMP TABLE matched (row_key VARCHAR, month VARCHAR, same BOOLEAN)");
+  }
+  if (duplicates > 0) skipped[SkipReason.duplicate] = duplicates;
+
+  // Totals of what is written (duplicates excluded).
+  const written = "(SELECT i.* FROM incoming i ANTI JOIN (SELECT row_key FROM matched WHERE same) d ON d.row_key = i.row_key)";
+  const costByCurrency: Record<string, string> = {};
+  let rowsKept = 0;
+  for (const r of await rows(connection, `SELECT billing_currency AS c, CAST(sum(cost) AS VARCHAR) AS total, count(*) AS n FROM ${written} GROUP BY ALL ORDER BY ALL`)) {
+    costByCurrency[String(r.c)] = String(r.total);
+    rowsKept += Number(r.n);
+  }
+  const monthsWritten = (await rows(connection, `SELECT DISTINCT month FROM ${written} ORDER BY month`)).map((r) => String(r.month));
+  const subscriptionIds = (await rows(connection, `SELECT DISTINCT subscription_id AS s FROM ${written}`)).map((r) => String(r.s));
+  let unknownSubscriptions: string[] | "not checked" = "not checked";
+  if (options.knownSubscriptionIds) {
+    const known = await options.knownSubscriptionIds();
+    unknownSubscriptions = subscriptionIds.filter((s) => !known.has(s)).sort();
+  }
+
+  // --- 6. write each month that changes, then swap it in
+  const columns = USAGE_COLUMN_NAMES.join(", ");
+  const toWrite = months.filter((m) => rewrite.has(m));
+  let done = 0;
+  for (const month of toWrite) {
+    const target = monthFile(options.dataDir, month);
+    const tmp = path.join(work, `month=${month}.parquet`);
+    const incomingRows = `SELECT ${columns} FROM ${written} WHERE month = ${sqlString(month)}`;
+    const body = existingMonths.has(month)
+      ? `SELECT ${columns} FROM read_parquet(${sqlString(target)}) e
+           WHERE NOT EXISTS (SELECT 1 FROM ${written} w WHERE w.month = ${sqlString(month)} AND w.row_key = e.row_key)
+         UNION ALL ${incomingRows}`
+      : incomingRows;
+    await runWithProgress(connection, `COPY (${body}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`, (f) =>
+      options.onProgress?.("writing", (done + f) / toWrite.length),
+    );
+    mkdirSync(path.dirname(target), { recursive: true });
+    renameSync(tmp, target);
+    done++;
+  }
+  options.onProgress?.("writing", 1);
+
+  appendManifest(options.dataDir, {
+    importId,
+    file,
+    sha256,
+    bytes,
+    format,
+    costMeasure: plan.costMeasure,
+    importedAt: new Date().toISOString(),
+    rowsRead,
+    rowsKept,
+    months: monthsWritten,
+  });
+  return {
+    file,
+    format,
+    detectedBecause: because,
+    costMeasure: plan.costMeasure,
+    sha256,
+    alreadyImported: false,
+    rowsRead,
+    rowsKept,
+    rowsUpdated: updated,
+    skipped,
+    badValues,
+    subscriptions: subscriptionIds.length,
+    unknownSubscriptions,
+    costByCurrency,
+    months: monthsWritten,
+    warnings,
+  };
+}
