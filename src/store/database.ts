@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from "kysely";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider } from "kysely";
 import type { Database } from "./schema.ts";
 import { migrations } from "./migrations/index.ts";
 import type { Dialect } from "./migrations/helpers.ts";
@@ -65,9 +65,18 @@ async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {
       );
     },
   };
+  // On PostgreSQL, pin the bookkeeping tables to the connection's schema: kysely otherwise looks
+  // for them in every schema, and a second OpenPAL schema in the same database would find the
+  // first one's tables and never create its own.
+  let migrationTableSchema: string | undefined;
+  if (dialect === "postgres") {
+    const r = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db);
+    migrationTableSchema = r.rows[0]?.schema;
+  }
   const migrator = new Migrator({
     db,
     provider,
+    ...(migrationTableSchema ? { migrationTableSchema } : {}),
     migrationTableName: "openpal_migrations",
     migrationLockTableName: "openpal_migrations_lock",
     // Components add their own numbered migrations; a database created by an older build may
