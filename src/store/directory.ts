@@ -32,6 +32,8 @@ export interface User {
 
 export interface Application {
   readonly appId: string;
+  /** Directory object id (Graph's `id`); optional for applications declared without one. */
+  readonly objectId?: string | null;
   readonly displayName: string;
   readonly homeTenantId: string;
   readonly createdAt: number;
@@ -108,7 +110,7 @@ const toUser = (r: Database["users"]): User => ({
   homeObjectId: r.home_object_id, createdAt: Number(r.created_at), deletedAt: num(r.deleted_at),
 });
 const toApp = (r: Database["applications"]): Application => ({
-  appId: r.app_id, displayName: r.display_name, homeTenantId: r.home_tenant_id,
+  appId: r.app_id, objectId: r.object_id, displayName: r.display_name, homeTenantId: r.home_tenant_id,
   createdAt: Number(r.created_at), deletedAt: num(r.deleted_at),
 });
 const toSecret = (r: Database["application_secrets"]): ApplicationSecret => ({
@@ -237,10 +239,31 @@ export class DirectoryStore {
   // --- applications ---------------------------------------------------------------------------
 
   async putApplication(a: Application): Promise<void> {
+    const objectId = a.objectId ?? null;
     await this.#db.insertInto("applications")
-      .values({ app_id: a.appId, display_name: a.displayName, home_tenant_id: a.homeTenantId, created_at: a.createdAt, deleted_at: a.deletedAt })
-      .onConflict((oc) => oc.column("app_id").doUpdateSet({ display_name: a.displayName, home_tenant_id: a.homeTenantId, deleted_at: a.deletedAt }))
+      .values({ app_id: a.appId, object_id: objectId, display_name: a.displayName, home_tenant_id: a.homeTenantId, created_at: a.createdAt, deleted_at: a.deletedAt })
+      .onConflict((oc) => oc.column("app_id").doUpdateSet(
+        objectId === null
+          ? { display_name: a.displayName, home_tenant_id: a.homeTenantId, deleted_at: a.deletedAt }
+          : { display_name: a.displayName, home_tenant_id: a.homeTenantId, deleted_at: a.deletedAt, object_id: objectId },
+      ))
       .execute();
+  }
+
+  /** An application by its object id (Graph's `id`). */
+  async findApplicationByObjectId(objectId: string): Promise<Application | undefined> {
+    const r = await this.#db.selectFrom("applications").selectAll().where("object_id", "=", objectId.toLowerCase()).executeTakeFirst();
+    return r ? toApp(r) : undefined;
+  }
+
+  async markApplicationDeleted(appId: string, at: number): Promise<void> {
+    await this.#db.updateTable("applications").set({ deleted_at: at }).where("app_id", "=", appId).where("deleted_at", "is", null).execute();
+  }
+
+  /** Removes a secret (Graph removePassword). Returns whether it existed. */
+  async removeSecret(appId: string, keyId: string): Promise<boolean> {
+    const r = await this.#db.deleteFrom("application_secrets").where("app_id", "=", appId).where("key_id", "=", keyId).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
   }
 
   async getApplication(appId: string): Promise<Application | undefined> {

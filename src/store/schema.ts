@@ -19,6 +19,8 @@ export interface TenantsTable {
 
 export interface ApplicationsTable {
   app_id: string;
+  /** Directory object id (Graph's `id`); null for applications loaded before it existed. */
+  object_id: string | null;
   display_name: string;
   home_tenant_id: string;
   created_at: number;
@@ -168,6 +170,16 @@ export interface PartnerLocationStatusTable {
   valid_to: number | null;
 }
 
+/** Entra directory role membership (e.g. Global Administrator), effective-dated. */
+export interface DirectoryRoleMembersTable {
+  seq: Generated<number>;
+  tenant_id: string;
+  role_template_id: string;
+  object_id: string;
+  valid_from: number | null;
+  valid_to: number | null;
+}
+
 export interface AuditLogTable {
   seq: Generated<number>;
   at: number;
@@ -199,4 +211,5 @@ export interface Database {
   partner_locations: PartnerLocationsTable;
   partner_location_status: PartnerLocationStatusTable;
   audit_log: AuditLogTable;
+  directory_role_members: DirectoryRoleMembersTable;
 }
