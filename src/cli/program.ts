@@ -1,6 +1,7 @@
 /** The command tree. Each command lives in commands/ and is added here. */
 import { Command } from "commander";
 import { serveCommand } from "./commands/serve.ts";
+import { usageCommand } from "./commands/usage.ts";
 
 export function buildProgram(): Command {
   const program = new Command("openpal")
@@ -12,5 +13,6 @@ export function buildProgram(): Command {
       process.exit(2);
     });
   program.addCommand(serveCommand());
+  program.addCommand(usageCommand());
   return program;
 }

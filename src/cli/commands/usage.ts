@@ -1,0 +1,96 @@
+/** `openpal usage import FILE…`: cost exports into the usage lake (a local command: reads files, needs no server). */
+import { Command, Option } from "commander";
+import cliProgress from "cli-progress";
+import { loadOptions } from "../../options/index.ts";
+import { importUsageFile, USAGE_FORMATS, UsageImportError, type ImportPhase, type UsageImportSummary, type UsageFormat } from "../../usage/index.ts";
+import { CliError, ExitCode } from "../errors.ts";
+
+const PHASE_LABEL: Record<ImportPhase, string> = {
+  hashing: "hashing",
+  reading: "reading",
+  deduplicating: "deduplicating",
+  writing: "writing",
+};
+
+/** Human-readable summary, one block per file. */
+export function formatImportSummary(s: UsageImportSummary): string {
+  const lines = [`${s.file}`, `  format: ${s.format} (${s.detectedBecause}); cost measure: ${s.costMeasure}`];
+  lines.push(`  rows read: ${s.rowsRead}; kept: ${s.rowsKept}${s.rowsUpdated ? ` (${s.rowsUpdated} replaced an earlier version)` : ""}`);
+  const skipped = Object.entries(s.skipped);
+  if (skipped.length === 0) lines.push("  skipped: none");
+  else {
+    lines.push(`  skipped: ${skipped.reduce((n, [, c]) => n + c, 0)}`);
+    for (const [reason, n] of skipped) lines.push(`    ${reason}: ${n}`);
+  }
+  for (const b of s.badValues) lines.push(`    e.g. row ${b.row}, column ${b.column}: ${b.value === null ? "(empty)" : JSON.stringify(b.value)}`);
+  lines.push(`  subscriptions: ${s.subscriptions}`);
+  lines.push(
+    `  unknown to the control plane: ${s.unknownSubscriptions === "not checked" ? "not checked" : s.unknownSubscriptions.length === 0 ? "none" : `${s.unknownSubscriptions.length} (${s.unknownSubscriptions.slice(0, 5).join(", ")}${s.unknownSubscriptions.length > 5 ? ", …" : ""})`}`,
+  );
+  const costs = Object.entries(s.costByCurrency);
+  lines.push(`  cost: ${costs.length ? costs.map(([c, v]) => `${v.replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "")} ${c}`).join(", ") : "none"}`);
+  lines.push(`  months: ${s.months.length ? s.months.join(", ") : "none"}`);
+  for (const w of s.warnings) lines.push(`  warning: ${w}`);
+  return lines.join("\n");
+}
+
+function parsePeriod(value: string): { start: string; end: string } {
+  const [start, end, extra] = value.split("/");
+  if (!start || !end || extra !== undefined) throw new CliError(`--period "${value}": use START/END, e.g. 2021-08-17/2021-08-18 (end exclusive, UTC).`, ExitCode.usage);
+  return { start, end };
+}
+
+export function usageCommand(): Command {
+  const usage = new Command("usage").description("Usage lake: import cost exports (FOCUS, Cost Management EA/MCA/MPA, AzGovViz) as monthly Parquet.");
+  const importCmd = new Command("import")
+    .description("Import CSV or Parquet cost exports into <data-dir>/usage (idempotent: re-importing does not double count). See docs/USAGE.md.")
+    .argument("<files...>", "CSV or Parquet files")
+    .addOption(new Option("--format <format>", "input format").choices(["auto", ...USAGE_FORMATS]).default("auto"))
+    .option("--data-dir <dir>", "data directory (env OPENPAL_DATA_DIR; default ./.openpal)")
+    .option("--cost-column <column>", "input column to use as cost (default EffectiveCost for FOCUS, CostInBillingCurrency or Cost for exports)")
+    .option("--period <start/end>", "period covered by files without a date column (AzGovViz), e.g. 2021-08-17/2021-08-18")
+    .option("--max-bad-rows <n>", "skip and count up to n rows with unparsable values instead of failing the file", "0")
+    .addOption(new Option("--decimal-separator <sep>", "decimal separator of numbers (default , for ;-separated files, else .)").choices([".", ","]))
+    .option("--force", "read the file even if its content was imported before (rows are still deduplicated)")
+    .option("--memory-limit <size>", "DuckDB memory limit before spilling to disk", "2GB")
+    .option("--json", "print the summaries as JSON");
+  importCmd.action(async (files: string[], parsed: Record<string, unknown>) => {
+    const resolved = loadOptions({ dataDir: parsed.dataDir as string | undefined });
+    if (!resolved.ok) throw new CliError(`invalid options:\n  - ${resolved.problems.join("\n  - ")}`, ExitCode.usage);
+    const maxBadRows = Number(parsed.maxBadRows);
+    if (!Number.isSafeInteger(maxBadRows) || maxBadRows < 0) throw new CliError(`--max-bad-rows "${String(parsed.maxBadRows)}": use a whole number ≥ 0.`, ExitCode.usage);
+    const tty = process.stdout.isTTY === true && parsed.json !== true;
+    const summaries: UsageImportSummary[] = [];
+    for (const file of files) {
+      const bar = tty
+        ? new cliProgress.SingleBar({ format: `{phase} ${file} [{bar}] {percentage}%`, stream: process.stdout, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
+        : undefined;
+      bar?.start(100, 0, { phase: PHASE_LABEL.hashing.padEnd(13) });
+      try {
+        const summary = await importUsageFile(file, {
+          dataDir: resolved.options.dataDir,
+          format: parsed.format as UsageFormat | "auto",
+          costColumn: parsed.costColumn as string | undefined,
+          period: parsed.period ? parsePeriod(parsed.period as string) : undefined,
+          maxBadRows,
+          decimalSeparator: parsed.decimalSeparator as "." | "," | undefined,
+          force: parsed.force === true,
+          memoryLimit: parsed.memoryLimit as string,
+          // The control plane's subscription list is not exposed by the store yet: reported as "not checked".
+          knownSubscriptionIds: undefined,
+          onProgress: (phase, fraction) => bar?.update(Math.round(fraction * 100), { phase: PHASE_LABEL[phase].padEnd(13) }),
+        });
+        bar?.stop();
+        summaries.push(summary);
+        if (parsed.json !== true) process.stdout.write(formatImportSummary(summary) + "\n");
+      } catch (error) {
+        bar?.stop();
+        if (error instanceof UsageImportError) throw new CliError(error.message, ExitCode.failure);
+        throw error;
+      }
+    }
+    if (parsed.json === true) process.stdout.write(JSON.stringify(summaries, null, 2) + "\n");
+  });
+  usage.addCommand(importCmd);
+  return usage;
+}
