@@ -5,17 +5,35 @@
 import type { FastifyInstance } from "fastify";
 import type { AppContext } from "../server/context.ts";
 import { KeyRing } from "./keys.ts";
-import { TokenVerifier } from "./verifier.ts";
+import { TokenVerifier, type Caller } from "./verifier.ts";
+import { TokenService } from "./service.ts";
+import { bearerCaller, type HasAuthorizationHeader } from "./bearer.ts";
 
 export { KeyRing } from "./keys.ts";
 export { hashPassword, hashClientSecret, verifyCredential, newClientSecret } from "./credentials.ts";
 export { TokenVerifier, TokenVerificationError, ALLOWED_ALGORITHMS, type Caller, type AccessTokenClaims, type VerifyFailure } from "./verifier.ts";
+export { bearerCaller, bearerToken, type HasAuthorizationHeader } from "./bearer.ts";
+export { certificateThumbprints } from "./client-auth.ts";
+export {
+  AZURE_CLI_CLIENT_ID, AZURE_POWERSHELL_CLIENT_ID, OPENPAL_PORTAL_CLIENT_ID, OPENPAL_CLI_CLIENT_ID, WELL_KNOWN_CLIENTS,
+  parseScope, type ParsedScope,
+} from "./clients.ts";
+export { OAUTH_ERRORS, OAuthError, type OAuthErrorBody, type OAuthErrorName } from "./errors.ts";
+export type { TokenService, DeviceCodeResponse } from "./service.ts";
+export type { TokenResponse } from "./tokens.ts";
 
 export interface Identity {
   readonly keys: KeyRing;
   readonly verifier: TokenVerifier;
+  /** The token service behind the endpoints (in-process issuance for tests and benches). */
+  readonly tokens: TokenService;
   /** The issuer of tokens for a tenant: `<base>/<tenantId>/v2.0`. */
   issuerFor(tenantId: string): string;
+  /**
+   * The caller of a request with `Authorization: Bearer`, for a route accepting `audiences`.
+   * Throws TokenVerificationError (reason "missing" when there is no bearer token).
+   */
+  authenticate(req: HasAuthorizationHeader, audiences: readonly string[]): Promise<Caller>;
   /** Registers the identity routes (discovery, JWKS, token, sign-in pages). */
   register(app: FastifyInstance): Promise<void>;
 }
@@ -25,13 +43,16 @@ export async function createIdentity(ctx: AppContext): Promise<Identity> {
   await keys.init();
   const issuerFor = (tenantId: string): string => `${ctx.baseUrl()}/${tenantId}/v2.0`;
   const verifier = new TokenVerifier(keys, ctx.clock, issuerFor);
+  const tokens = new TokenService(ctx, keys, issuerFor);
   return {
     keys,
     verifier,
+    tokens,
     issuerFor,
+    authenticate: (req, audiences) => bearerCaller(verifier, req, audiences),
     async register(app) {
       const { registerIdentityRoutes } = await import("./routes.ts");
-      await registerIdentityRoutes(app, { ctx, keys, issuerFor });
+      await registerIdentityRoutes(app, { ctx, keys, issuerFor, service: tokens });
     },
   };
 }

@@ -1,55 +1,245 @@
-/** Identity HTTP routes: discovery and JWKS per tenant (the token endpoint comes in tokens.ts). */
-import type { FastifyInstance } from "fastify";
+/**
+ * Identity HTTP routes, per tenant (`{tenant}` is the tenant GUID or its domain):
+ *   GET  /{tenant}/v2.0/.well-known/openid-configuration   discovery
+ *   GET  /{tenant}/discovery/v2.0/keys                     JWKS
+ *   POST /{tenant}/oauth2/v2.0/token                       token endpoint (all grants)
+ *   POST /{tenant}/oauth2/v2.0/devicecode                  device authorization
+ *   GET  /{tenant}/oauth2/v2.0/authorize  (+ POST)         sign-in page (authorization code + PKCE)
+ *   GET  /{tenant}/oauth2/v2.0/logout                      end session
+ *   GET  /devicelogin, /{tenant}/oauth2/deviceauth (+ POST /devicelogin)   device code page
+ *   GET  /error?code=n                                      what an AADSTS code means here
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AppContext } from "../server/context.ts";
 import type { KeyRing } from "./keys.ts";
+import { OAUTH_ERRORS, OAuthError, oauthError, oauthErrorBody } from "./errors.ts";
+import type { TokenService} from "./service.ts";
+import { AuthorizePageError, AuthorizeRedirectError, param, type FormParams, type TokenRequestContext } from "./service.ts";
+import { deviceCodePage, errorPage, escapeHtml, redirectToClient, sendPage, signInPage } from "./pages.ts";
+import { isLoopbackRedirect, isPortalRedirect } from "./clients.ts";
 
 export interface IdentityRouteDeps {
   readonly ctx: AppContext;
   readonly keys: KeyRing;
+  readonly service: TokenService;
   issuerFor(tenantId: string): string;
 }
 
+type TenantRequest = FastifyRequest<{ Params: { tenant: string }; Body: FormParams | undefined; Querystring: FormParams }>;
+
 export async function registerIdentityRoutes(app: FastifyInstance, deps: IdentityRouteDeps): Promise<void> {
-  const { ctx, keys, issuerFor } = deps;
+  const { ctx, keys, issuerFor, service } = deps;
+
+  const sendOAuthError = (req: FastifyRequest, reply: FastifyReply, err: OAuthError): FastifyReply => {
+    const correlation = req.headers["client-request-id"];
+    return reply.code(err.spec.status)
+      .header("cache-control", "no-store").header("pragma", "no-cache")
+      .send(oauthErrorBody(err, { now: ctx.clock.now(), traceId: req.id, correlationId: typeof correlation === "string" && correlation ? correlation : undefined, baseUrl: ctx.baseUrl() }));
+  };
+
+  /** Runs an OAuth endpoint: OAuthError becomes Entra's error body; anything else is a real 500. */
+  const oauth = async (req: FastifyRequest, reply: FastifyReply, work: () => Promise<unknown>): Promise<FastifyReply> => {
+    try {
+      const body = await work();
+      return reply.header("cache-control", "no-store").header("pragma", "no-cache").send(body);
+    } catch (error) {
+      if (error instanceof OAuthError) return sendOAuthError(req, reply, error);
+      throw error;
+    }
+  };
 
   app.get<{ Params: { tenant: string } }>("/:tenant/v2.0/.well-known/openid-configuration", async (req, reply) => {
-    const tenant = await ctx.store.directory.findTenant(req.params.tenant);
-    if (!tenant) {
-      return reply.code(400).send({ error: "invalid_tenant", error_description: `AADSTS90002: Tenant '${req.params.tenant}' not found.` });
-    }
-    const base = `${ctx.baseUrl()}/${tenant.id}`;
-    return {
-      token_endpoint: `${base}/oauth2/v2.0/token`,
-      token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-      jwks_uri: `${base}/discovery/v2.0/keys`,
-      response_modes_supported: ["query", "fragment", "form_post"],
-      subject_types_supported: ["pairwise"],
-      id_token_signing_alg_values_supported: ["RS256"],
-      response_types_supported: ["code", "id_token", "code id_token", "id_token token"],
-      scopes_supported: ["openid", "profile", "email", "offline_access"],
-      issuer: issuerFor(tenant.id),
-      request_uri_parameter_supported: false,
-      userinfo_endpoint: `${base}/oidc/userinfo`,
-      authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
-      device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
-      http_logout_supported: true,
-      frontchannel_logout_supported: true,
-      end_session_endpoint: `${base}/oauth2/v2.0/logout`,
-      claims_supported: ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "preferred_username", "name", "tid", "ver", "oid"],
-      kerberos_endpoint: `${base}/kerberos`,
-      tenant_region_scope: "EU",
-      cloud_instance_name: new URL(ctx.baseUrl()).host,
-      cloud_graph_host_name: new URL(ctx.baseUrl()).host,
-      msgraph_host: new URL(ctx.baseUrl()).host,
-      rbac_url: ctx.baseUrl(),
-    };
+    return oauth(req, reply, async () => {
+      const tenant = await service.tenant(req.params.tenant);
+      const base = `${ctx.baseUrl()}/${tenant.id}`;
+      reply.header("cache-control", "max-age=86400, private");
+      return {
+        token_endpoint: `${base}/oauth2/v2.0/token`,
+        token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        jwks_uri: `${base}/discovery/v2.0/keys`,
+        response_modes_supported: ["query", "fragment", "form_post"],
+        subject_types_supported: ["pairwise"],
+        id_token_signing_alg_values_supported: ["RS256"],
+        response_types_supported: ["code"],
+        scopes_supported: ["openid", "profile", "email", "offline_access"],
+        issuer: issuerFor(tenant.id),
+        request_uri_parameter_supported: false,
+        userinfo_endpoint: `${base}/oidc/userinfo`,
+        authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+        device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
+        http_logout_supported: true,
+        frontchannel_logout_supported: true,
+        end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+        grant_types_supported: ["authorization_code", "client_credentials", "password", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"],
+        code_challenge_methods_supported: ["S256"],
+        claims_supported: ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "preferred_username", "name", "tid", "ver", "oid", "idp", "home_tid", "foreign"],
+        kerberos_endpoint: `${base}/kerberos`,
+        tenant_region_scope: "EU",
+        cloud_instance_name: new URL(ctx.baseUrl()).host,
+        cloud_graph_host_name: new URL(ctx.baseUrl()).host,
+        msgraph_host: new URL(ctx.baseUrl()).host,
+        rbac_url: ctx.baseUrl(),
+      };
+    });
   });
 
   app.get<{ Params: { tenant: string } }>("/:tenant/discovery/v2.0/keys", async (req, reply) => {
-    const tenant = await ctx.store.directory.findTenant(req.params.tenant);
-    if (!tenant) {
-      return reply.code(400).send({ error: "invalid_tenant", error_description: `AADSTS90002: Tenant '${req.params.tenant}' not found.` });
-    }
-    return keys.jwks();
+    return oauth(req, reply, async () => {
+      await service.tenant(req.params.tenant);
+      return keys.jwks();
+    });
   });
+
+  // --- token endpoint ------------------------------------------------------------------------
+
+  app.post("/:tenant/oauth2/v2.0/token", async (req: TenantRequest, reply) => {
+    return oauth(req, reply, async () => {
+      const form = formOf(req);
+      const context: TokenRequestContext = { tenantSegment: req.params.tenant, ...basicCredentials(req.headers.authorization) };
+      return service.token(form, context);
+    });
+  });
+
+  app.post("/:tenant/oauth2/v2.0/devicecode", async (req: TenantRequest, reply) => {
+    return oauth(req, reply, async () => service.deviceAuthorization(req.params.tenant, formOf(req)));
+  });
+
+  // --- authorization code: sign-in page --------------------------------------------------------
+
+  const authorizeAction = (req: TenantRequest) => `${ctx.baseUrl()}/${encodeURIComponent(req.params.tenant)}/oauth2/v2.0/authorize`;
+  const AUTHORIZE_FIELDS = ["client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "login_hint"];
+
+  const authorizeFailure = (req: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply => {
+    if (error instanceof AuthorizePageError) {
+      return sendPage(reply, error.oauth.spec.status, "Sign in", errorPage(error.oauth.spec.code, error.oauth.message, req.id));
+    }
+    if (error instanceof AuthorizeRedirectError) {
+      return redirectToClient(reply, error, { error: error.error, error_description: error.message, state: error.state });
+    }
+    if (error instanceof OAuthError) {
+      // e.g. a duplicated parameter before the redirect URI could be trusted.
+      return sendPage(reply, error.spec.status, "Sign in", errorPage(error.spec.code, error.message, req.id));
+    }
+    throw error;
+  };
+
+  app.get("/:tenant/oauth2/v2.0/authorize", async (req: TenantRequest, reply) => {
+    try {
+      const request = await service.authorizeRequest(req.params.tenant, req.query);
+      const fields = Object.fromEntries(AUTHORIZE_FIELDS.map((f) => [f, param(req.query, f)]));
+      return sendPage(reply, 200, "Sign in to your account", signInPage({
+        action: authorizeAction(req), tenantName: request.tenant.displayName, clientName: request.clientName, fields, loginHint: request.loginHint,
+      }));
+    } catch (error) {
+      return authorizeFailure(req, reply, error);
+    }
+  });
+
+  app.post("/:tenant/oauth2/v2.0/authorize", async (req: TenantRequest, reply) => {
+    const form = formOf(req);
+    try {
+      const request = await service.authorizeRequest(req.params.tenant, form);
+      if (param(form, "action") === "cancel") {
+        return redirectToClient(reply, request, { error: "access_denied", error_description: "AADSTS65004: User declined to consent to access the app.", state: request.state });
+      }
+      const login = param(form, "login") ?? "";
+      try {
+        const code = await service.issueAuthorizationCode(request, login, param(form, "passwd") ?? "");
+        return redirectToClient(reply, request, { code, state: request.state, session_state: req.id });
+      } catch (error) {
+        if (!(error instanceof OAuthError)) throw error;
+        // Wrong password and the like: show the form again with the reason, as Entra's page does.
+        const fields = Object.fromEntries(AUTHORIZE_FIELDS.map((f) => [f, param(form, f)]));
+        return sendPage(reply, 200, "Sign in to your account", signInPage({
+          action: authorizeAction(req), tenantName: request.tenant.displayName, clientName: request.clientName, fields, loginHint: login,
+          error: `AADSTS${error.spec.code}: ${error.message}`,
+        }));
+      }
+    } catch (error) {
+      return authorizeFailure(req, reply, error);
+    }
+  });
+
+  // --- end session -----------------------------------------------------------------------------
+
+  app.get("/:tenant/oauth2/v2.0/logout", async (req: TenantRequest, reply) => {
+    try {
+      await service.tenant(req.params.tenant);
+      const target = param(req.query, "post_logout_redirect_uri");
+      // Sign-in keeps no server-side session (every sign-in asks for the password), so ending the
+      // session is only the redirect; open redirects are refused.
+      if (target) {
+        if (!isLoopbackRedirect(target) && !isPortalRedirect(target, ctx.baseUrl())) {
+          return sendPage(reply, 400, "Sign out", errorPage(50011, `The post_logout_redirect_uri '${target}' is not allowed; use a URI under ${ctx.baseUrl()}/portal/ or a loopback URI.`, req.id));
+        }
+        const url = new URL(target);
+        const state = param(req.query, "state");
+        if (state) url.searchParams.set("state", state);
+        return reply.code(302).header("cache-control", "no-store").header("location", url.toString()).send();
+      }
+      return sendPage(reply, 200, "Signed out", "<h1>You signed out of your account</h1><p>It's a good idea to close all browser windows.</p>");
+    } catch (error) {
+      if (error instanceof OAuthError) return sendPage(reply, error.spec.status, "Sign out", errorPage(error.spec.code, error.message, req.id));
+      throw error;
+    }
+  });
+
+  // --- device code page ------------------------------------------------------------------------
+
+  const deviceAction = () => `${ctx.baseUrl()}/devicelogin`;
+  const showDevicePage = async (req: FastifyRequest<{ Querystring: FormParams }>, reply: FastifyReply) => {
+    const code = typeof req.query.otc === "string" ? req.query.otc : undefined;
+    return sendPage(reply, 200, "Enter code", deviceCodePage({ action: deviceAction(), code }));
+  };
+  app.get("/devicelogin", showDevicePage);
+  app.get("/:tenant/oauth2/deviceauth", showDevicePage);
+
+  app.post("/devicelogin", async (req: FastifyRequest<{ Body: FormParams | undefined }>, reply) => {
+    const form = formOf(req);
+    const code = typeof form.otc === "string" ? form.otc : "";
+    try {
+      if (param(form, "action") === "decline") {
+        await service.completeDeviceCode(code, { approve: false });
+        return sendPage(reply, 200, "Sign-in declined", deviceCodePage({ action: deviceAction(), done: "You declined the sign-in" }));
+      }
+      const upn = param(form, "login");
+      const password = param(form, "passwd");
+      if (!upn || !password) {
+        await service.pendingDeviceCode(code);
+        return sendPage(reply, 200, "Sign in", deviceCodePage({ action: deviceAction(), code, error: "Enter your email and password to sign in." }));
+      }
+      const { tenant } = await service.completeDeviceCode(code, { approve: true, upn, password });
+      return sendPage(reply, 200, "Signed in", deviceCodePage({ action: deviceAction(), done: `You have signed in to ${tenant.displayName} on your device` }));
+    } catch (error) {
+      if (!(error instanceof OAuthError)) throw error;
+      return sendPage(reply, 200, "Enter code", deviceCodePage({ action: deviceAction(), code, error: `AADSTS${error.spec.code}: ${error.message}` }));
+    }
+  });
+
+  app.get<{ Querystring: { code?: string } }>("/error", async (req, reply) => {
+    const code = Number(req.query.code);
+    const entry = Object.entries(OAUTH_ERRORS).find(([, e]) => e.code === code);
+    const text = entry
+      ? `AADSTS${code} (${entry[1].error}, HTTP ${entry[1].status}): see docs/IDENTITY.md, "Errors", entry ${escapeHtml(entry[0])}.`
+      : `AADSTS${Number.isFinite(code) ? code : "?"} is not an error this server sends. See docs/IDENTITY.md, "Errors".`;
+    return sendPage(reply, 200, "Error code lookup", `<h1>Error code lookup</h1><p>${text}</p>`);
+  });
+}
+
+function formOf(req: FastifyRequest): FormParams {
+  const body = req.body;
+  return body && typeof body === "object" && !Array.isArray(body) ? (body as FormParams) : {};
+}
+
+/** `Authorization: Basic` client credentials (RFC 6749 §2.3.1: form-urlencoded, then base64). */
+function basicCredentials(header: string | undefined): Pick<TokenRequestContext, "basic"> {
+  if (!header || !/^Basic\s+/i.test(header)) return {};
+  const decoded = Buffer.from(header.replace(/^Basic\s+/i, "").trim(), "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon < 0) throw oauthError("clientAuthRequired", "The Authorization: Basic header must carry 'client_id:client_secret' in base64.");
+  try {
+    return { basic: { clientId: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " ")), clientSecret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, " ")) } };
+  } catch {
+    throw oauthError("clientAuthRequired", "The Authorization: Basic header is not valid form-urlencoded 'client_id:client_secret'.");
+  }
 }

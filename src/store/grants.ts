@@ -63,6 +63,16 @@ export class GrantStore {
     return Number(r.numUpdatedRows) > 0;
   }
 
+  /**
+   * Like `transition`, and also replaces the grant's details in the same compare-and-set (a
+   * device code records who approved it). Returns whether it moved.
+   */
+  async transitionWithDetails(handleHash: string, from: GrantStatus, to: GrantStatus, objectId: string, details: Readonly<Record<string, unknown>>): Promise<boolean> {
+    const r = await this.#db.updateTable("grants").set({ status: to, object_id: objectId, details: JSON.stringify(details) })
+      .where("handle_hash", "=", handleHash).where("status", "=", from).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   async deleteExpired(before: number): Promise<number> {
     const r = await this.#db.deleteFrom("grants").where("expires_at", "<", before).executeTakeFirst();
     return Number(r.numDeletedRows);
