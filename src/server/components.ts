@@ -5,6 +5,10 @@
 import type { FastifyInstance } from "fastify";
 import type { AppContext } from "./context.ts";
 import type { Identity } from "../identity/index.ts";
+import { ArmLayer } from "../arm/index.ts";
+import { managementPartnerProvider } from "../providers/managementpartner/index.ts";
+import { tenantsRoute } from "../providers/resources/tenants.ts";
+import { registerAdminPartnerRoutes } from "../admin/partners.ts";
 
 export interface ComponentDeps {
   readonly context: AppContext;
@@ -13,4 +17,10 @@ export interface ComponentDeps {
 
 export async function registerComponents(_app: FastifyInstance, _deps: ComponentDeps): Promise<void> {
   // Components register here (admin, world, arm providers, graph, portal).
+  // ARM: one layer (auth, api-version, envelopes) mounting every provider under /providers.
+  const arm = new ArmLayer({ context: _deps.context, verifier: _deps.identity.verifier })
+    .addProvider(managementPartnerProvider({ store: _deps.context.store }))
+    .addRoute(tenantsRoute({ store: _deps.context.store }));
+  await arm.register(_app);
+  await registerAdminPartnerRoutes(_app, { context: _deps.context });
 }

@@ -19,12 +19,14 @@ import { AuditLog } from "./audit.ts";
 import { SigningKeyStore } from "./keys.ts";
 import { GrantStore } from "./grants.ts";
 import { PartnerRegistryStore } from "./partners.ts";
+import { LinkStore } from "./links.ts";
 
 export * from "./directory.ts";
 export * from "./audit.ts";
 export * from "./keys.ts";
 export * from "./grants.ts";
 export * from "./partners.ts";
+export * from "./links.ts";
 export type { Database } from "./schema.ts";
 export type { Dialect } from "./migrations/helpers.ts";
 export type { DatabaseConfig } from "./database.ts";
@@ -36,6 +38,7 @@ export interface Aggregates {
   readonly signingKeys: SigningKeyStore;
   readonly grants: GrantStore;
   readonly partners: PartnerRegistryStore;
+  readonly links: LinkStore;
   /** Raw kysely handle, for store-layer modules of other components (never for handlers). */
   readonly db: Kysely<Database>;
 }
@@ -57,6 +60,7 @@ function bind(db: Kysely<Database>): Aggregates {
     signingKeys: new SigningKeyStore(db),
     grants: new GrantStore(db),
     partners: new PartnerRegistryStore(db),
+    links: new LinkStore(db),
     db,
   };
 }

@@ -1,0 +1,118 @@
+/**
+ * The one error catalog of the ARM layer and its providers: code, HTTP status, message template,
+ * envelope and docs anchor. Everything that answers an ARM request with an error goes through
+ * `armError(code, params)`; docs/API.md lists the same codes (a test checks both agree).
+ *
+ * Envelopes (PAL-API.md): errors of the ARM layer itself carry only `{"error":{code,message}}`;
+ * provider errors repeat code and message at top level, because some SDK generations read the
+ * top-level pair and Az PowerShell reads `error.message`.
+ */
+
+export type ErrorEnvelope = "arm" | "provider";
+
+export interface CatalogEntry {
+  readonly status: number;
+  /** `{name}` placeholders are filled from the factory's params. */
+  readonly message: string;
+  readonly envelope: ErrorEnvelope;
+}
+
+/** Message of the 403 for principals without an object in the tenant (PAL-API.md, exact text). */
+export const FOREIGN_PRINCIPAL_MESSAGE =
+  "The user does not have an account in this tenant, work with the administrator to add the account. If you are a CSP partner logged in the customer tenant, you will not be able to link the Partner ID";
+
+export const errorCatalog = {
+  // --- ARM layer ---------------------------------------------------------------------------
+  MissingApiVersionParameter: {
+    status: 400, envelope: "arm",
+    message: "The api-version query parameter (?api-version=) is required for all requests.",
+  },
+  NoRegisteredProviderFound: {
+    status: 400, envelope: "arm",
+    message: "No registered resource provider found for API version '{apiVersion}' and type '{type}'. The supported api-versions are '{supported}'. Use ?api-version={latest}.",
+  },
+  InvalidResourceNamespace: {
+    status: 400, envelope: "arm",
+    message: "The resource namespace '{namespace}' is invalid. This server registers: {registered}.",
+  },
+  InvalidResourceType: {
+    status: 404, envelope: "arm",
+    message: "The resource type '{type}' could not be found in the namespace '{namespace}' for api version '{apiVersion}'. Types: {types}.",
+  },
+  HttpMethodNotAllowed: {
+    status: 405, envelope: "arm",
+    message: "The HTTP method '{method}' is not supported for '{path}'. Use one of: {allowed}.",
+  },
+  AuthenticationFailed: {
+    status: 401, envelope: "arm",
+    message: "Authentication failed. The 'Authorization' header {problem}. Send 'Authorization: Bearer <access token for https://management.azure.com/>'.",
+  },
+  InvalidAuthenticationToken: {
+    status: 401, envelope: "arm",
+    message: "The access token is invalid. {reason} Get a token from this server for https://management.azure.com/ and retry.",
+  },
+  ExpiredAuthenticationToken: {
+    status: 401, envelope: "arm",
+    message: "The access token expiry UTC time '{expiry}' is earlier than current UTC time '{now}'. Get a new token and retry.",
+  },
+  InternalServerError: {
+    status: 500, envelope: "arm",
+    message: "The server hit an unexpected error; the request id is {requestId}.",
+  },
+  // --- Microsoft.ManagementPartner ----------------------------------------------------------
+  PartnerIdInvalid: {
+    status: 400, envelope: "provider",
+    message: "The Partner ID is not valid{detail}",
+  },
+  PartnerAlreadyLinked: {
+    status: 409, envelope: "provider",
+    message: "This user or service principal is already linked with Partner ID '{linkedId}'. To change it, send PATCH to /providers/Microsoft.ManagementPartner/partners/{requestedId} (az managementpartner update --partner-id {requestedId}).",
+  },
+  ManagementPartnerNotFound: {
+    status: 404, envelope: "provider",
+    message: "This user or service principal is not linked with a Partner ID",
+  },
+  PrincipalNotInTenant: {
+    status: 403, envelope: "provider",
+    message: FOREIGN_PRINCIPAL_MESSAGE,
+  },
+  PrincipalDisabled: {
+    status: 403, envelope: "provider",
+    message: "The account '{objectId}' is disabled in tenant '{tenantId}'. Ask an administrator of the tenant to enable it, then retry.",
+  },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ArmErrorCode = keyof typeof errorCatalog;
+
+/** An error answer of the ARM layer or a provider; `toBody()` gives its exact JSON. */
+export class ArmError extends Error {
+  readonly code: ArmErrorCode;
+  readonly status: number;
+  readonly envelope: ErrorEnvelope;
+  /** Extra response headers, e.g. WWW-Authenticate on 401s. */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(code: ArmErrorCode, message: string, headers: Record<string, string> = {}) {
+    super(message);
+    const entry: CatalogEntry = errorCatalog[code];
+    this.code = code;
+    this.status = entry.status;
+    this.envelope = entry.envelope;
+    this.headers = headers;
+  }
+
+  toBody(): string {
+    const error = { code: this.code, message: this.message };
+    return JSON.stringify(this.envelope === "provider" ? { error, code: this.code, message: this.message } : { error });
+  }
+}
+
+/** Fills a catalog template; a placeholder without a value is left visible rather than dropped. */
+export function formatMessage(template: string, params: Readonly<Record<string, string | number>>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
+}
+
+/** The factory: `throw armError("ManagementPartnerNotFound")`. */
+export function armError(code: ArmErrorCode, params: Readonly<Record<string, string | number>> = {}, headers: Record<string, string> = {}): ArmError {
+  return new ArmError(code, formatMessage(errorCatalog[code].message, params), headers);
+}

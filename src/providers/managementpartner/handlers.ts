@@ -1,0 +1,131 @@
+/**
+ * Handlers of Microsoft.ManagementPartner/partners. Each one: check that the caller is a live,
+ * enabled principal of the token's tenant; for PUT/PATCH judge the partner id against the
+ * registry; then, in one store transaction, lock the caller's record, decide with the pure state
+ * machine, persist the transition and append the audit entry. Only the caller's own (tid, oid)
+ * is ever read or written: the key comes from the verified token, never from the request.
+ */
+import type { Store } from "../../store/index.ts";
+import type { Caller } from "../../identity/index.ts";
+import { armError, type ArmCall, type ArmResult } from "../../arm/index.ts";
+import { decidePartnerLink, type PartnerLinkCommand, type PartnerLinkOutcome, type PartnerLinkState } from "../../domain/partner-link.ts";
+import { isWellFormedPartnerId, judgeLinkTarget, type PartnerIdFacts } from "../../domain/partner-id.ts";
+import { partnerResource, partnerResourcePath } from "./representation.ts";
+
+export interface ManagementPartnerDeps {
+  readonly store: Store;
+}
+
+/**
+ * Refuses callers that are not a principal of the tenant: delegated-admin (CSP/GDAP) users,
+ * deleted or unknown objects, groups, and disabled accounts.
+ */
+async function requireTenantPrincipal(store: Store, caller: Caller, now: number): Promise<void> {
+  if (caller.foreign) throw armError("PrincipalNotInTenant");
+  const principal = await store.directory.findPrincipal(caller.tenantId, caller.objectId);
+  const live = principal?.type === "User" ? principal.user.deletedAt === null
+    : principal?.type === "ServicePrincipal" ? principal.servicePrincipal.deletedAt === null : false;
+  if (!live) throw armError("PrincipalNotInTenant");
+  if (await store.directory.isDisabled(caller.tenantId, caller.objectId, now)) {
+    throw armError("PrincipalDisabled", { objectId: caller.objectId, tenantId: caller.tenantId });
+  }
+}
+
+async function registryFacts(store: Store, partnerId: string, now: number): Promise<PartnerIdFacts & { organisation?: string }> {
+  const found = await store.partners.lookup(partnerId, now);
+  if (found.kind === "location") return { kind: "location", active: found.active, organisationName: found.organisation.name, organisation: found.organisation.name };
+  if (found.kind === "global") return { kind: "global", organisation: found.organisation.name };
+  return { kind: "unknown" };
+}
+
+/** Judges a PUT/PATCH target; returns the partner name or throws 400 PartnerIdInvalid naming the fix. */
+async function requireLinkablePartnerId(store: Store, partnerId: string, now: number): Promise<string | undefined> {
+  const facts = isWellFormedPartnerId(partnerId) ? await registryFacts(store, partnerId, now) : undefined;
+  const verdict = judgeLinkTarget(partnerId, facts);
+  if (verdict.ok) return verdict.partnerName;
+  const organisation = facts?.organisation ?? "its partner organisation";
+  const detail = {
+    malformed: `. A Partner ID is 1 to 10 digits, e.g. 4000001; '${partnerId}' is not.`,
+    unknown: "",
+    global: `. '${partnerId}' is the global (headquarters) Partner ID of ${organisation}; use the Associated (location) Partner ID shown on your partner profile instead.`,
+    inactive: `. Partner ID '${partnerId}' of ${organisation} is inactive; link one of its active Associated (location) Partner IDs instead.`,
+  }[verdict.reason];
+  throw armError("PartnerIdInvalid", { detail });
+}
+
+async function partnerNameOf(store: Store, partnerId: string, now: number): Promise<string | undefined> {
+  const found = await store.partners.lookup(partnerId, now);
+  return found.kind === "location" ? found.organisation.name : undefined;
+}
+
+function render(caller: Caller, state: PartnerLinkState, partnerName: string | undefined): ArmResult {
+  if (state.partnerId === null) throw armError("ManagementPartnerNotFound");
+  return { body: partnerResource(caller.tenantId, caller.objectId, { ...state, partnerId: state.partnerId }, partnerName) };
+}
+
+/** Runs a write command under the caller's row lock; outcome errors roll the transaction back. */
+async function write(store: Store, call: ArmCall, command: PartnerLinkCommand & { partnerId: string }): Promise<PartnerLinkOutcome & { kind: "write" | "unchanged" }> {
+  const { caller, now } = call;
+  return store.transaction(async (tx) => {
+    const state = await tx.links.lockState(caller.tenantId, caller.objectId);
+    const outcome = decidePartnerLink(state, command, now);
+    if (outcome.kind === "alreadyLinked") {
+      throw armError("PartnerAlreadyLinked", { linkedId: outcome.linkedPartnerId, requestedId: command.partnerId });
+    }
+    if (outcome.kind === "notLinked") throw armError("ManagementPartnerNotFound");
+    if (outcome.kind === "write") {
+      await tx.links.apply(caller.tenantId, caller.objectId, outcome.previous, outcome.next, now);
+      await tx.audit.append({
+        at: now, tenantId: caller.tenantId, actorTenantId: caller.tenantId, actorObjectId: caller.objectId,
+        action: `partnerLink.${outcome.change}`, target: partnerResourcePath(command.partnerId), requestId: call.requestId,
+        details: { from: outcome.previous.partnerId, to: outcome.next.partnerId, version: outcome.next.version, principalType: caller.principalType },
+      });
+    }
+    return outcome;
+  });
+}
+
+export function managementPartnerHandlers(deps: ManagementPartnerDeps) {
+  const { store } = deps;
+  return {
+    /** GET /partners and /partners/: the caller's one link, whatever its id. */
+    async getOwn(call: ArmCall): Promise<ArmResult> {
+      await requireTenantPrincipal(store, call.caller, call.now);
+      const current = await store.links.current(call.caller.tenantId, call.caller.objectId);
+      const outcome = decidePartnerLink(current, { kind: "read", partnerId: undefined }, call.now);
+      if (outcome.kind !== "unchanged") throw armError("ManagementPartnerNotFound");
+      return render(call.caller, outcome.state, await partnerNameOf(store, current.partnerId as string, call.now));
+    },
+
+    /** GET /partners/{id}: 404 unless linked to exactly that id. */
+    async get(call: ArmCall): Promise<ArmResult> {
+      await requireTenantPrincipal(store, call.caller, call.now);
+      const current = await store.links.current(call.caller.tenantId, call.caller.objectId);
+      const outcome = decidePartnerLink(current, { kind: "read", partnerId: call.name }, call.now);
+      if (outcome.kind !== "unchanged") throw armError("ManagementPartnerNotFound");
+      return render(call.caller, outcome.state, await partnerNameOf(store, current.partnerId as string, call.now));
+    },
+
+    async put(call: ArmCall): Promise<ArmResult> {
+      await requireTenantPrincipal(store, call.caller, call.now);
+      const partnerId = call.name as string;
+      const partnerName = await requireLinkablePartnerId(store, partnerId, call.now);
+      const outcome = await write(store, call, { kind: "create", partnerId });
+      return render(call.caller, outcome.kind === "write" ? outcome.next : outcome.state, partnerName);
+    },
+
+    async patch(call: ArmCall): Promise<ArmResult> {
+      await requireTenantPrincipal(store, call.caller, call.now);
+      const partnerId = call.name as string;
+      const partnerName = await requireLinkablePartnerId(store, partnerId, call.now);
+      const outcome = await write(store, call, { kind: "update", partnerId });
+      return render(call.caller, outcome.kind === "write" ? outcome.next : outcome.state, partnerName);
+    },
+
+    async delete(call: ArmCall): Promise<ArmResult> {
+      await requireTenantPrincipal(store, call.caller, call.now);
+      await write(store, call, { kind: "delete", partnerId: call.name as string });
+      return { empty: true };
+    },
+  };
+}

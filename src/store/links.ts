@@ -1,0 +1,176 @@
+/**
+ * Partner Admin Link aggregate: per principal (tenant, object) a record (createdTime, version,
+ * updatedTime) and the effective-dated intervals of its links. Provider handlers decide with
+ * the pure state machine (domain/partner-link.ts) and persist through `lockState` + `apply`
+ * inside one store transaction, together with the audit entry.
+ *
+ * @example
+ * await store.transaction(async (tx) => {
+ *   const state = await tx.links.lockState(tid, oid);
+ *   const outcome = decidePartnerLink(state, { kind: "create", partnerId: "4000001" }, now);
+ *   if (outcome.kind === "write") await tx.links.apply(tid, oid, outcome.previous, outcome.next, now);
+ * });
+ */
+import type { Generated, Kysely } from "kysely";
+import type { Database } from "./schema.ts";
+import { NEVER_LINKED, type PartnerLinkState } from "../domain/partner-link.ts";
+import { overlaps } from "../domain/interval.ts";
+
+export interface PartnerLinkPrincipalsTable {
+  tenant_id: string;
+  object_id: string;
+  version: number;
+  created_time: number | null;
+  updated_time: number | null;
+}
+
+export interface PartnerLinksTable {
+  seq: Generated<number>;
+  tenant_id: string;
+  object_id: string;
+  partner_id: string;
+  valid_from: number | null;
+  valid_to: number | null;
+}
+
+export type LinkTables = {
+  partner_link_principals: PartnerLinkPrincipalsTable;
+  partner_links: PartnerLinksTable;
+};
+
+/** One interval during which (tenantId, objectId) was linked to partnerId. */
+export interface PartnerLinkInterval {
+  readonly tenantId: string;
+  readonly objectId: string;
+  readonly partnerId: string;
+  /** null = since always (world files may say so). */
+  readonly validFrom: number | null;
+  /** null = still linked. */
+  readonly validTo: number | null;
+}
+
+/** The current link of a principal, with the record that outlives single links. */
+export interface CurrentPartnerLink extends PartnerLinkState {
+  readonly tenantId: string;
+  readonly objectId: string;
+}
+
+export class HistoricalLinkConflictError extends Error {}
+
+const num = (v: number | string | null): number | null => (v === null ? null : Number(v));
+
+export class LinkStore {
+  readonly #db: Kysely<Database & LinkTables>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db.withTables<LinkTables>();
+  }
+
+  /** The principal's state now (no lock): what GET reads. */
+  async current(tenantId: string, objectId: string): Promise<CurrentPartnerLink> {
+    const row = await this.#db.selectFrom("partner_link_principals").selectAll()
+      .where("tenant_id", "=", tenantId).where("object_id", "=", objectId).executeTakeFirst();
+    const open = await this.#openInterval(tenantId, objectId);
+    return { tenantId, objectId, ...this.#state(row, open) };
+  }
+
+  /**
+   * Reads the principal's state for a write, holding its row lock until the transaction ends.
+   * Call only inside `store.transaction`. The row is created first (ON CONFLICT DO NOTHING) so
+   * that even a principal's first two concurrent writes contend on the same row; the no-op
+   * UPDATE … RETURNING then takes PostgreSQL's row lock and returns the latest committed values
+   * (SQLite runs one transaction at a time on its single connection, so it needs no lock).
+   */
+  async lockState(tenantId: string, objectId: string): Promise<PartnerLinkState> {
+    await this.#db.insertInto("partner_link_principals")
+      .values({ tenant_id: tenantId, object_id: objectId, version: 0, created_time: null, updated_time: null })
+      .onConflict((oc) => oc.columns(["tenant_id", "object_id"]).doNothing()).execute();
+    const row = await this.#db.updateTable("partner_link_principals")
+      .set((eb) => ({ version: eb.ref("version") }))
+      .where("tenant_id", "=", tenantId).where("object_id", "=", objectId)
+      .returningAll().executeTakeFirstOrThrow();
+    return this.#state(row, await this.#openInterval(tenantId, objectId));
+  }
+
+  /**
+   * Persists a transition decided by the state machine: closes the open interval at `now` when
+   * the linked id changes, opens the next one, and stores version and times.
+   */
+  async apply(tenantId: string, objectId: string, previous: PartnerLinkState, next: PartnerLinkState, now: number): Promise<void> {
+    if (previous.partnerId !== next.partnerId) {
+      if (previous.partnerId !== null) {
+        await this.#db.updateTable("partner_links").set({ valid_to: now })
+          .where("tenant_id", "=", tenantId).where("object_id", "=", objectId).where("valid_to", "is", null).execute();
+      }
+      if (next.partnerId !== null) {
+        await this.#db.insertInto("partner_links")
+          .values({ tenant_id: tenantId, object_id: objectId, partner_id: next.partnerId, valid_from: now, valid_to: null }).execute();
+      }
+    }
+    await this.#db.updateTable("partner_link_principals")
+      .set({ version: next.version, created_time: next.createdTime, updated_time: next.updatedTime })
+      .where("tenant_id", "=", tenantId).where("object_id", "=", objectId).execute();
+  }
+
+  /** Every interval (history included), optionally of one tenant or principal, oldest first. */
+  async history(filter: { tenantId?: string; objectId?: string; partnerId?: string } = {}): Promise<PartnerLinkInterval[]> {
+    let q = this.#db.selectFrom("partner_links").selectAll().orderBy("seq");
+    if (filter.tenantId) q = q.where("tenant_id", "=", filter.tenantId);
+    if (filter.objectId) q = q.where("object_id", "=", filter.objectId);
+    if (filter.partnerId) q = q.where("partner_id", "=", filter.partnerId);
+    return (await q.execute()).map((r) => ({
+      tenantId: r.tenant_id, objectId: r.object_id, partnerId: r.partner_id, validFrom: num(r.valid_from), validTo: num(r.valid_to),
+    }));
+  }
+
+  /**
+   * Records a past (or still open, `to` = null) link, for the world loader. Refuses an interval
+   * that overlaps one already stored for the principal. The principal's record counts it as the
+   * writes it stands for (a create, plus a delete when it ended), so a later PUT continues the
+   * version sequence; createdTime is the earliest start, updatedTime the latest change.
+   */
+  async insertHistoricalLink(tenantId: string, objectId: string, partnerId: string, from: number | null, to: number | null): Promise<void> {
+    if (from !== null && to !== null && from >= to) {
+      throw new HistoricalLinkConflictError(`link of ${tenantId}/${objectId} to ${partnerId}: "from" must be before "to".`);
+    }
+    const existing = await this.history({ tenantId, objectId });
+    const clash = existing.find((i) => overlaps({ from: i.validFrom, to: i.validTo }, { from, to }));
+    if (clash) {
+      throw new HistoricalLinkConflictError(
+        `link of ${tenantId}/${objectId} to ${partnerId} overlaps its link to ${clash.partnerId}; a principal has one link at a time.`);
+    }
+    await this.#db.insertInto("partner_links")
+      .values({ tenant_id: tenantId, object_id: objectId, partner_id: partnerId, valid_from: from, valid_to: to }).execute();
+    const writes = to === null ? 1 : 2;
+    const changedAt = to ?? from;
+    const row = await this.#db.selectFrom("partner_link_principals").selectAll()
+      .where("tenant_id", "=", tenantId).where("object_id", "=", objectId).executeTakeFirst();
+    const created = [num(row?.created_time ?? null), from].filter((t): t is number => t !== null);
+    const updated = [num(row?.updated_time ?? null), changedAt].filter((t): t is number => t !== null);
+    const values = {
+      version: Number(row?.version ?? 0) + writes,
+      created_time: created.length ? Math.min(...created) : null,
+      updated_time: updated.length ? Math.max(...updated) : null,
+    };
+    if (row) {
+      await this.#db.updateTable("partner_link_principals").set(values)
+        .where("tenant_id", "=", tenantId).where("object_id", "=", objectId).execute();
+    } else {
+      await this.#db.insertInto("partner_link_principals").values({ tenant_id: tenantId, object_id: objectId, ...values }).execute();
+    }
+  }
+
+  async #openInterval(tenantId: string, objectId: string): Promise<{ partner_id: string } | undefined> {
+    return this.#db.selectFrom("partner_links").select("partner_id")
+      .where("tenant_id", "=", tenantId).where("object_id", "=", objectId).where("valid_to", "is", null).executeTakeFirst();
+  }
+
+  #state(row: PartnerLinkPrincipalsTable | undefined, open: { partner_id: string } | undefined): PartnerLinkState {
+    if (!row) return open ? { ...NEVER_LINKED, partnerId: open.partner_id } : NEVER_LINKED;
+    return {
+      partnerId: open?.partner_id ?? null,
+      version: Number(row.version),
+      createdTime: num(row.created_time),
+      updatedTime: num(row.updated_time),
+    };
+  }
+}
