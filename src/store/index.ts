@@ -20,6 +20,8 @@ import { SigningKeyStore } from "./keys.ts";
 import { GrantStore } from "./grants.ts";
 import { PartnerRegistryStore } from "./partners.ts";
 import { LinkStore } from "./links.ts";
+import { ResourceStore } from "./resources.ts";
+import { AccessStore } from "./access.ts";
 
 export * from "./directory.ts";
 export * from "./audit.ts";
@@ -27,6 +29,8 @@ export * from "./keys.ts";
 export * from "./grants.ts";
 export * from "./partners.ts";
 export * from "./links.ts";
+export * from "./resources.ts";
+export * from "./access.ts";
 export type { Database } from "./schema.ts";
 export type { Dialect } from "./migrations/helpers.ts";
 export type { DatabaseConfig } from "./database.ts";
@@ -39,6 +43,8 @@ export interface Aggregates {
   readonly grants: GrantStore;
   readonly partners: PartnerRegistryStore;
   readonly links: LinkStore;
+  readonly resources: ResourceStore;
+  readonly access: AccessStore;
   /** Raw kysely handle, for store-layer modules of other components (never for handlers). */
   readonly db: Kysely<Database>;
 }
@@ -61,6 +67,8 @@ function bind(db: Kysely<Database>): Aggregates {
     grants: new GrantStore(db),
     partners: new PartnerRegistryStore(db),
     links: new LinkStore(db),
+    resources: new ResourceStore(db),
+    access: new AccessStore(db),
     db,
   };
 }

@@ -3,5 +3,6 @@ import type { Migration } from "./helpers.ts";
 import { foundation } from "./0001_foundation.ts";
 import { auditAppendOnly } from "./0002_audit_append_only.ts";
 import { partnerLinks } from "./0003_partner_links.ts";
+import { resourcesAccess } from "./0004_resources_access.ts";
 
-export const migrations: readonly Migration[] = [foundation, auditAppendOnly, partnerLinks];
+export const migrations: readonly Migration[] = [foundation, auditAppendOnly, partnerLinks, resourcesAccess];
