@@ -19,6 +19,12 @@ export async function registerComponents(_app: FastifyInstance, _deps: Component
   // Components register here (admin, world, arm providers, graph, portal).
   // ARM: one layer (auth, api-version, envelopes) mounting every provider under /providers.
   const arm = new ArmLayer({ context: _deps.context, verifier: _deps.identity.verifier })
+    .addProvider(managementPartnerProvider({ store: _deps.context.store, clock: _deps.context.clock }))
+    .addRoute(tenantsRoute({ store: _deps.context.store }));
+  await arm.register(_app);
+  await registerAdminPartnerRoutes(_app, { context: _deps.context });
+  // ARM: one layer (auth, api-version, envelopes) mounting every provider under /providers.
+  const arm = new ArmLayer({ context: _deps.context, verifier: _deps.identity.verifier })
     .addProvider(managementPartnerProvider({ store: _deps.context.store }))
     .addRoute(tenantsRoute({ store: _deps.context.store }));
   await arm.register(_app);

@@ -7,6 +7,7 @@
  */
 import type { Store } from "../../store/index.ts";
 import type { Caller } from "../../identity/index.ts";
+import type { Clock } from "../../domain/time.ts";
 import { armError, type ArmCall, type ArmResult } from "../../arm/index.ts";
 import { decidePartnerLink, type PartnerLinkCommand, type PartnerLinkOutcome, type PartnerLinkState } from "../../domain/partner-link.ts";
 import { isWellFormedPartnerId, judgeLinkTarget, type PartnerIdFacts } from "../../domain/partner-id.ts";
@@ -14,6 +15,8 @@ import { partnerResource, partnerResourcePath } from "./representation.ts";
 
 export interface ManagementPartnerDeps {
   readonly store: Store;
+  /** Read again once the principal's lock is held, so write times follow the commit order. */
+  readonly clock: Clock;
 }
 
 /**
@@ -64,10 +67,13 @@ function render(caller: Caller, state: PartnerLinkState, partnerName: string | u
 }
 
 /** Runs a write command under the caller's row lock; outcome errors roll the transaction back. */
-async function write(store: Store, call: ArmCall, command: PartnerLinkCommand & { partnerId: string }): Promise<PartnerLinkOutcome & { kind: "write" | "unchanged" }> {
-  const { caller, now } = call;
-  return store.transaction(async (tx) => {
+async function write(deps: ManagementPartnerDeps, call: ArmCall, command: PartnerLinkCommand & { partnerId: string }): Promise<PartnerLinkOutcome & { kind: "write" | "unchanged" }> {
+  const { caller } = call;
+  return deps.store.transaction(async (tx) => {
     const state = await tx.links.lockState(caller.tenantId, caller.objectId);
+    // A request that waited for the lock writes after the one that held it: its time must not
+    // precede that write, or the closed interval would end before it began.
+    const now = Math.max(deps.clock.now(), state.updatedTime ?? Number.NEGATIVE_INFINITY);
     const outcome = decidePartnerLink(state, command, now);
     if (outcome.kind === "alreadyLinked") {
       throw armError("PartnerAlreadyLinked", { linkedId: outcome.linkedPartnerId, requestedId: command.partnerId });
@@ -110,7 +116,7 @@ export function managementPartnerHandlers(deps: ManagementPartnerDeps) {
       await requireTenantPrincipal(store, call.caller, call.now);
       const partnerId = call.name as string;
       const partnerName = await requireLinkablePartnerId(store, partnerId, call.now);
-      const outcome = await write(store, call, { kind: "create", partnerId });
+      const outcome = await write(deps, call, { kind: "create", partnerId });
       return render(call.caller, outcome.kind === "write" ? outcome.next : outcome.state, partnerName);
     },
 
@@ -118,13 +124,13 @@ export function managementPartnerHandlers(deps: ManagementPartnerDeps) {
       await requireTenantPrincipal(store, call.caller, call.now);
       const partnerId = call.name as string;
       const partnerName = await requireLinkablePartnerId(store, partnerId, call.now);
-      const outcome = await write(store, call, { kind: "update", partnerId });
+      const outcome = await write(deps, call, { kind: "update", partnerId });
       return render(call.caller, outcome.kind === "write" ? outcome.next : outcome.state, partnerName);
     },
 
     async delete(call: ArmCall): Promise<ArmResult> {
       await requireTenantPrincipal(store, call.caller, call.now);
-      await write(store, call, { kind: "delete", partnerId: call.name as string });
+      await write(deps, call, { kind: "delete", partnerId: call.name as string });
       return { empty: true };
     },
   };
