@@ -23,10 +23,4 @@ export async function registerComponents(_app: FastifyInstance, _deps: Component
     .addRoute(tenantsRoute({ store: _deps.context.store }));
   await arm.register(_app);
   await registerAdminPartnerRoutes(_app, { context: _deps.context });
-  // ARM: one layer (auth, api-version, envelopes) mounting every provider under /providers.
-  const arm = new ArmLayer({ context: _deps.context, verifier: _deps.identity.verifier })
-    .addProvider(managementPartnerProvider({ store: _deps.context.store }))
-    .addRoute(tenantsRoute({ store: _deps.context.store }));
-  await arm.register(_app);
-  await registerAdminPartnerRoutes(_app, { context: _deps.context });
 }
