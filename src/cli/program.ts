@@ -1,6 +1,7 @@
 /** The command tree. Each command lives in commands/ and is added here. */
 import { Command } from "commander";
 import { serveCommand } from "./commands/serve.ts";
+import { worldCommand } from "./commands/world.ts";
 import { usageCommand } from "./commands/usage.ts";
 
 export function buildProgram(): Command {
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
       process.exit(2);
     });
   program.addCommand(serveCommand());
+  program.addCommand(worldCommand());
   program.addCommand(usageCommand());
   return program;
 }

@@ -9,6 +9,7 @@ import { ArmLayer } from "../arm/index.ts";
 import { managementPartnerProvider } from "../providers/managementpartner/index.ts";
 import { tenantsRoute } from "../providers/resources/tenants.ts";
 import { registerAdminPartnerRoutes } from "../admin/partners.ts";
+import { registerAdminWorldRoutes, applyStartupWorld } from "../admin/world.ts";
 
 export interface ComponentDeps {
   readonly context: AppContext;
@@ -23,4 +24,7 @@ export async function registerComponents(_app: FastifyInstance, _deps: Component
     .addRoute(tenantsRoute({ store: _deps.context.store }));
   await arm.register(_app);
   await registerAdminPartnerRoutes(_app, { context: _deps.context });
+  // World files: POST/GET /admin/world, and `--world FILE` applied here, before the server listens.
+  await registerAdminWorldRoutes(_app, { context: _deps.context });
+  await applyStartupWorld(_deps.context);
 }

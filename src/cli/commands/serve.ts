@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { loadOptions, optionDefinitions, type Options, type RawValue } from "../../options/index.ts";
 import { startServer, type RunningServer } from "../../server/index.ts";
 import { CliError, ExitCode } from "../errors.ts";
+import { WorldFileError } from "../../world/index.ts";
 
 /** Adds every server option (from the catalog) to a command. */
 export function addServerOptions(cmd: Command): Command {
@@ -41,6 +42,8 @@ export function serveCommand(): Command {
     try {
       server = await startServer(options);
     } catch (error) {
+      // An invalid --world file is a usage error: every problem is in the message.
+      if (error instanceof WorldFileError) throw new CliError(error.message, ExitCode.usage);
       throw new CliError((error as Error).message, ExitCode.failure);
     }
     const lines = [

@@ -1,0 +1,88 @@
+/**
+ * Loads the `KnownFacts` that validation needs from the store: only the tenants, applications and
+ * partner ids the file mentions, so a small file against a large store stays cheap (three queries
+ * per mentioned tenant, one per mentioned application, three for the partner registry).
+ */
+import type { Aggregates } from "../store/index.ts";
+import type { KnownFacts, KnownPrincipal } from "./validate.ts";
+import type { WorldFile } from "./types.ts";
+
+const lc = (s: string) => s.toLowerCase();
+const key = (...parts: string[]) => parts.join("\u0000");
+
+/** Every tenant id the file declares or refers to. */
+function mentionedTenants(world: WorldFile): Set<string> {
+  const ids = new Set<string>();
+  const add = (id: string | undefined) => {
+    if (id) ids.add(lc(id));
+  };
+  for (const p of world.partners ?? []) for (const t of p.tenantIds ?? []) add(t);
+  for (const a of world.applications ?? []) add(a.homeTenantId);
+  for (const t of world.tenants ?? []) {
+    add(t.id);
+    for (const u of t.users ?? []) add(u.homeTenantId);
+    for (const d of t.delegatedAdmins ?? []) add(d.partnerTenantId);
+    for (const d of t.delegations ?? []) add(d.managedByTenantId);
+  }
+  for (const l of world.links ?? []) add(l.tenantId);
+  return ids;
+}
+
+export async function loadKnownFacts(store: Aggregates, world: WorldFile): Promise<KnownFacts> {
+  const tenants = new Map<string, { domain: string }>();
+  const tenantByDomain = new Map<string, string>();
+  const principals = new Map<string, KnownPrincipal>();
+  const upns = new Map<string, string>();
+  const spByApp = new Map<string, string>();
+  const guests = new Map<string, string>();
+
+  for (const id of mentionedTenants(world)) {
+    const tenant = await store.directory.getTenant(id);
+    if (!tenant) continue;
+    tenants.set(id, { domain: lc(tenant.domain) });
+    tenantByDomain.set(lc(tenant.domain), id);
+    for (const u of await store.directory.listUsers(id)) {
+      const oid = lc(u.id);
+      principals.set(key(id, oid), { kind: "User", userKind: u.kind, hasPassword: u.passwordHash !== null, userPrincipalName: u.userPrincipalName });
+      upns.set(key(id, lc(u.userPrincipalName)), oid);
+      if (u.kind === "guest" && u.homeTenantId && u.homeObjectId) guests.set(key(id, lc(u.homeTenantId), lc(u.homeObjectId)), oid);
+    }
+    for (const s of await store.directory.listServicePrincipals(id)) {
+      principals.set(key(id, lc(s.id)), { kind: "ServicePrincipal", appId: lc(s.appId) });
+      if (s.deletedAt === null || !spByApp.has(key(id, lc(s.appId)))) spByApp.set(key(id, lc(s.appId)), lc(s.id));
+    }
+    for (const g of await store.directory.listGroups(id)) principals.set(key(id, lc(g.id)), { kind: "Group" });
+  }
+  // Domains must be unique across all tenants, not only the mentioned ones.
+  for (const t of world.tenants ?? []) {
+    const owner = await store.directory.findTenant(lc(t.domain));
+    if (owner) tenantByDomain.set(lc(owner.domain), lc(owner.id));
+  }
+
+  const applications = new Map<string, { homeTenantId: string }>();
+  const appIds = new Set<string>();
+  for (const a of world.applications ?? []) appIds.add(lc(a.appId));
+  for (const t of world.tenants ?? []) for (const s of t.servicePrincipals ?? []) appIds.add(lc(s.appId));
+  for (const appId of appIds) {
+    const app = await store.directory.getApplication(appId);
+    if (app) applications.set(appId, { homeTenantId: lc(app.homeTenantId) });
+  }
+
+  const locations = new Map<string, { globalId: string }>();
+  for (const l of await store.partners.listLocations()) locations.set(l.id, { globalId: l.globalId });
+  const organisations = new Set((await store.partners.listOrganisations()).map((o) => o.globalId));
+
+  return {
+    tenant: (id) => tenants.get(id),
+    tenantByDomain: (domain) => tenantByDomain.get(domain),
+    principal: (tenantId, objectId) => principals.get(key(tenantId, objectId)),
+    userIdByUpn: (tenantId, upn) => upns.get(key(tenantId, upn)),
+    servicePrincipalIdOfApp: (tenantId, appId) => spByApp.get(key(tenantId, appId)),
+    guestIdOf: (tenantId, ht, ho) => guests.get(key(tenantId, ht, ho)),
+    application: (appId) => applications.get(appId),
+    location: (id) => locations.get(id),
+    organisation: (globalId) => organisations.has(globalId),
+    // The resource store (issue 4) is not there yet: subscriptions come only from the file.
+    subscription: () => undefined,
+  };
+}
