@@ -18,7 +18,7 @@ describe("partner registry and tenant list", () => {
 
   describe("admin endpoints need the operator key", () => {
     it("401 without it or with a wrong one, naming where the key is", async () => {
-      for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: `Bearer ${server.openpal.context.adminKey}x` }]) {
+      for (const headers of [{} as Record<string, string>, { authorization: "Bearer wrong" }, { authorization: `Bearer ${server.openpal.context.adminKey}x` }]) {
         const r = await server.fetch("/admin/partners", { headers });
         assert.equal(r.status, 401);
         assert.match(await r.text(), /admin\.key/);
