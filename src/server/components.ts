@@ -9,6 +9,8 @@ import { ArmLayer } from "../arm/index.ts";
 import { managementPartnerProvider } from "../providers/managementpartner/index.ts";
 import { tenantsRoute } from "../providers/resources/tenants.ts";
 import { registerAdminPartnerRoutes } from "../admin/partners.ts";
+import { registerGraph } from "../graph/index.ts";
+import { registerPortal } from "../portal/index.ts";
 import { registerAdminWorldRoutes, applyStartupWorld } from "../admin/world.ts";
 
 export interface ComponentDeps {
@@ -26,5 +28,9 @@ export async function registerComponents(_app: FastifyInstance, _deps: Component
   await registerAdminPartnerRoutes(_app, { context: _deps.context });
   // World files: POST/GET /admin/world, and `--world FILE` applied here, before the server listens.
   await registerAdminWorldRoutes(_app, { context: _deps.context });
+  // Microsoft Graph subset (directory writes) under /v1.0.
+  await registerGraph(_app, _deps);
+  // The web portal (static assets) under /portal/.
+  await registerPortal(_app);
   await applyStartupWorld(_deps.context);
 }

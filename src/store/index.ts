@@ -19,6 +19,7 @@ import { AuditLog } from "./audit.ts";
 import { SigningKeyStore } from "./keys.ts";
 import { GrantStore } from "./grants.ts";
 import { PartnerRegistryStore } from "./partners.ts";
+import { DirectoryRoleStore } from "./directory-roles.ts";
 import { LinkStore } from "./links.ts";
 import { ResourceStore } from "./resources.ts";
 import { AccessStore } from "./access.ts";
@@ -28,6 +29,7 @@ export * from "./audit.ts";
 export * from "./keys.ts";
 export * from "./grants.ts";
 export * from "./partners.ts";
+export * from "./directory-roles.ts";
 export * from "./links.ts";
 export * from "./resources.ts";
 export * from "./access.ts";
@@ -42,6 +44,7 @@ export interface Aggregates {
   readonly signingKeys: SigningKeyStore;
   readonly grants: GrantStore;
   readonly partners: PartnerRegistryStore;
+  readonly directoryRoles: DirectoryRoleStore;
   readonly links: LinkStore;
   readonly resources: ResourceStore;
   readonly access: AccessStore;
@@ -66,6 +69,7 @@ function bind(db: Kysely<Database>): Aggregates {
     signingKeys: new SigningKeyStore(db),
     grants: new GrantStore(db),
     partners: new PartnerRegistryStore(db),
+    directoryRoles: new DirectoryRoleStore(db),
     links: new LinkStore(db),
     resources: new ResourceStore(db),
     access: new AccessStore(db),

@@ -30,7 +30,7 @@ describe("portal shell", () => {
     await page.getByRole("heading", { level: 1, name: "Insights" }).waitFor();
     await page.keyboard.press("Tab");
     await page.keyboard.press("Tab");
-    const focused = await page.evaluate(() => document.activeElement?.textContent);
+    const focused = await page.evaluate("document.activeElement && document.activeElement.textContent");
     assert.equal(focused, "Link to a partner ID");
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { level: 1, name: "Link to a partner ID" }).waitFor();
