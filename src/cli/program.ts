@@ -1,6 +1,7 @@
 /** The command tree. Each command lives in commands/ and is added here. */
 import { Command } from "commander";
 import { serveCommand } from "./commands/serve.ts";
+import { managementPartnerCommand } from "./commands/managementpartner.ts";
 import { worldCommand } from "./commands/world.ts";
 import { usageCommand } from "./commands/usage.ts";
 
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
       process.exit(2);
     });
   program.addCommand(serveCommand());
+  program.addCommand(managementPartnerCommand());
   program.addCommand(worldCommand());
   program.addCommand(usageCommand());
   return program;

@@ -93,8 +93,6 @@ export interface NormalisationPlan {
 
 export class FormatProblem extends Error {}
 
-const GUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
-
 /** SQL string literal. */
 export function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
@@ -111,10 +109,24 @@ export function sqlIdent(s: string): string {
  */
 export const NORMALISATION_MACROS: readonly string[] = [
   `CREATE OR REPLACE TEMP MACRO op_text(v) AS NULLIF(trim(v), '')`,
-  `CREATE OR REPLACE TEMP MACRO op_num(v, comma) AS TRY_CAST(CASE WHEN comma AND contains(v, ',') THEN replace(replace(trim(v), '.', ''), ',', '.') ELSE trim(v) END AS DECIMAL(38,18))`,
-  `CREATE OR REPLACE TEMP MACRO op_ts(v) AS COALESCE(CAST(TRY_CAST(trim(v) AS TIMESTAMPTZ) AS TIMESTAMP), try_strptime(trim(v), ['%m/%d/%Y', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %I:%M:%S %p']))`,
-  `CREATE OR REPLACE TEMP MACRO op_guid(v) AS CASE WHEN regexp_full_match(lower(trim(v)), '${GUID}') THEN lower(trim(v)) END`,
-  `CREATE OR REPLACE TEMP MACRO op_sub_from_path(v) AS NULLIF(regexp_extract(lower(trim(v)), '^/subscriptions/(${GUID})(/|$)', 1), '')`,
+  // Text → DECIMAL(38,18), exactly. Casting text to a 38-digit decimal is slow in DuckDB (~100×
+  // an 18-digit one), so values with at most 12 fractional digits and no exponent go through
+  // DECIMAL(18,12) (exact for them); the rest, and values of a million or more, take the slow cast.
+  `CREATE OR REPLACE TEMP MACRO op_dec(t) AS CASE
+     WHEN length(t) <= 19 AND NOT contains(lower(t), 'e') AND length(split_part(t, '.', 2)) <= 12
+       THEN COALESCE(CAST(TRY_CAST(t AS DECIMAL(18,12)) AS DECIMAL(38,18)), TRY_CAST(t AS DECIMAL(38,18)))
+     ELSE TRY_CAST(t AS DECIMAL(38,18)) END`,
+  `CREATE OR REPLACE TEMP MACRO op_num(v, comma) AS op_dec(CASE WHEN comma AND contains(v, ',') THEN replace(replace(trim(v), '.', ''), ',', '.') ELSE trim(v) END)`,
+  // An explicit offset needs the zone-aware cast (converted to UTC: the session runs in UTC);
+  // plain ISO (with or without T/Z) takes the cheaper TIMESTAMP cast; then EA's MM/DD/YYYY.
+  `CREATE OR REPLACE TEMP MACRO op_ts(v) AS COALESCE(
+     CASE WHEN substr(trim(v), -6, 1) IN ('+', '-') AND substr(trim(v), -3, 1) = ':' THEN CAST(TRY_CAST(trim(v) AS TIMESTAMPTZ) AS TIMESTAMP)
+          ELSE TRY_CAST(trim(v) AS TIMESTAMP) END,
+     try_strptime(trim(v), ['%m/%d/%Y', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %I:%M:%S %p']))`,
+  // GUIDs through DuckDB's UUID cast: validates and prints the canonical lower-case form.
+  `CREATE OR REPLACE TEMP MACRO op_guid(v) AS CAST(TRY_CAST(trim(v) AS UUID) AS VARCHAR)`,
+  `CREATE OR REPLACE TEMP MACRO op_sub_from_path(v) AS CASE WHEN starts_with(lower(trim(v)), '/subscriptions/') AND (length(trim(v)) = 51 OR substr(trim(v), 52, 1) = '/')
+     THEN CAST(TRY_CAST(substr(trim(v), 16, 36) AS UUID) AS VARCHAR) END`,
   `CREATE OR REPLACE TEMP MACRO op_rg_from_path(v) AS NULLIF(regexp_extract(lower(v), '/resourcegroups/([^/]+)', 1), '')`,
   `CREATE OR REPLACE TEMP MACRO op_type_from_path(v) AS NULLIF(regexp_extract(lower(v), '/providers/([^/]+/[^/]+)/[^/]+', 1), '')`,
   `CREATE OR REPLACE TEMP MACRO op_region(v) AS NULLIF(lower(replace(trim(v), ' ', '')), '')`,

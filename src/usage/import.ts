@@ -112,6 +112,7 @@ async function runWithProgress(connection: DuckDBConnection, sql: string, report
     await connection.run(sql);
     return;
   }
+  report(0);
   const timer = setInterval(() => {
     const p = connection.progress.percentage;
     if (p >= 0) report(Math.min(p, 100) / 100);
@@ -142,6 +143,7 @@ export async function importUsageFile(file: string, options: ImportUsageOptions)
   if (options.format && options.format !== "auto" && !USAGE_FORMATS.includes(options.format)) {
     throw new UsageImportError(`--format ${String(options.format)} is not known; use auto or one of ${USAGE_FORMATS.join(", ")}.`);
   }
+  options.onProgress?.("hashing", 0);
   const { sha256, bytes } = await sha256File(absolute, (f) => options.onProgress?.("hashing", f));
   return withLakeLock(options.dataDir, async () => {
     removeStaleWork(options.dataDir);

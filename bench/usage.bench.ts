@@ -1,0 +1,112 @@
+/**
+ * Usage ingestion: 10 million FOCUS rows (Microsoft shape with x_ columns) over 10,000
+ * subscriptions, written as CSV by DuckDB itself, then
+ *   - `importUsageFile` (hash, detect, normalise, key, dedupe against the lake, write the month), and
+ *   - the baseline: one hand-written DuckDB `COPY (SELECT * FROM read_csv(…)) TO … (FORMAT parquet)`
+ * each in its own child process so peak RSS (DuckDB allocates in-process) is measured cleanly.
+ * OPENPAL_BENCH_USAGE_ROWS overrides the row count.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { withPeakMemory, type Benchmark } from "./lib.ts";
+import { importUsageFile } from "../src/usage/index.ts";
+
+const thisFile = fileURLToPath(import.meta.url);
+const SUBSCRIPTIONS = 10_000;
+
+async function generate(csv: string, rows: number): Promise<void> {
+  const instance = await DuckDBInstance.create(":memory:", { preserve_insertion_order: "false" });
+  const c = await instance.connect();
+  // Row i: subscription i % 10000, day (i / 10000) % 31 of October 2026, resource i / 310000.
+  await c.run(`COPY (
+    SELECT
+      '/providers/Microsoft.Billing/billingAccounts/' || (s % 50) AS BillingAccountId,
+      'USD' AS BillingCurrency, 'Usage' AS ChargeCategory,
+      strftime(TIMESTAMP '2026-10-01' + to_days(CAST(d AS INTEGER)), '%Y-%m-%dT%H:%M:%SZ') AS ChargePeriodStart,
+      strftime(TIMESTAMP '2026-10-01' + to_days(CAST(d + 1 AS INTEGER)), '%Y-%m-%dT%H:%M:%SZ') AS ChargePeriodEnd,
+      round(((i * 7919) % 100000) / 1000.0, 6) AS EffectiveCost,
+      round(((i * 7919) % 100000) / 1100.0, 6) AS BilledCost,
+      round(((i * 7919) % 100000) / 1000.0, 6) AS x_EffectiveCostInUsd,
+      'Microsoft' AS ProviderName,
+      '/subscriptions/' || sub || '/resourcegroups/rg-' || (r % 5) || '/providers/microsoft.compute/virtualmachines/vm-' || r AS ResourceId,
+      'eastus' AS RegionId, 'Virtual Machines' AS ServiceName,
+      '/subscriptions/' || sub AS SubAccountId, 'sub ' || s AS SubAccountName,
+      'rg-' || (r % 5) AS x_ResourceGroupName, 'microsoft.compute/virtualmachines' AS x_ResourceType,
+      'Standard' AS PricingCategory, 'DZH318Z0BQ4L/00' || (r % 9) AS SkuPriceId,
+      '{"env":"prod"}' AS Tags
+    FROM (
+      SELECT i, i % ${SUBSCRIPTIONS} AS s, (i // ${SUBSCRIPTIONS}) % 31 AS d, i // ${SUBSCRIPTIONS * 31} AS r,
+             printf('%08x-0000-4000-8000-%012x', i % ${SUBSCRIPTIONS}, i % ${SUBSCRIPTIONS}) AS sub
+      FROM range(${rows}) t(i)
+    )
+  ) TO '${csv}' (FORMAT csv, HEADER true)`);
+  c.closeSync();
+  instance.closeSync();
+}
+
+/** Child mode: `node --import tsx usage.bench.ts child <import|baseline> <csv> <dir>` prints JSON. */
+async function child(mode: string, csv: string, dir: string): Promise<void> {
+  const started = Date.now();
+  const { result, peakRssMiB } = await withPeakMemory(async () => {
+    if (mode === "import") return importUsageFile(csv, { dataDir: dir });
+    const instance = await DuckDBInstance.create(":memory:", { memory_limit: "2GB", temp_directory: path.join(dir, "spill"), preserve_insertion_order: "false" });
+    const c = await instance.connect();
+    await c.run(`COPY (SELECT * FROM read_csv('${csv}')) TO '${path.join(dir, "baseline.parquet")}' (FORMAT parquet, COMPRESSION zstd)`);
+    c.closeSync();
+    instance.closeSync();
+    return null;
+  });
+  process.stdout.write(JSON.stringify({ seconds: (Date.now() - started) / 1000, peakRssMiB, rowsKept: result?.rowsKept ?? null }) + "\n");
+}
+
+function runChild(mode: string, csv: string, dir: string): { seconds: number; peakRssMiB: number; rowsKept: number | null } {
+  const out = spawnSync(process.execPath, ["--import", "tsx", thisFile, "child", mode, csv, dir], { encoding: "utf8", maxBuffer: 1 << 20 });
+  if (out.status !== 0) throw new Error(`bench child ${mode} failed: ${out.stderr}`);
+  return JSON.parse(out.stdout.trim().split("\n").pop() ?? "{}");
+}
+
+const bench: Benchmark = {
+  name: "usage",
+  description: "usage import of 10M FOCUS CSV rows over 10,000 subscriptions vs one hand-written DuckDB COPY to Parquet",
+  async run() {
+    const rows = Number(process.env.OPENPAL_BENCH_USAGE_ROWS ?? 10_000_000);
+    const dir = path.join(os.tmpdir(), `openpal-bench-usage-${process.pid}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    try {
+      const csv = path.join(dir, "focus.csv");
+      const genStarted = Date.now();
+      await generate(csv, rows);
+      const generateSeconds = (Date.now() - genStarted) / 1000;
+      const csvMiB = Math.round(statSync(csv).size / 2 ** 20);
+      mkdirSync(path.join(dir, "baseline"), { recursive: true });
+      const baseline = runChild("baseline", csv, path.join(dir, "baseline"));
+      const imported = runChild("import", csv, path.join(dir, "lake"));
+      if (imported.rowsKept !== rows) throw new Error(`import kept ${imported.rowsKept} of ${rows} rows`);
+      return {
+        rows,
+        subscriptions: SUBSCRIPTIONS,
+        csvMiB,
+        generateSeconds,
+        importSeconds: imported.seconds,
+        importRowsPerSecond: Math.round(rows / imported.seconds),
+        importPeakRssMiB: imported.peakRssMiB,
+        baselineCopySeconds: baseline.seconds,
+        baselineRowsPerSecond: Math.round(rows / baseline.seconds),
+        baselinePeakRssMiB: baseline.peakRssMiB,
+        ratioImportToBaselineTime: Math.round((imported.seconds / baseline.seconds) * 100) / 100,
+      };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+export default bench;
+
+if (process.argv[1] === thisFile && process.argv[2] === "child") {
+  await child(process.argv[3] ?? "", process.argv[4] ?? "", process.argv[5] ?? "");
+}
