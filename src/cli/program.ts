@@ -2,8 +2,12 @@
 import { Command } from "commander";
 import { serveCommand } from "./commands/serve.ts";
 import { managementPartnerCommand } from "./commands/managementpartner.ts";
+import { loginCommand } from "./commands/login.ts";
+import { logoutCommand } from "./commands/logout.ts";
+import { accountCommand } from "./commands/account.ts";
 import { worldCommand } from "./commands/world.ts";
 import { usageCommand } from "./commands/usage.ts";
+import { importCommand } from "./commands/import.ts";
 
 export function buildProgram(): Command {
   const program = new Command("openpal")
@@ -16,7 +20,11 @@ export function buildProgram(): Command {
     });
   program.addCommand(serveCommand());
   program.addCommand(managementPartnerCommand());
+  program.addCommand(loginCommand());
+  program.addCommand(logoutCommand());
+  program.addCommand(accountCommand());
   program.addCommand(worldCommand());
   program.addCommand(usageCommand());
+  program.addCommand(importCommand());
   return program;
 }
