@@ -1,0 +1,72 @@
+/**
+ * PAL API throughput and p99 over HTTPS with real token verification, on the embedded store,
+ * against a bare fastify HTTPS endpoint measured in the same run (ratios, not absolute numbers,
+ * are what compare across these shared machines).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { testOptions } from "../src/options/index.ts";
+import { startServer } from "../src/server/index.ts";
+import { httpLoad, startBareHttpsServer, type Benchmark } from "./lib.ts";
+
+const TID = "aaaaaaaa-0000-4000-8000-0000000000b1";
+const SECONDS = Number(process.env.OPENPAL_BENCH_SECONDS ?? 5);
+
+const bench: Benchmark = {
+  name: "pal",
+  description: "PAL GET and PATCH over HTTPS with token verification (SQLite) vs a bare fastify HTTPS endpoint",
+  async run() {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "openpal-bench-"));
+    const server = await startServer(testOptions({ port: 0, dataDir, inMemory: true, logLevel: "silent" }));
+    const bare = await startBareHttpsServer(dataDir);
+    // autocannon uses its own TLS stack; the server's CA is local, so trust is skipped for the load only.
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+    try {
+      const store = server.openpal.context.store;
+      await store.directory.putTenant({ id: TID, displayName: "Bench", domain: "bench.example", createdAt: 0 });
+      await store.partners.putOrganisation({ globalId: "4000000", name: "Contoso Consulting", tenantIds: [], createdAt: 0 });
+      await store.partners.putLocation({ id: "4000001", globalId: "4000000", country: "US", name: null, createdAt: 0 });
+      await store.partners.putLocation({ id: "4000002", globalId: "4000000", country: "GB", name: null, createdAt: 0 });
+      // One principal per connection, so PATCHes contend only as real tenants' callers would.
+      const connections = 20;
+      const tokens: string[] = [];
+      const now = Math.floor(Date.now() / 1000);
+      for (let i = 0; i < connections; i++) {
+        const oid = `bbbbbbbb-0000-4000-8000-${String(i).padStart(12, "0")}`;
+        await store.directory.putUser({ tenantId: TID, id: oid, userPrincipalName: `u${i}@bench.example`, displayName: `u${i}`, kind: "member", passwordHash: null, homeTenantId: null, homeObjectId: null, createdAt: 0, deletedAt: null });
+        tokens.push(await server.openpal.identity.keys.sign({ iss: server.openpal.identity.issuerFor(TID), aud: "https://management.azure.com/", tid: TID, oid, sub: oid, ver: "2.0", idtyp: "user", iat: now, nbf: now, exp: now + 3600 }));
+      }
+      const base = `${server.url}/providers/Microsoft.ManagementPartner/partners`;
+      for (const token of tokens) await fetch(`${base}/4000001?api-version=2018-02-01`, { method: "PUT", headers: { authorization: `Bearer ${token}` } });
+      let n = 0;
+      const rotate = (method: string, pathFor: (i: number) => string) => (req: { method?: string; path?: string; headers?: Record<string, string> }) => {
+        const i = n++;
+        return { ...req, method, path: pathFor(i), headers: { ...req.headers, authorization: `Bearer ${tokens[i % connections]}` } };
+      };
+
+      const bareGet = await httpLoad({ url: bare.url, seconds: SECONDS, connections });
+      const get = await httpLoad({ url: `${base}?api-version=2018-02-01`, seconds: SECONDS, connections, setupRequest: rotate("GET", () => "/providers/Microsoft.ManagementPartner/partners?api-version=2018-02-01") });
+      const barePut = await httpLoad({ url: bare.url, method: "PUT", seconds: SECONDS, connections });
+      // Alternating ids per principal: every PATCH is a real write (interval closed and opened, audit appended).
+      const patch = await httpLoad({ url: base, method: "PATCH", seconds: SECONDS, connections, setupRequest: rotate("PATCH", (i) => `/providers/Microsoft.ManagementPartner/partners/${Math.floor(i / connections) % 2 === 0 ? "4000002" : "4000001"}?api-version=2018-02-01`) });
+      const round = (x: number) => Math.round(x * 100) / 100;
+      return {
+        connections, seconds: SECONDS,
+        bareGet: { rps: round(bareGet.requestsPerSecond), p99Ms: bareGet.latencyP99Ms },
+        palGet: { rps: round(get.requestsPerSecond), p99Ms: get.latencyP99Ms, non2xx: get.non2xx, errors: get.errors },
+        barePut: { rps: round(barePut.requestsPerSecond), p99Ms: barePut.latencyP99Ms },
+        palPatch: { rps: round(patch.requestsPerSecond), p99Ms: patch.latencyP99Ms, non2xx: patch.non2xx, errors: patch.errors },
+        ratioGetVsBare: round(get.requestsPerSecond / bareGet.requestsPerSecond),
+        ratioPatchVsBare: round(patch.requestsPerSecond / barePut.requestsPerSecond),
+      };
+    } finally {
+      delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      await bare.close();
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  },
+};
+
+export default bench;
