@@ -23,6 +23,8 @@ import { DirectoryRoleStore } from "./directory-roles.ts";
 import { LinkStore } from "./links.ts";
 import { ResourceStore } from "./resources.ts";
 import { AccessStore } from "./access.ts";
+import { PartnerOfRecordStore } from "./partner-of-record.ts";
+import { AttributionStore } from "./attribution.ts";
 
 export * from "./directory.ts";
 export * from "./audit.ts";
@@ -33,6 +35,8 @@ export * from "./directory-roles.ts";
 export * from "./links.ts";
 export * from "./resources.ts";
 export * from "./access.ts";
+export * from "./partner-of-record.ts";
+export * from "./attribution.ts";
 export type { Database } from "./schema.ts";
 export type { Dialect } from "./migrations/helpers.ts";
 export type { DatabaseConfig } from "./database.ts";
@@ -48,6 +52,8 @@ export interface Aggregates {
   readonly links: LinkStore;
   readonly resources: ResourceStore;
   readonly access: AccessStore;
+  readonly partnersOfRecord: PartnerOfRecordStore;
+  readonly attribution: AttributionStore;
   /** Raw kysely handle, for store-layer modules of other components (never for handlers). */
   readonly db: Kysely<Database>;
 }
@@ -73,6 +79,8 @@ function bind(db: Kysely<Database>): Aggregates {
     links: new LinkStore(db),
     resources: new ResourceStore(db),
     access: new AccessStore(db),
+    partnersOfRecord: new PartnerOfRecordStore(db),
+    attribution: new AttributionStore(db),
     db,
   };
 }

@@ -3,7 +3,9 @@ import type { Migration } from "./helpers.ts";
 import { foundation } from "./0001_foundation.ts";
 import { auditAppendOnly } from "./0002_audit_append_only.ts";
 import { partnerLinks } from "./0003_partner_links.ts";
-import { directoryRoles } from "./0005_directory_roles.ts";
 import { resourcesAccess } from "./0004_resources_access.ts";
+import { directoryRoles } from "./0005_directory_roles.ts";
+import { partnerOfRecord } from "./0006_partner_of_record.ts";
+import { attribution } from "./0007_attribution.ts";
 
-export const migrations: readonly Migration[] = [foundation, auditAppendOnly, partnerLinks, resourcesAccess, directoryRoles];
+export const migrations: readonly Migration[] = [foundation, auditAppendOnly, partnerLinks, resourcesAccess, directoryRoles, partnerOfRecord, attribution];
