@@ -8,7 +8,6 @@ import { accountCommand } from "./commands/account.ts";
 import { worldCommand } from "./commands/world.ts";
 import { usageCommand } from "./commands/usage.ts";
 import { importCommand } from "./commands/import.ts";
-import { importCommand } from "./commands/import.ts";
 
 export function buildProgram(): Command {
   const program = new Command("openpal")
@@ -26,7 +25,6 @@ export function buildProgram(): Command {
   program.addCommand(accountCommand());
   program.addCommand(worldCommand());
   program.addCommand(usageCommand());
-  program.addCommand(importCommand());
   program.addCommand(importCommand());
   return program;
 }
