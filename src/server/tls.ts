@@ -21,7 +21,8 @@ export interface TlsMaterial {
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 const DAY = 24 * 60 * 60 * 1000;
-const LEAF_NAMES = ["localhost", "127.0.0.1", "::1"];
+/** How Node prints the leaf's subject alternative names; a leaf lacking one is replaced. */
+const LEAF_SAN_ENTRIES = ["DNS:localhost", "IP Address:127.0.0.1", "IP Address:0:0:0:0:0:0:0:1"];
 
 function pemKey(der: ArrayBuffer): string {
   const b64 = Buffer.from(der).toString("base64").replace(/(.{64})/g, "$1\n").replace(/\n$/, "");
@@ -31,8 +32,8 @@ function pemKey(der: ArrayBuffer): string {
 function leafStillGood(certPem: string, now: number): boolean {
   try {
     const cert = new X509Certificate(certPem);
-    const san = cert.subjectAltName ?? "";
-    return Date.parse(cert.validTo) - now > 30 * DAY && LEAF_NAMES.every((n) => san.includes(n));
+    const san = (cert.subjectAltName ?? "").split(", ");
+    return Date.parse(cert.validTo) - now > 30 * DAY && LEAF_SAN_ENTRIES.every((n) => san.includes(n));
   } catch {
     return false;
   }
