@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Command } from "commander";
-import { Agent } from "undici";
+import { Agent, fetch as undiciFetch } from "undici";
 import { formatProblem, readWorldFile, validateWorld, type WorldProblem, type WorldSummary } from "../../world/index.ts";
 import { CliError, ExitCode } from "../errors.ts";
 
@@ -42,17 +42,21 @@ export function adminConnection(opts: { server?: string; dataDir?: string }): Ad
 }
 
 async function adminFetch(conn: AdminConnection, method: string, pathname: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  let res: Response;
+  let res: Awaited<ReturnType<typeof undiciFetch>>;
   try {
-    res = await fetch(`${conn.url}${pathname}`, {
+    // undici's own fetch, so the Agent that trusts the server's CA is used by the same library.
+    res = await undiciFetch(`${conn.url}${pathname}`, {
       method,
       headers: { authorization: `Bearer ${conn.key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
       body: body === undefined ? undefined : JSON.stringify(body),
-      dispatcher: conn.dispatcher,
-    } as RequestInit);
+      ...(conn.dispatcher ? { dispatcher: conn.dispatcher } : {}),
+    });
   } catch (error) {
     const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
-    throw new CliError(`cannot reach ${conn.url} (${cause}); is the server running? Start it with \`openpal serve\` or pass --server.`, ExitCode.unreachable);
+    const fix = /certificate/i.test(cause)
+      ? "the server's certificate is not trusted: with your own --cert, set NODE_EXTRA_CA_CERTS to its CA file"
+      : "is the server running? Start it with `openpal serve` or pass --server";
+    throw new CliError(`cannot reach ${conn.url} (${cause}); ${fix}.`, ExitCode.unreachable);
   }
   const text = await res.text();
   let json: unknown;
