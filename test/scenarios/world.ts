@@ -17,6 +17,8 @@ export const ALICE_GUEST = g("a1", 2);
 export const NORA_HOME = g("b2", 1);
 export const NORA_GUEST = g("b2", 2);
 export const OWNER = g("0e", 1);
+export const BOB_HOME = g("b0", 1);
+export const BOB_GUEST = g("b0", 2);
 
 export const PROD = `/subscriptions/${SUB_PROD}`;
 export const DEV = `/subscriptions/${SUB_DEV}`;
@@ -30,7 +32,7 @@ export function baseWorld(fabrikam: Partial<WorldTenant> = {}, extra: Partial<Wo
       { name: "Northwind Traders", globalId: "5000000", tenantIds: [NORTHWIND_TENANT], locations: [{ id: "5000001", country: "US" }] },
     ],
     tenants: [
-      { id: CONTOSO_TENANT, displayName: "Contoso", domain: "contoso.example", users: [{ id: ALICE_HOME, userPrincipalName: "alice@contoso.example" }] },
+      { id: CONTOSO_TENANT, displayName: "Contoso", domain: "contoso.example", users: [{ id: ALICE_HOME, userPrincipalName: "alice@contoso.example" }, { id: BOB_HOME, userPrincipalName: "bob@contoso.example" }] },
       { id: NORTHWIND_TENANT, displayName: "Northwind", domain: "northwind.example", users: [{ id: NORA_HOME, userPrincipalName: "nora@northwind.example" }] },
       {
         id: FABRIKAM_TENANT, displayName: "Fabrikam", domain: "fabrikam.example",
