@@ -366,3 +366,10 @@ describe("options", () => {
     assert.equal(asFixed(s.costByCurrency.USD), expectedTotal(readCsv(file), "BilledCost", (r) => r.ProviderName === "Microsoft" && r.ChargeCategory === "Usage"));
   });
 });
+
+describe("docs/USAGE.md documents the normalised schema", () => {
+  it("every lake column appears in the schema table with its type", () => {
+    const doc = readFileSync(path.join(repoRoot, "docs", "USAGE.md"), "utf8");
+    for (const c of USAGE_COLUMNS) assert.ok(doc.includes(`| ${c.name} | ${c.type} |`), `docs/USAGE.md lacks the row for ${c.name} (${c.type})`);
+  });
+});
