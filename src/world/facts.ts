@@ -28,6 +28,28 @@ function mentionedTenants(world: WorldFile): Set<string> {
   return ids;
 }
 
+/** The part of the resource store (src/store/resources.ts) that validation reads. */
+interface SubscriptionLookup {
+  getSubscription(id: string): Promise<{ tenantId: string; offerType: string } | undefined>;
+  listResourceGroups(subscriptionId: string): Promise<{ name: string }[]>;
+}
+
+/** Subscription ids named by scopes and partners of record, declared in the file or not. */
+function referencedSubscriptions(world: WorldFile): Set<string> {
+  const ids = new Set<string>();
+  const fromScope = (scope: string) => {
+    const m = /^\/subscriptions\/([0-9a-f-]{36})(\/|$)/i.exec(scope);
+    if (m) ids.add(lc(m[1] as string));
+  };
+  for (const t of world.tenants ?? []) {
+    for (const s of t.subscriptions ?? []) ids.add(lc(s.id));
+    for (const r of t.roleAssignments ?? []) fromScope(r.scope);
+    for (const d of t.delegations ?? []) fromScope(d.scope);
+  }
+  for (const r of world.partnersOfRecord ?? []) ids.add(lc(r.subscriptionId));
+  return ids;
+}
+
 export async function loadKnownFacts(store: Aggregates, world: WorldFile): Promise<KnownFacts> {
   const tenants = new Map<string, { domain: string }>();
   const tenantByDomain = new Map<string, string>();
@@ -72,6 +94,20 @@ export async function loadKnownFacts(store: Aggregates, world: WorldFile): Promi
   for (const l of await store.partners.listLocations()) locations.set(l.id, { globalId: l.globalId });
   const organisations = new Set((await store.partners.listOrganisations()).map((o) => o.globalId));
 
+  // Subscriptions the file refers to without declaring them (scopes, partners of record) may be
+  // in the resource store, when this server has one.
+  const subscriptions = new Map<string, { tenantId: string; offer: string; resourceGroups: ReadonlySet<string> }>();
+  const resources = (store as unknown as { resources?: Partial<SubscriptionLookup> }).resources;
+  if (resources && typeof resources.getSubscription === "function" && typeof resources.listResourceGroups === "function") {
+    const lookup = resources as SubscriptionLookup;
+    for (const id of referencedSubscriptions(world)) {
+      const sub = await lookup.getSubscription(id);
+      if (!sub) continue;
+      const rgs = await lookup.listResourceGroups(id);
+      subscriptions.set(id, { tenantId: lc(sub.tenantId), offer: sub.offerType, resourceGroups: new Set(rgs.map((g) => lc(g.name))) });
+    }
+  }
+
   return {
     tenant: (id) => tenants.get(id),
     tenantByDomain: (domain) => tenantByDomain.get(domain),
@@ -82,7 +118,6 @@ export async function loadKnownFacts(store: Aggregates, world: WorldFile): Promi
     application: (appId) => applications.get(appId),
     location: (id) => locations.get(id),
     organisation: (globalId) => organisations.has(globalId),
-    // The resource store (issue 4) is not there yet: subscriptions come only from the file.
-    subscription: () => undefined,
+    subscription: (id) => subscriptions.get(id),
   };
 }

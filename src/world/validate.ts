@@ -37,7 +37,8 @@ export interface KnownFacts {
   application(appId: string): { readonly homeTenantId: string } | undefined;
   location(id: string): { readonly globalId: string } | undefined;
   organisation(globalId: string): boolean;
-  subscription(id: string): { readonly tenantId: string; readonly offer: string } | undefined;
+  /** A stored subscription; `resourceGroups` (lower case) when the store lists them. */
+  subscription(id: string): { readonly tenantId: string; readonly offer: string; readonly resourceGroups?: ReadonlySet<string> } | undefined;
 }
 
 /** Facts of an empty store (offline validation). */

@@ -164,6 +164,20 @@ for (const backend of storeBackends()) {
       assert.equal(exported.applications?.find((a) => a.appId === APP)?.certificates?.length, 1);
     });
 
+    it("subscriptions the resource store holds can be referenced: partners of record need EA there too", async () => {
+      const stored = "eeeeeeee-0000-4000-8000-0000000000aa";
+      await store.resources.putSubscription({ tenantId: CUSTOMER_T, id: stored, displayName: "made-by-arm", offerType: "AzurePlan" }, { at: clock.now() });
+      const doc: Loose = baseWorld();
+      delete doc.tenants[1].users[0].disabled;
+      doc.partnersOfRecord = [{ subscriptionId: stored, partnerId: "4000001" }];
+      const refused = await applyWorld(store, doc, opts);
+      assert.equal(!refused.ok && refused.problems[0]?.path, "$.partnersOfRecord[0].subscriptionId");
+      assert.match(!refused.ok ? refused.problems[0]?.message ?? "" : "", /AzurePlan subscription; a partner of record is set only on EA/);
+      doc.partnersOfRecord = [];
+      doc.tenants[1].roleAssignments.push({ principalId: MEMBER, role: "Reader", scope: `/subscriptions/${stored}` });
+      ok(await applyWorld(store, doc, opts));
+    });
+
     it("the demo world validates and applies, twice without change", async () => {
       const parsed = readWorldFile(DEMO);
       assert.ok(parsed.ok, !parsed.ok ? parsed.problems.map((p) => `${p.path}: ${p.message}`).join("\n") : "");
