@@ -68,10 +68,19 @@ export interface Caller {
   readonly claims: AccessTokenClaims;
 }
 
+/** How many verified tokens are remembered (oldest forgotten first). */
+const VERIFIED_CACHE_SIZE = 10_000;
+
 export class TokenVerifier {
   readonly #keys: KeyRing;
   readonly #clock: Clock;
   readonly #issuerFor: (tenantId: string) => string;
+  /**
+   * Tokens whose signature and issuer were verified, by their exact text. A token's signature and
+   * issuer cannot change, so a repeat request skips the RSA verification; expiry, not-before and
+   * audience are still checked on every use.
+   */
+  readonly #verified = new Map<string, AccessTokenClaims>();
 
   constructor(keys: KeyRing, clock: Clock, issuerFor: (tenantId: string) => string) {
     this.#keys = keys;
@@ -81,6 +90,8 @@ export class TokenVerifier {
 
   /** Verifies a bearer token for one of `audiences`; throws TokenVerificationError. */
   async verify(token: string, audiences: readonly string[]): Promise<AccessTokenClaims> {
+    const known = this.#verified.get(token);
+    if (known) return this.#checkTimesAndAudience(known, audiences);
     let header: ReturnType<typeof decodeProtectedHeader>;
     let unverified: JWTPayload;
     try {
@@ -106,10 +117,31 @@ export class TokenVerifier {
         currentDate: new Date(this.#clock.now()),
         requiredClaims: ["exp", "iat", "oid", "sub"],
       });
+      if (this.#verified.size >= VERIFIED_CACHE_SIZE) {
+        const oldest = this.#verified.keys().next().value;
+        if (oldest !== undefined) this.#verified.delete(oldest);
+      }
+      this.#verified.set(token, payload as AccessTokenClaims);
       return payload as AccessTokenClaims;
     } catch (error) {
       throw translate(error);
     }
+  }
+
+  /** The per-use checks of a token whose signature was verified before. */
+  #checkTimesAndAudience(claims: AccessTokenClaims, audiences: readonly string[]): AccessTokenClaims {
+    const now = this.#clock.now() / 1000;
+    if (typeof claims.exp === "number" && now - CLOCK_SKEW_SECONDS >= claims.exp) {
+      throw new TokenVerificationError("expired", "The access token has expired.");
+    }
+    if (typeof claims.nbf === "number" && now + CLOCK_SKEW_SECONDS < claims.nbf) {
+      throw new TokenVerificationError("not_yet_valid", "The access token is not valid yet (nbf).");
+    }
+    const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!aud.some((a) => typeof a === "string" && audiences.includes(a))) {
+      throw new TokenVerificationError("audience", "The access token's audience is not accepted here.");
+    }
+    return claims;
   }
 
   /** Verifies and turns the claims into a Caller. */

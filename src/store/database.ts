@@ -30,6 +30,38 @@ export interface OpenDatabase {
 // sequence numbers, far inside the safe integer range.
 pg.types.setTypeParser(20, (value: string) => Number.parseInt(value, 10));
 
+/** How many prepared SQLite statements are kept for reuse (oldest evicted first). */
+const STATEMENT_CACHE_SIZE = 1000;
+
+/**
+ * kysely's SQLite driver prepares every statement on every query, which costs more than running
+ * it on the link API's hot path. This keeps prepared statements by SQL text and reuses them; a
+ * statement still busy (being iterated by a streaming query) is never handed out twice.
+ */
+function withStatementCache(sqlite: SQLite.Database): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>();
+  const prepare = (source: string): SQLite.Statement => {
+    const cached = cache.get(source);
+    if (cached && !cached.busy) return cached;
+    const statement = sqlite.prepare(source);
+    if (!cached) {
+      if (cache.size >= STATEMENT_CACHE_SIZE) {
+        const oldest = cache.keys().next().value;
+        if (oldest !== undefined) cache.delete(oldest);
+      }
+      cache.set(source, statement);
+    }
+    return statement;
+  };
+  return new Proxy(sqlite, {
+    get(target, property, receiver) {
+      if (property === "prepare") return prepare;
+      const value = Reflect.get(target, property, receiver) as unknown;
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase> {
   let db: Kysely<Database>;
   if (config.kind === "sqlite") {
@@ -40,7 +72,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
     sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma("busy_timeout = 5000");
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   } else {
     if (!config.postgresUrl) throw new Error("PostgreSQL store needs a connection URL (--postgres-url).");
     const pool = new pg.Pool({ connectionString: config.postgresUrl, max: config.poolSize ?? 10 });

@@ -11,7 +11,7 @@
  *   if (outcome.kind === "write") await tx.links.apply(tid, oid, outcome.previous, outcome.next, now);
  * });
  */
-import type { Generated, Kysely } from "kysely";
+import { sql, type Generated, type Kysely } from "kysely";
 import type { Database } from "./schema.ts";
 import { NEVER_LINKED, type PartnerLinkState } from "../domain/partner-link.ts";
 import { overlaps } from "../domain/interval.ts";
@@ -57,7 +57,19 @@ export interface CurrentPartnerLink extends PartnerLinkState {
 
 export class HistoricalLinkConflictError extends Error {}
 
-const num = (v: number | string | null): number | null => (v === null ? null : Number(v));
+/**
+ * What a read of the link API needs about its caller, in one round trip: whether the caller is a
+ * live user or service principal of the tenant, whether it is disabled now, its link state, and
+ * the linked organisation's name.
+ */
+export interface CallerLinkView {
+  readonly principalType: "User" | "ServicePrincipal" | null;
+  readonly disabled: boolean;
+  readonly state: PartnerLinkState;
+  readonly partnerName: string | undefined;
+}
+
+const num = (v: number | string | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
 
 export class LinkStore {
   readonly #db: Kysely<Database & LinkTables>;
@@ -71,6 +83,44 @@ export class LinkStore {
       .where("tenant_id", "=", tenantId).where("object_id", "=", objectId).executeTakeFirst();
     const open = await this.#openInterval(tenantId, objectId);
     return { tenantId, objectId, ...this.#state(row, open) };
+  }
+
+  /**
+   * The caller's view for GET in ONE query (the link API's hot path): principal liveness,
+   * disabled-now, link record, open interval and partner name. Plain joins and scalar
+   * subqueries, portable across SQLite and PostgreSQL.
+   */
+  async callerView(tenantId: string, objectId: string, now: number): Promise<CallerLinkView> {
+    const result = await sql<{
+      principal_type: string | null; disabled: number | string; version: number | string | null;
+      created_time: number | string | null; updated_time: number | string | null; partner_id: string | null; partner_name: string | null;
+    }>`
+      SELECT
+        CASE
+          WHEN EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = ${tenantId} AND u.id = ${objectId} AND u.deleted_at IS NULL) THEN 'User'
+          WHEN EXISTS (SELECT 1 FROM service_principals sp WHERE sp.tenant_id = ${tenantId} AND sp.id = ${objectId} AND sp.deleted_at IS NULL) THEN 'ServicePrincipal'
+        END AS principal_type,
+        (SELECT COUNT(*) FROM principal_disabled d
+          WHERE d.tenant_id = ${tenantId} AND d.object_id = ${objectId}
+            AND (d.valid_from IS NULL OR d.valid_from <= ${now}) AND (d.valid_to IS NULL OR d.valid_to > ${now})) AS disabled,
+        p.version, p.created_time, p.updated_time, l.partner_id, org.name AS partner_name
+      FROM (SELECT 1 AS one) AS caller
+      LEFT JOIN partner_link_principals p ON p.tenant_id = ${tenantId} AND p.object_id = ${objectId}
+      LEFT JOIN partner_links l ON l.tenant_id = ${tenantId} AND l.object_id = ${objectId} AND l.valid_to IS NULL
+      LEFT JOIN partner_locations loc ON loc.id = l.partner_id
+      LEFT JOIN partners org ON org.global_id = loc.global_id
+    `.execute(this.#db);
+    const r = result.rows[0];
+    if (!r) throw new Error("callerView returned no row");
+    const row = r.version === null ? undefined : {
+      tenant_id: tenantId, object_id: objectId, version: Number(r.version), created_time: num(r.created_time), updated_time: num(r.updated_time),
+    };
+    return {
+      principalType: r.principal_type === "User" || r.principal_type === "ServicePrincipal" ? r.principal_type : null,
+      disabled: Number(r.disabled) > 0,
+      state: this.#state(row, r.partner_id === null ? undefined : { partner_id: r.partner_id }),
+      partnerName: r.partner_name ?? undefined,
+    };
   }
 
   /**

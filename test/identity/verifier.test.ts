@@ -56,6 +56,16 @@ describe("the verifier accepts only RS256 tokens it signed, for its issuer and t
     void exportJWK;
   });
 
+  it("a token verified once is still held to its audience and expiry on every later use", async () => {
+    const token = await keys.sign(claims());
+    await verifier.verify(token, [AUD]);
+    await assert.rejects(verifier.verify(token, ["https://graph.microsoft.com"]), (e: unknown) => e instanceof TokenVerificationError && e.reason === "audience");
+    const saved = clock.now();
+    clock.advance(2 * 3600 * 1000);
+    await assert.rejects(verifier.verify(token, [AUD]), (e: unknown) => e instanceof TokenVerificationError && e.reason === "expired");
+    clock.set(saved);
+  });
+
   it("rejects a wrong audience", async () => {
     await rejects(await keys.sign({ ...claims(), aud: "https://graph.microsoft.com/" }), "audience");
   });

@@ -56,11 +56,6 @@ async function requireLinkablePartnerId(store: Store, partnerId: string, now: nu
   throw armError("PartnerIdInvalid", { detail });
 }
 
-async function partnerNameOf(store: Store, partnerId: string, now: number): Promise<string | undefined> {
-  const found = await store.partners.lookup(partnerId, now);
-  return found.kind === "location" ? found.organisation.name : undefined;
-}
-
 function render(caller: Caller, state: PartnerLinkState, partnerName: string | undefined): ArmResult {
   if (state.partnerId === null) throw armError("ManagementPartnerNotFound");
   return { body: partnerResource(caller.tenantId, caller.objectId, { ...state, partnerId: state.partnerId }, partnerName) };
@@ -91,26 +86,28 @@ async function write(deps: ManagementPartnerDeps, call: ArmCall, command: Partne
   });
 }
 
+/**
+ * GET's hot path: one store read answers "is the caller a live, enabled principal here, and what
+ * is it linked to". Same refusals, in the same order, as requireTenantPrincipal.
+ */
+async function readOwnLink(store: Store, caller: Caller, now: number, partnerId: string | undefined): Promise<ArmResult> {
+  if (caller.foreign) throw armError("PrincipalNotInTenant");
+  const view = await store.links.callerView(caller.tenantId, caller.objectId, now);
+  if (view.principalType === null) throw armError("PrincipalNotInTenant");
+  if (view.disabled) throw armError("PrincipalDisabled", { objectId: caller.objectId, tenantId: caller.tenantId });
+  const outcome = decidePartnerLink(view.state, { kind: "read", partnerId }, now);
+  if (outcome.kind !== "unchanged") throw armError("ManagementPartnerNotFound");
+  return render(caller, outcome.state, view.partnerName);
+}
+
 export function managementPartnerHandlers(deps: ManagementPartnerDeps) {
   const { store } = deps;
   return {
     /** GET /partners and /partners/: the caller's one link, whatever its id. */
-    async getOwn(call: ArmCall): Promise<ArmResult> {
-      await requireTenantPrincipal(store, call.caller, call.now);
-      const current = await store.links.current(call.caller.tenantId, call.caller.objectId);
-      const outcome = decidePartnerLink(current, { kind: "read", partnerId: undefined }, call.now);
-      if (outcome.kind !== "unchanged") throw armError("ManagementPartnerNotFound");
-      return render(call.caller, outcome.state, await partnerNameOf(store, current.partnerId as string, call.now));
-    },
+    getOwn: (call: ArmCall): Promise<ArmResult> => readOwnLink(store, call.caller, call.now, undefined),
 
     /** GET /partners/{id}: 404 unless linked to exactly that id. */
-    async get(call: ArmCall): Promise<ArmResult> {
-      await requireTenantPrincipal(store, call.caller, call.now);
-      const current = await store.links.current(call.caller.tenantId, call.caller.objectId);
-      const outcome = decidePartnerLink(current, { kind: "read", partnerId: call.name }, call.now);
-      if (outcome.kind !== "unchanged") throw armError("ManagementPartnerNotFound");
-      return render(call.caller, outcome.state, await partnerNameOf(store, current.partnerId as string, call.now));
-    },
+    get: (call: ArmCall): Promise<ArmResult> => readOwnLink(store, call.caller, call.now, call.name),
 
     async put(call: ArmCall): Promise<ArmResult> {
       await requireTenantPrincipal(store, call.caller, call.now);
