@@ -1,7 +1,9 @@
 /** `openpal usage import FILE…`: cost exports into the usage lake (a local command: reads files, needs no server). */
 import { Command, Option } from "commander";
 import cliProgress from "cli-progress";
-import { loadOptions } from "../../options/index.ts";
+import { existsSync } from "node:fs";
+import { loadOptions, type Options } from "../../options/index.ts";
+import { databaseConfigFrom, openStore } from "../../store/index.ts";
 import { importUsageFile, USAGE_FORMATS, UsageImportError, type ImportPhase, type UsageImportSummary, type UsageFormat } from "../../usage/index.ts";
 import { CliError, ExitCode } from "../errors.ts";
 
@@ -40,6 +42,26 @@ function parsePeriod(value: string): { start: string; end: string } {
   return { start, end };
 }
 
+/**
+ * Subscription ids the control plane has ever known (any offer, any time), read once from the
+ * store the options name. Undefined (reported as "not checked") when there is no store yet: an
+ * import must not create one as a side effect.
+ */
+function controlPlaneSubscriptions(options: Options): (() => Promise<Set<string>>) | undefined {
+  const config = databaseConfigFrom(options);
+  if (config.kind === "sqlite" && (options.inMemory || !existsSync(config.sqlitePath as string))) return undefined;
+  let cached: Promise<Set<string>> | undefined;
+  return () =>
+    (cached ??= (async () => {
+      const store = await openStore(config);
+      try {
+        return new Set((await store.resources.subscriptionHistory()).map((s) => s.id.toLowerCase()));
+      } finally {
+        await store.close();
+      }
+    })());
+}
+
 export function usageCommand(): Command {
   const usage = new Command("usage").description("Usage lake: import cost exports (FOCUS, Cost Management EA/MCA/MPA, AzGovViz) as monthly Parquet.");
   const importCmd = new Command("import")
@@ -47,6 +69,7 @@ export function usageCommand(): Command {
     .argument("<files...>", "CSV or Parquet files")
     .addOption(new Option("--format <format>", "input format").choices(["auto", ...USAGE_FORMATS]).default("auto"))
     .option("--data-dir <dir>", "data directory (env OPENPAL_DATA_DIR; default ./.openpal)")
+    .option("--postgres-url <url>", "control-plane store to check subscriptions against (env OPENPAL_POSTGRES_URL; default the SQLite store in the data dir)")
     .option("--cost-column <column>", "input column to use as cost (default EffectiveCost for FOCUS, CostInBillingCurrency or Cost for exports)")
     .option("--period <start/end>", "period covered by files without a date column (AzGovViz), e.g. 2021-08-17/2021-08-18")
     .option("--max-bad-rows <n>", "skip and count up to n rows with unparsable values instead of failing the file", "0")
@@ -55,12 +78,13 @@ export function usageCommand(): Command {
     .option("--memory-limit <size>", "DuckDB memory limit before spilling to disk", "2GB")
     .option("--json", "print the summaries as JSON");
   importCmd.action(async (files: string[], parsed: Record<string, unknown>) => {
-    const resolved = loadOptions({ dataDir: parsed.dataDir as string | undefined });
+    const resolved = loadOptions({ dataDir: parsed.dataDir as string | undefined, postgresUrl: parsed.postgresUrl as string | undefined });
     if (!resolved.ok) throw new CliError(`invalid options:\n  - ${resolved.problems.join("\n  - ")}`, ExitCode.usage);
     const maxBadRows = Number(parsed.maxBadRows);
     if (!Number.isSafeInteger(maxBadRows) || maxBadRows < 0) throw new CliError(`--max-bad-rows "${String(parsed.maxBadRows)}": use a whole number ≥ 0.`, ExitCode.usage);
     const tty = process.stdout.isTTY === true && parsed.json !== true;
     const summaries: UsageImportSummary[] = [];
+    const knownSubscriptionIds = controlPlaneSubscriptions(resolved.options);
     for (const file of files) {
       const bar = tty
         ? new cliProgress.SingleBar({ format: `{phase} ${file} [{bar}] {percentage}%`, stream: process.stdout, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
@@ -76,8 +100,7 @@ export function usageCommand(): Command {
           decimalSeparator: parsed.decimalSeparator as "." | "," | undefined,
           force: parsed.force === true,
           memoryLimit: parsed.memoryLimit as string,
-          // The control plane's subscription list is not exposed by the store yet: reported as "not checked".
-          knownSubscriptionIds: undefined,
+          knownSubscriptionIds,
           onProgress: (phase, fraction) => bar?.update(Math.round(fraction * 100), { phase: PHASE_LABEL[phase].padEnd(13) }),
         });
         bar?.stop();
