@@ -184,13 +184,10 @@ async function attributeWithCoverage(
     }
     const unknownSubscriptions: UnknownSubscription[] = [...unknown].map(([subscriptionId, u]) => ({ subscriptionId, rows: u.rows, cost: u.cost }));
 
-    // Role ranks back to names (the rank is the coverage table's, per run).
-    const roleByRank = new Map<number, string>();
-    for (const r of coverage.rows) roleByRank.set(r.roleRank, r.roleName ?? "");
     const rollups: AttributionRollup[] = rollupRows.map((r) => ({
       customerTenantId: String(r.customer_tenant_id), month: opts.month, policy: opts.policy,
       partnerLocationId: String(r.partner_location_id), globalId: String(r.global_id), attributionType: String(r.attribution_type) as "PAL" | "DPOR",
-      subscriptionId: String(r.subscription_id), adminType: roleByRank.get(Number(r.role_rank)) ?? "",
+      subscriptionId: String(r.subscription_id), adminType: String(r.admin_type),
       eligible: Boolean(r.eligible), dupPga: Boolean(r.dup_pga), dupPgaAttachType: Boolean(r.dup_pga_attach_type), dupMpn: Boolean(r.dup_mpn),
       billingCurrency: String(r.billing_currency), acr: String(r.acr),
       // USD is known only when every row of the group had it.

@@ -140,7 +140,7 @@ f AS (
 )
 SELECT '${p.month}' AS month, '${p.policy}' AS policy,
        partner_location_id, global_id, attribution_type, customer_tenant_id, subscription_id, resource_id, service_name,
-       row_key, charge_period_start, charge_period_end, eligible, role_rank, covered_s, period_s,
+       row_key, charge_period_start, charge_period_end, eligible, role_rank, COALESCE(rn.role_name, '') AS admin_type, covered_s, period_s,
        CAST(covered_s AS DOUBLE) / period_s AS covered_fraction,
        billing_currency, cost, cost_usd, acr, acr_usd, evidence_ids,
        ROW_NUMBER() OVER (PARTITION BY global_id, row_key, eligible
@@ -149,17 +149,17 @@ SELECT '${p.month}' AS month, '${p.policy}' AS policy,
                           ORDER BY acr DESC, partner_location_id) > 1 AS dup_pga_attach_type,
        ROW_NUMBER() OVER (PARTITION BY partner_location_id, row_key, eligible
                           ORDER BY CASE attribution_type WHEN 'PAL' THEN 0 ELSE 1 END, acr DESC) > 1 AS dup_mpn
-FROM f`;
+FROM f LEFT JOIN (SELECT DISTINCT role_rank AS rr, role_name FROM cov) rn ON rn.rr = f.role_rank`;
 }
 
 /** Rollups from the facts file: one row per report key (the flags split a key's amount). */
 export function rollupQuery(facts: string): string {
   return `
 SELECT partner_location_id, global_id, attribution_type, COALESCE(customer_tenant_id, '') AS customer_tenant_id, subscription_id,
-       role_rank, eligible, dup_pga, dup_pga_attach_type, dup_mpn, billing_currency,
+       admin_type, eligible, dup_pga, dup_pga_attach_type, dup_mpn, billing_currency,
        CAST(SUM(acr) AS VARCHAR) AS acr, CAST(SUM(acr_usd) AS VARCHAR) AS acr_usd,
        COUNT(*) AS usage_rows, COUNT(acr_usd) AS usd_rows
 FROM ${facts}
-GROUP BY partner_location_id, global_id, attribution_type, customer_tenant_id, subscription_id, role_rank, eligible,
+GROUP BY partner_location_id, global_id, attribution_type, customer_tenant_id, subscription_id, admin_type, eligible,
          dup_pga, dup_pga_attach_type, dup_mpn, billing_currency`;
 }

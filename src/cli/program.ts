@@ -7,6 +7,11 @@ import { logoutCommand } from "./commands/logout.ts";
 import { accountCommand } from "./commands/account.ts";
 import { worldCommand } from "./commands/world.ts";
 import { usageCommand } from "./commands/usage.ts";
+import { attributionCommand } from "./commands/attribution.ts";
+import { reportCommand } from "./commands/report.ts";
+import { explainCommand } from "./commands/explain.ts";
+import { diagnoseCommand } from "./commands/diagnose.ts";
+import { coverageCommand } from "./commands/coverage.ts";
 import { importCommand } from "./commands/import.ts";
 
 export function buildProgram(): Command {
@@ -25,6 +30,11 @@ export function buildProgram(): Command {
   program.addCommand(accountCommand());
   program.addCommand(worldCommand());
   program.addCommand(usageCommand());
+  program.addCommand(attributionCommand());
+  program.addCommand(reportCommand());
+  program.addCommand(explainCommand());
+  program.addCommand(diagnoseCommand());
+  program.addCommand(coverageCommand());
   program.addCommand(importCommand());
   return program;
 }

@@ -1,0 +1,74 @@
+/**
+ * `openpal attribution run --month YYYY-MM [--policy pec|all-roles]`: attributes a month of the
+ * usage lake to partners (a local command: it opens the store and the lake named by --data-dir or
+ * --postgres-url directly, whether or not a server runs on them).
+ */
+import { Command, Option } from "commander";
+import { loadOptions } from "../../options/index.ts";
+import { databaseConfigFrom, openStore, type Store } from "../../store/index.ts";
+import { systemClock } from "../../domain/time.ts";
+import { attributeUsage, ReportError, type AttributionSummary, type Policy } from "../../attribution/index.ts";
+import { CliError, ExitCode } from "../errors.ts";
+
+/** Options every local attribution command takes. */
+export function withStoreOptions(cmd: Command): Command {
+  return cmd
+    .option("--data-dir <dir>", "data directory holding the store and the usage lake (env OPENPAL_DATA_DIR; default ./.openpal)")
+    .option("--postgres-url <url>", "use this PostgreSQL store instead of the data dir's SQLite (env OPENPAL_POSTGRES_URL)")
+    .addOption(new Option("--policy <policy>", "role eligibility policy").choices(["pec", "all-roles"]).default("pec"));
+}
+
+/** Opens the store named by the options; runs `work`; closes it. Report errors become CLI errors. */
+export async function withLocalStore<T>(parsed: Record<string, unknown>, work: (store: Store, dataDir: string) => Promise<T>): Promise<T> {
+  const resolved = loadOptions({ dataDir: parsed.dataDir as string | undefined, postgresUrl: parsed.postgresUrl as string | undefined });
+  if (!resolved.ok) throw new CliError(`invalid options:\n  - ${resolved.problems.join("\n  - ")}`, ExitCode.usage);
+  const store = await openStore(databaseConfigFrom(resolved.options));
+  try {
+    return await work(store, resolved.options.dataDir);
+  } catch (error) {
+    if (error instanceof ReportError) throw new CliError(error.message, ExitCode.notFound);
+    if (error instanceof Error && /is not YYYY-MM/.test(error.message)) throw new CliError(error.message, ExitCode.usage);
+    throw error;
+  } finally {
+    await store.close();
+  }
+}
+
+export function requireMonth(value: unknown, flag = "--month"): string {
+  if (typeof value !== "string" || !/^\d{4}-(0[1-9]|1[0-2])$/.test(value)) throw new CliError(`${flag} "${String(value)}": use YYYY-MM, e.g. 2026-10.`, ExitCode.usage);
+  return value;
+}
+
+export function formatRunSummary(s: AttributionSummary): string {
+  const lines = [
+    `attributed ${s.month} (policy ${s.policyVersion})`,
+    `  usage rows: ${s.usageRows}; attributed: ${s.attributedRows}; facts: ${s.facts}; report rows (rollups): ${s.rollups}`,
+    `  coverage rows: ${s.coverageRows}`,
+    `  cost: ${Object.entries(s.costByCurrency).map(([c, v]) => `${v} ${c}`).join(", ") || "none"}`,
+    `  unknown subscriptions: ${s.unknownSubscriptions.length === 0 ? "none" : s.unknownSubscriptions.length}`,
+  ];
+  for (const u of s.unknownSubscriptions.slice(0, 10)) lines.push(`    ${u.subscriptionId}: ${u.rows} rows, ${Object.entries(u.cost).map(([c, v]) => `${v} ${c}`).join(", ")} — add it to the control plane (world file) to attribute it`);
+  if (s.unknownSubscriptions.length > 10) lines.push(`    … ${s.unknownSubscriptions.length - 10} more (--json lists all)`);
+  lines.push(`  facts: ${s.factsPath}`, `  timings (ms): ${Object.entries(s.timings).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  return lines.join("\n") + "\n";
+}
+
+export function attributionCommand(): Command {
+  const attribution = new Command("attribution").description("Attribution engine: credit usage to partners (PAL, DPOR). See docs/ATTRIBUTION.md.");
+  const run = withStoreOptions(new Command("run").description("Attribute one month of the usage lake; replaces that month's results atomically."))
+    .requiredOption("--month <YYYY-MM>", "month to attribute (by charge period start, UTC)")
+    .option("--memory-limit <size>", "DuckDB memory limit before spilling to disk", "2GB")
+    .option("--json", "print the summary as JSON");
+  run.action(async (parsed: Record<string, unknown>) => {
+    const month = requireMonth(parsed.month);
+    await withLocalStore(parsed, async (store, dataDir) => {
+      const summary = await attributeUsage({
+        store, dataDir, month, policy: parsed.policy as Policy, clock: systemClock, memoryLimit: parsed.memoryLimit as string,
+        onProgress: process.stderr.isTTY && parsed.json !== true ? (step) => process.stderr.write(`… ${step}\n`) : undefined,
+      });
+      process.stdout.write(parsed.json === true ? JSON.stringify(summary, null, 2) + "\n" : formatRunSummary(summary));
+    });
+  });
+  attribution.addCommand(run);
+  return attribution;
+}
