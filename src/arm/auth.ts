@@ -16,7 +16,7 @@ export const ARM_AUDIENCES: readonly string[] = Object.freeze([
   "https://management.azure.com", "https://management.core.windows.net",
 ]);
 
-function challenge(baseUrl: string, tenantId: string | undefined, description: string): Record<string, string> {
+export function challenge(baseUrl: string, tenantId: string | undefined, description: string): Record<string, string> {
   const authority = `${baseUrl}/${tenantId ?? "common"}`;
   // Quotes would end the quoted-string early; the descriptions are our own text, but be safe.
   const safe = description.replace(/["\\]/g, "'");
@@ -46,12 +46,12 @@ export async function authenticateArmRequest(
       challenge(baseUrl, undefined, "The Authorization header is not a Bearer token."));
   }
   const token = match[1] as string;
-  const tid = claimedTenant(token);
   try {
     return await verifier.authenticate(token, ARM_AUDIENCES);
   } catch (error) {
     if (!(error instanceof TokenVerificationError)) throw error;
-    throw tokenError(error, token, baseUrl, tid, now);
+    // Only a refused token needs its claimed tenant, to address the challenge.
+    throw tokenError(error, token, baseUrl, claimedTenant(token), now);
   }
 }
 
