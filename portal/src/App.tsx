@@ -1,5 +1,10 @@
-// The portal's shell: header, navigation between pages, and the page for the current path.
-import { useEffect, useState } from "react";
+// The portal's shell: header (navigation, directory, account), and the page for the current path.
+import { useEffect, useState, type ReactNode } from "react";
+import { portalApi } from "./api.ts";
+import { DirectorySwitcher } from "./components/DirectorySwitcher.tsx";
+import { SessionProvider, useSession } from "./session.tsx";
+import { HomePage } from "./pages/Home.tsx";
+import { LinkPartnerIdPage } from "./pages/LinkPartnerId.tsx";
 
 interface Page {
   readonly path: string;
@@ -11,6 +16,8 @@ export const pages: readonly Page[] = [
   { path: "/portal/insights", title: "Insights" },
   { path: "/portal/coverage", title: "Coverage" },
 ];
+
+const PARTNER_INFORMATION = /^\/portal\/subscriptions\/([^/]+)\/partner-information\/?$/;
 
 function usePath(): [string, (to: string) => void] {
   const [path, setPath] = useState(window.location.pathname);
@@ -26,13 +33,54 @@ function usePath(): [string, (to: string) => void] {
   return [path, navigate];
 }
 
-export function App() {
+function route(path: string, go: (to: string) => void): { title: string; body: ReactNode } {
+  const dpor = PARTNER_INFORMATION.exec(path);
+  if (dpor) return { title: "Partner information", body: <p>Partner of record: coming soon.</p> };
+  const page = pages.find((p) => path.startsWith(p.path));
+  switch (page?.path) {
+    case "/portal/link-partner-id":
+      return { title: page.title, body: <LinkPartnerIdPage /> };
+    case "/portal/insights":
+    case "/portal/coverage":
+      return { title: page.title, body: <p>Coming soon.</p> };
+    default:
+      return { title: "OpenPAL portal", body: <HomePage go={go} /> };
+  }
+}
+
+function Account() {
+  const { session } = useSession();
+  if (!session?.signedIn) return null;
+  const signOut = async () => {
+    const answer = await portalApi<{ logoutUrl: string }>("POST", "/signout");
+    window.location.assign(answer.logoutUrl);
+  };
+  return (
+    <div className="account">
+      <DirectorySwitcher />
+      <span className="user" title={session.user.username}>
+        {session.user.name}
+      </span>
+      <button type="button" onClick={() => void signOut()}>
+        Sign out
+      </button>
+    </div>
+  );
+}
+
+function Shell() {
   const [path, navigate] = usePath();
   const current = pages.find((p) => path.startsWith(p.path));
+  const { title, body } = route(path, navigate);
+  useEffect(() => {
+    document.title = `${title} · OpenPAL`;
+  }, [title]);
   return (
     <>
       <header className="bar">
-        <a className="brand" href="/portal/">OpenPAL</a>
+        <a className="brand" href="/portal/">
+          OpenPAL
+        </a>
         <nav aria-label="Main">
           <ul>
             {pages.map((p) => (
@@ -51,10 +99,20 @@ export function App() {
             ))}
           </ul>
         </nav>
+        <Account />
       </header>
       <main>
-        <h1>{current?.title ?? "OpenPAL portal"}</h1>
+        <h1>{title}</h1>
+        {body}
       </main>
     </>
+  );
+}
+
+export function App() {
+  return (
+    <SessionProvider>
+      <Shell />
+    </SessionProvider>
   );
 }

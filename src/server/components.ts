@@ -30,7 +30,7 @@ export async function registerComponents(_app: FastifyInstance, _deps: Component
   await registerAdminWorldRoutes(_app, { context: _deps.context });
   // Microsoft Graph subset (directory writes) under /v1.0.
   await registerGraph(_app, _deps);
-  // The web portal (static assets) under /portal/.
-  await registerPortal(_app);
+  // The web portal under /portal/: static assets, sign-in, session and /portal/api/*.
+  await registerPortal(_app, { context: _deps.context });
   await applyStartupWorld(_deps.context);
 }
