@@ -12,6 +12,12 @@
  *
  * Apply adds and updates; it never deletes. A fact absent from the file is left as the store has it
  * (history is never erased by a world file), and so are credentials the file does not mention.
+ *
+ * Sections and their stores: directory (tenants, applications, principals, groups, directory
+ * roles), partners, management groups / subscriptions / resource groups (resources.ts), role
+ * assignments and Lighthouse delegations with activations (access.ts), links, partners of record
+ * (partner-of-record.ts). Entries without an id (role assignments, delegations) get a stable
+ * version-5 GUID derived from what identifies them (ids.ts), so re-applying matches the stored row.
  */
 import { createHash, X509Certificate } from "node:crypto";
 import type { Aggregates, Store } from "../store/index.ts";
@@ -20,14 +26,23 @@ import { randomIds, type IdSource } from "../domain/ids.ts";
 import { overlaps, type Interval } from "../domain/interval.ts";
 import { parseIsoTime } from "../domain/time.ts";
 import { hashClientSecret, hashPassword, verifyCredential } from "../identity/credentials.ts";
+import { AccessConflictError } from "../store/access.ts";
+import { DporConflictError } from "../store/partner-of-record.ts";
+import type { OfferType, PutOutcome, Subscription } from "../store/resources.ts";
+import { parseScope, scopeKey } from "../domain/scope.ts";
+import type { LighthouseAuthorization } from "../domain/access.ts";
+import { resolveDirectoryRole, directoryRoleNames } from "../graph/roles.ts";
 import { loadKnownFacts } from "./facts.ts";
+import { stableGuid } from "./ids.ts";
+import { resolveRole } from "./roles.ts";
 import { memberOf, secretValue, toInterval, validateWorld } from "./validate.ts";
-import type { WorldFile, WorldInterval, WorldProblem, WorldTenant } from "./types.ts";
+import type { WorldFile, WorldInterval, WorldProblem, WorldSubscription, WorldTenant } from "./types.ts";
 
 /** Kinds of things apply counts. */
 export const WORLD_KINDS = [
   "tenant", "partner", "location", "locationStatus", "application", "secret", "certificate", "user",
-  "servicePrincipal", "group", "membership", "disabledInterval", "delegatedAdmin", "link",
+  "servicePrincipal", "group", "membership", "disabledInterval", "delegatedAdmin", "directoryRole", "managementGroup",
+  "subscription", "resourceGroup", "roleAssignment", "registrationDefinition", "delegation", "activation", "link", "partnerOfRecord",
 ] as const;
 export type WorldKind = (typeof WORLD_KINDS)[number];
 
@@ -37,7 +52,7 @@ export interface KindCount {
   unchanged: number;
 }
 
-/** A section the file may carry that this version validates but does not store yet. */
+/** A section the file may carry that this server validates but cannot store (its store is absent). */
 export interface PendingSection {
   readonly section: string;
   readonly items: number;
@@ -46,7 +61,7 @@ export interface PendingSection {
 
 export interface WorldSummary {
   readonly counts: Readonly<Record<WorldKind, KindCount>>;
-  /** Sections validated but not applied yet (their store is not there yet). */
+  /** Sections validated but not applied because this server has no store for them (normally empty). */
   readonly notApplied: readonly PendingSection[];
   readonly warnings: readonly WorldProblem[];
 }
@@ -110,8 +125,16 @@ export async function applyWorld(store: Store, world: WorldFile, opts: ApplyOpti
       await applyApplications(run, world);
       for (const [ti, t] of (world.tenants ?? []).entries()) await applyDirectory(run, t, `$.tenants[${ti}]`);
       await applyPartners(run, world);
-      const notApplied = pendingSections(world);
+      for (const [ti, t] of (world.tenants ?? []).entries()) {
+        const tp = `$.tenants[${ti}]`;
+        await applyManagementGroups(run, t, tp);
+        await applySubscriptions(run, t, tp);
+        await applyRoleAssignments(run, t, tp);
+        await applyDelegations(run, t, tp);
+      }
+      const notApplied: PendingSection[] = [];
       await applyLinks(run, world, notApplied);
+      await applyPartnersOfRecord(run, world);
       if (run.conflicts.length > 0) throw new WorldConflict(run.conflicts);
 
       const summary: WorldSummary = { counts: run.counts, notApplied, warnings };
@@ -135,23 +158,27 @@ function changedCounts(counts: Record<WorldKind, KindCount>): Record<string, { c
   return out;
 }
 
-// --- sections not stored yet --------------------------------------------------------------------
-
-function pendingSections(world: WorldFile): PendingSection[] {
-  const out: PendingSection[] = [];
-  const sum = (pick: (t: WorldTenant) => number) => (world.tenants ?? []).reduce((n, t) => n + pick(t), 0);
-  const reason = "validated; the resource and access store arrives with issue 4, which applies this section";
-  const sections: [string, number][] = [
-    ["tenants[].managementGroups", sum((t) => t.managementGroups?.length ?? 0)],
-    ["tenants[].subscriptions", sum((t) => t.subscriptions?.length ?? 0)],
-    ["tenants[].roleAssignments", sum((t) => t.roleAssignments?.length ?? 0)],
-    ["tenants[].delegations", sum((t) => t.delegations?.length ?? 0)],
-  ];
-  for (const [section, items] of sections) if (items > 0) out.push({ section, items, reason });
-  const dpor = world.partnersOfRecord?.length ?? 0;
-  if (dpor > 0) out.push({ section: "partnersOfRecord", items: dpor, reason: "validated; the DPOR store is not there yet" });
-  return out;
+/**
+ * Runs one store write; a refusal by the store (a conflict it detects: an id used for something
+ * else, an assignment that already exists under another id…) becomes a problem at `path` with
+ * `fix` appended, and the run goes on so every conflict is reported. Database errors propagate.
+ */
+async function guarded<T>(run: Run, path: string, fix: string, work: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof WorldConflict) throw error;
+    if (error instanceof AccessConflictError || error instanceof DporConflictError || (error instanceof Error && error.constructor === Error)) {
+      run.conflicts.push({ path, message: `the store refuses this: ${error.message.replace(/\.$/, "")}; ${fix}` });
+      return undefined;
+    }
+    throw error;
+  }
 }
+
+const count = (run: Run, kind: WorldKind, outcome: PutOutcome | undefined) => {
+  if (outcome) run.count(kind, outcome);
+};
 
 // --- effective-dated facts ----------------------------------------------------------------------
 
@@ -305,6 +332,7 @@ async function applyDirectory(run: Run, t: WorldTenant, tp: string): Promise<voi
       run.count("user", existing ? "updated" : "created");
     }
     await applyDisabled(id, `${tp}.users[${ui}]`, u.disabled);
+    await applyDirectoryRoles(run, tid, id, `${tp}.users[${ui}]`, u.directoryRoles);
   }
 
   for (const [si, s] of (t.servicePrincipals ?? []).entries()) {
@@ -323,6 +351,7 @@ async function applyDirectory(run: Run, t: WorldTenant, tp: string): Promise<voi
       run.count("servicePrincipal", existing ? "updated" : "created");
     }
     await applyDisabled(id, `${tp}.servicePrincipals[${si}]`, s.disabled);
+    await applyDirectoryRoles(run, tid, id, `${tp}.servicePrincipals[${si}]`, s.directoryRoles);
   }
 
   // Groups first, then memberships, so nested groups exist before they are members.
@@ -470,5 +499,340 @@ async function applyLinks(run: Run, world: WorldFile, notApplied: PendingSection
     }
     await links.insertHistoricalLink(tid, oid, l.partnerId, iv.from, iv.to);
     run.count("link", "created");
+  }
+}
+
+// --- directory roles ----------------------------------------------------------------------------
+
+/**
+ * `directoryRoles` lists the Entra roles a principal holds now. A role already held is unchanged;
+ * one never held is granted since always; one held before and revoked since is granted again from
+ * now (its history stays). A role absent from the list is left as the store has it.
+ */
+async function applyDirectoryRoles(run: Run, tid: string, oid: string, path: string, roles: readonly string[] | undefined): Promise<void> {
+  if (!roles?.length) return;
+  const now = run.opts.clock.now();
+  const held = await run.tx.directoryRoles.rolesOf(tid, oid, now);
+  const rows = (await run.tx.directoryRoles.list(tid)).filter((r) => r.objectId === oid);
+  for (const [ri, name] of roles.entries()) {
+    const template = resolveDirectoryRole(name);
+    if (!template) {
+      run.conflicts.push({ path: `${path}.directoryRoles[${ri}]`, message: `"${name}" is not a directory role; use one of ${Object.values(directoryRoleNames).join(", ")}.` });
+      continue;
+    }
+    if (held.includes(template)) {
+      run.count("directoryRole", "unchanged");
+      continue;
+    }
+    const before = rows.some((r) => r.roleTemplateId === template);
+    await run.tx.directoryRoles.grant(tid, template, oid, before ? now : null);
+    run.count("directoryRole", before ? "updated" : "created");
+  }
+}
+
+// --- management groups, subscriptions, resource groups ------------------------------------------
+
+/** Resource groups in world files have a name only; the store needs a location. */
+export const WORLD_RESOURCE_GROUP_LOCATION = "westeurope";
+
+/** Groups parents first (the file may list them in any order); a group without parent hangs under the tenant root group. */
+async function applyManagementGroups(run: Run, t: WorldTenant, tp: string): Promise<void> {
+  const tid = lc(t.id);
+  const pending = (t.managementGroups ?? []).map((m, i) => ({ m, i }));
+  const placed = new Set<string>([tid]);
+  while (pending.length > 0) {
+    const ready = pending.filter(({ m }) => m.parent === undefined || placed.has(lc(m.parent)));
+    // Validation rejects cycles and unknown parents; this only guards against looping.
+    if (ready.length === 0) break;
+    for (const item of ready) {
+      const { m, i } = item;
+      const outcome = await guarded(run, `${tp}.managementGroups[${i}]`, "fix the group's id or parent in the file.", () =>
+        run.tx.resources.putManagementGroup({ tenantId: tid, id: m.id, displayName: m.displayName, parentId: m.parent ?? null }, { at: run.opts.clock.now(), since: null }));
+      count(run, "managementGroup", outcome);
+      placed.add(lc(m.id));
+      pending.splice(pending.indexOf(item), 1);
+    }
+  }
+}
+
+interface SubscriptionState {
+  readonly displayName: string;
+  readonly offerType: OfferType;
+  readonly accountOwnerId: string | null;
+  readonly managementGroupId: string | null;
+  readonly from: number | null;
+  readonly to: number | null;
+}
+
+/** The states a file declares for a subscription, oldest first, consecutive equal states merged. */
+function desiredStates(tid: string, s: WorldSubscription): SubscriptionState[] {
+  const mg = (id: string | undefined) => (id === undefined || lc(id) === tid ? null : lc(id));
+  const out: SubscriptionState[] = [];
+  let from: number | null = null;
+  const push = (st: Omit<SubscriptionState, "from">) => {
+    const last = out[out.length - 1];
+    if (last && sameState(last, st)) out[out.length - 1] = { ...last, to: st.to };
+    else out.push({ ...st, from });
+    from = st.to;
+  };
+  for (const h of s.history ?? []) {
+    if (out.length === 0) from = timeOf(h.from);
+    push({ displayName: h.displayName ?? s.displayName, offerType: h.offer, accountOwnerId: h.accountOwner ? lc(h.accountOwner) : null, managementGroupId: mg(h.managementGroup), to: timeOf(h.to) });
+  }
+  push({ displayName: s.displayName, offerType: s.offer, accountOwnerId: s.accountOwner ? lc(s.accountOwner) : null, managementGroupId: mg(s.managementGroup), to: null });
+  return out;
+}
+
+function sameState(a: Omit<SubscriptionState, "from" | "to">, b: Omit<SubscriptionState, "from" | "to">): boolean {
+  return a.displayName === b.displayName && a.offerType === b.offerType && a.accountOwnerId === b.accountOwnerId
+    && (a.managementGroupId ?? "").toLowerCase() === (b.managementGroupId ?? "").toLowerCase();
+}
+
+const storedState = (r: Subscription): SubscriptionState => ({
+  displayName: r.displayName, offerType: r.offerType, accountOwnerId: r.accountOwnerId, managementGroupId: r.managementGroupId, from: r.validFrom, to: r.validTo,
+});
+
+/**
+ * A subscription without `history` is brought to the file's state: created since always, or changed
+ * from now (the store closes the previous row, so the change is effective-dated). With `history`,
+ * the store's rows must be a prefix of the declared states; the rest is written in order.
+ */
+async function applySubscriptions(run: Run, t: WorldTenant, tp: string): Promise<void> {
+  const tid = lc(t.id);
+  const res = run.tx.resources;
+  for (const [si, s] of (t.subscriptions ?? []).entries()) {
+    const sp = `${tp}.subscriptions[${si}]`;
+    const sid = lc(s.id);
+    const states = desiredStates(tid, s);
+    const rows = (await res.subscriptionHistory(sid)).map(storedState);
+    const put = (st: SubscriptionState, when: { at: number; since?: number | null }) =>
+      guarded(run, sp, "fix the subscription in the file (its management group must be declared).", () =>
+        res.putSubscription({ tenantId: tid, id: sid, displayName: st.displayName, offerType: st.offerType, accountOwnerId: st.accountOwnerId, managementGroupId: st.managementGroupId }, when));
+
+    if (s.history === undefined) {
+      const current = states[0] as SubscriptionState;
+      const outcome = await put(current, { at: run.opts.clock.now(), since: null });
+      count(run, "subscription", outcome);
+      // Rule 12: a partner of record ends when its subscription leaves EA.
+      if (outcome === "updated" && current.offerType !== "EA") await run.tx.partnersOfRecord.endIfOfferLeftEa(sid);
+    } else {
+      const mismatch = rows.findIndex((r, i) => {
+        const d = states[i];
+        if (!d || !sameState(r, d) || r.from !== d.from) return true;
+        return i < rows.length - 1 ? r.to !== d.to : !(r.to === d.to || (r.to === null && d.to !== null));
+      });
+      if (mismatch >= 0 || rows.length > states.length) {
+        run.conflicts.push({
+          path: `${sp}.history`,
+          message: `differs from the subscription's history in the store (first difference at state ${Math.max(mismatch, states.length)}); a world file extends history but does not rewrite it: start "history" with the stored states, or leave "history" out to change the subscription from now.`,
+        });
+      } else if (rows.length === states.length && rows.every((r, i) => r.to === states[i]?.to)) {
+        run.count("subscription", "unchanged");
+      } else {
+        for (let i = Math.max(rows.length - 1, 0); i < states.length; i++) {
+          const st = states[i] as SubscriptionState;
+          if (i < rows.length) continue; // the last stored state is closed by the next put
+          await put(st, i === 0 ? { at: st.from ?? run.opts.clock.now(), since: st.from } : { at: states[i - 1]?.to as number });
+        }
+        run.count("subscription", rows.length === 0 ? "created" : "updated");
+      }
+    }
+
+    const since = states[0]?.from ?? null;
+    for (const [ri, name] of (s.resourceGroups ?? []).entries()) {
+      if (await res.getResourceGroup(sid, name)) {
+        run.count("resourceGroup", "unchanged");
+        continue;
+      }
+      const outcome = await guarded(run, `${sp}.resourceGroups[${ri}]`, "fix the resource group name.", () =>
+        res.putResourceGroup({ tenantId: tid, subscriptionId: sid, name, location: WORLD_RESOURCE_GROUP_LOCATION }, { at: run.opts.clock.now(), since }));
+      if (outcome) run.count("resourceGroup", "created");
+    }
+  }
+}
+
+// --- role assignments ---------------------------------------------------------------------------
+
+/** The id a role assignment without one gets: the same entry always derives the same GUID. */
+export function derivedRoleAssignmentId(tenantId: string, principalId: string, roleId: string, scope: string, from: number | null): string {
+  return stableGuid("roleAssignment", lc(tenantId), lc(principalId), lc(roleId), scopeKey(scope), from === null ? "" : String(from));
+}
+
+async function principalTypeOf(run: Run, tid: string, oid: string): Promise<string> {
+  if (await run.tx.directory.getGroup(tid, oid)) return "Group";
+  if (await run.tx.directory.getServicePrincipal(tid, oid)) return "ServicePrincipal";
+  return "User";
+}
+
+/**
+ * Each entry is one interval of one assignment (by id). Entries are written oldest first, so a
+ * principal can hold a role at a scope again after an earlier assignment ended. Roles resolve
+ * through the tenant's role catalog (built-ins and its custom roles).
+ */
+async function applyRoleAssignments(run: Run, t: WorldTenant, tp: string): Promise<void> {
+  const items = t.roleAssignments ?? [];
+  if (items.length === 0) return;
+  const tid = lc(t.id);
+  const access = run.tx.access;
+  const catalog = await access.roleCatalog(tid);
+  const history = await access.roleAssignmentHistory(tid);
+  const ordered = items.map((r, i) => ({ r, i, iv: toInterval(r) })).sort((a, b) => (a.iv.from ?? -Infinity) - (b.iv.from ?? -Infinity) || a.i - b.i);
+  for (const { r, i, iv } of ordered) {
+    const rp = `${tp}.roleAssignments[${i}]`;
+    const role = catalog.find(r.role, tid);
+    if (!role) {
+      run.conflicts.push({ path: `${rp}.role`, message: `role "${r.role}" is not in this tenant's role catalog; use a built-in role or a custom role of this tenant.` });
+      continue;
+    }
+    const principal = lc(r.principalId);
+    const id = lc(r.id ?? derivedRoleAssignmentId(tid, principal, role.id, r.scope, iv.from));
+    const rows = history.filter((h) => h.id === id);
+    const other = rows.find((h) => h.principalId !== principal || h.roleDefinitionId !== role.id || scopeKey(h.scope) !== scopeKey(r.scope));
+    if (other) {
+      run.conflicts.push({ path: `${rp}.id`, message: `role assignment ${id} in the store gives role ${other.roleDefinitionId} to ${other.principalId} at ${other.scope}; an id names one assignment: use another id, or none.` });
+      continue;
+    }
+    const principalType = await principalTypeOf(run, tid, principal);
+    const existing = rows.map((h) => ({ from: h.validFrom, to: h.validTo }));
+    await reconcile(run, "roleAssignment", rp, iv, existing, {
+      insert: async (d) => {
+        if (existing.some((e) => e.to === null) || (existing.length > 0 && d.from === null)) {
+          run.conflicts.push({ path: rp, message: `adds an earlier interval to role assignment ${id}, which the store already holds from ${show(existing[0] as Interval)}; give the earlier interval its own id (or none).` });
+          return;
+        }
+        const created = await guarded(run, rp, "end the stored assignment through the ARM API first, or give this entry the stored assignment's id.", () =>
+          access.createRoleAssignment({ tenantId: tid, id, scope: r.scope, roleDefinitionId: role.id, principalId: principal, principalType }, { at: d.from ?? run.opts.clock.now(), since: d.from }));
+        if (created && d.to !== null) await access.deleteRoleAssignment(tid, id, d.to);
+        if (created) history.push({ tenantId: tid, id, scope: r.scope, roleDefinitionId: role.id, principalId: principal, principalType, description: null, condition: null, conditionVersion: null, createdBy: null, validFrom: d.from, validTo: d.to });
+      },
+      close: async (at) => void (await access.deleteRoleAssignment(tid, id, at)),
+    });
+  }
+}
+
+// --- Lighthouse delegations ---------------------------------------------------------------------
+
+/** The registration assignment id of a delegation without one. */
+export function derivedDelegationId(tenantId: string, managedByTenantId: string, scope: string, from: number | null): string {
+  return stableGuid("registrationAssignment", lc(tenantId), lc(managedByTenantId), scopeKey(scope), from === null ? "" : String(from));
+}
+
+/** The registration definition id of a delegation without `definitionId`. */
+export function derivedDefinitionId(tenantId: string, registrationAssignmentId: string): string {
+  return stableGuid("registrationDefinition", lc(tenantId), lc(registrationAssignmentId));
+}
+
+/**
+ * A delegation is a registration definition (managing tenant + authorizations) and a registration
+ * assignment of it at the delegated scope over [from, to). The definition is kept when the
+ * delegation ends (history reads it). Activations of eligible authorizations are added as listed.
+ */
+async function applyDelegations(run: Run, t: WorldTenant, tp: string): Promise<void> {
+  const items = t.delegations ?? [];
+  if (items.length === 0) return;
+  const tid = lc(t.id);
+  const access = run.tx.access;
+  const snapshot = await access.loadAccessSnapshot({ tenantIds: [tid] });
+  const assignmentRows = [...snapshot.registrationAssignments];
+  const definitionsDone = new Set<string>();
+  for (const [di, d] of items.entries()) {
+    const dp = `${tp}.delegations[${di}]`;
+    const iv = toInterval(d);
+    const managing = lc(d.managedByTenantId);
+    const assignmentId = lc(d.id ?? derivedDelegationId(tid, managing, d.scope, iv.from));
+    const definitionId = lc(d.definitionId ?? derivedDefinitionId(tid, assignmentId));
+
+    if (!definitionsDone.has(definitionId)) {
+      definitionsDone.add(definitionId);
+      const stored = await access.getRegistrationDefinition(tid, definitionId);
+      const authorizations: LighthouseAuthorization[] = d.authorizations.map((a) => {
+        const roleDefinitionId = resolveRole(a.role)?.id ?? lc(a.role);
+        const kind = a.kind ?? "permanent";
+        // Keep what only the ARM API sets (delegated roles, activation duration) on an unchanged authorization.
+        const same = stored?.authorizations.find((x) => lc(x.principalId) === lc(a.principalId) && lc(x.roleDefinitionId) === roleDefinitionId && x.kind === kind);
+        return {
+          principalId: lc(a.principalId), principalIdDisplayName: a.principalIdDisplayName ?? same?.principalIdDisplayName ?? null, roleDefinitionId, kind,
+          ...(same?.delegatedRoleDefinitionIds?.length ? { delegatedRoleDefinitionIds: same.delegatedRoleDefinitionIds } : {}),
+          ...(same?.maximumActivationDuration ? { maximumActivationDuration: same.maximumActivationDuration } : {}),
+        };
+      });
+      const managingTenant = await run.tx.directory.getTenant(managing);
+      const scope = parseScope(d.scope);
+      const outcome = await guarded(run, dp, "fix the delegation's definition.", () => access.putRegistrationDefinition({
+        tenantId: tid, id: definitionId, scope: stored?.scope ?? `/subscriptions/${scope.subscriptionId ?? ""}`,
+        name: d.displayName ?? stored?.name ?? `Delegation to ${managingTenant?.displayName ?? managing}`,
+        description: stored?.description ?? null, managedByTenantId: managing,
+        managedByTenantName: stored?.managedByTenantName ?? managingTenant?.displayName ?? null, authorizations, plan: stored?.plan ?? null,
+      }, { at: run.opts.clock.now(), since: iv.from }));
+      count(run, "registrationDefinition", outcome);
+    }
+
+    const rows = assignmentRows.filter((r) => r.id === assignmentId);
+    const other = rows.find((r) => scopeKey(r.scope) !== scopeKey(d.scope) || r.registrationDefinitionId !== definitionId);
+    if (other) {
+      run.conflicts.push({ path: `${dp}.id`, message: `registration assignment ${assignmentId} in the store delegates ${other.scope} with definition ${other.registrationDefinitionId}; an id names one delegation: use another id, or none.` });
+      continue;
+    }
+    const existing = rows.map((r) => ({ from: r.validFrom, to: r.validTo }));
+    await reconcile(run, "delegation", dp, iv, existing, {
+      insert: async (x) => {
+        if (existing.some((e) => e.to === null) || (existing.length > 0 && x.from === null)) {
+          run.conflicts.push({ path: dp, message: `adds an earlier interval to delegation ${assignmentId}, which the store already holds from ${show(existing[0] as Interval)}; give the earlier interval its own id (or none).` });
+          return;
+        }
+        const created = await guarded(run, dp, "end the stored delegation through the ARM API first, or give this entry the stored assignment's id.", () =>
+          access.createRegistrationAssignment({ tenantId: tid, id: assignmentId, scope: d.scope, registrationDefinitionId: definitionId }, { at: x.from ?? run.opts.clock.now(), since: x.from }));
+        if (created && x.to !== null) await access.deleteRegistrationAssignment(tid, assignmentId, x.to);
+        if (created) assignmentRows.push({ tenantId: tid, id: assignmentId, scope: d.scope, registrationDefinitionId: definitionId, validFrom: x.from, validTo: x.to });
+      },
+      close: async (at) => void (await access.deleteRegistrationAssignment(tid, assignmentId, at)),
+    });
+
+    for (const [ai, a] of d.authorizations.entries()) {
+      for (const [xi, act] of (a.activations ?? []).entries()) {
+        const from = timeOf(act.from);
+        const to = timeOf(act.to);
+        if (from === null || to === null) continue; // validation reports malformed times
+        const outcome = await guarded(run, `${dp}.authorizations[${ai}].activations[${xi}]`, "fix the activation's interval.", () => access.addActivation({
+          tenantId: tid, registrationAssignmentId: assignmentId, principalId: lc(act.principalId ?? a.principalId), roleDefinitionId: resolveRole(a.role)?.id ?? lc(a.role), from, to,
+        }));
+        count(run, "activation", outcome);
+      }
+    }
+  }
+}
+
+// --- partners of record -------------------------------------------------------------------------
+
+/** DPOR history: each entry one interval of one subscription's partner of record (EA only). */
+async function applyPartnersOfRecord(run: Run, world: WorldFile): Promise<void> {
+  const dpor = run.tx.partnersOfRecord;
+  for (const [ri, r] of (world.partnersOfRecord ?? []).entries()) {
+    const rp = `$.partnersOfRecord[${ri}]`;
+    const sid = lc(r.subscriptionId);
+    const sub = (await run.tx.resources.getSubscription(sid)) ?? (await run.tx.resources.subscriptionHistory(sid)).at(-1);
+    if (!sub) {
+      run.conflicts.push({ path: `${rp}.subscriptionId`, message: `subscription ${sid} is not in the store; declare it under a tenant's "subscriptions".` });
+      continue;
+    }
+    const iv = toInterval(r);
+    const history = await dpor.history({ subscriptionId: sid });
+    if (history.some((h) => h.partnerId === r.partnerId && h.validFrom === iv.from && h.validTo === iv.to)) {
+      run.count("partnerOfRecord", "unchanged");
+      continue;
+    }
+    const open = history.find((h) => h.validTo === null && h.validFrom === iv.from && h.partnerId === r.partnerId);
+    if (open && iv.to !== null) {
+      await dpor.remove(sid, iv.to, null);
+      run.count("partnerOfRecord", "updated");
+      continue;
+    }
+    const clash = history.find((h) => overlaps({ from: h.validFrom, to: h.validTo }, iv));
+    if (clash) {
+      run.conflicts.push({ path: rp, message: `overlaps partner of record ${clash.partnerId} ${show({ from: clash.validFrom, to: clash.validTo })} already in the store; a subscription has one partner of record at a time (change it through the ARM API, or end the earlier interval first).` });
+      continue;
+    }
+    const done = await guarded(run, rp, "fix the interval.", () => dpor.insertHistorical({ tenantId: sub.tenantId, subscriptionId: sid, partnerId: r.partnerId, from: iv.from, to: iv.to }).then(() => true));
+    if (done) run.count("partnerOfRecord", "created");
   }
 }

@@ -6,6 +6,7 @@
 import type { Aggregates } from "../store/index.ts";
 import type { KnownFacts, KnownPrincipal } from "./validate.ts";
 import type { WorldFile } from "./types.ts";
+import type { RoleCatalog } from "../domain/roles.ts";
 
 const lc = (s: string) => s.toLowerCase();
 const key = (...parts: string[]) => parts.join("\u0000");
@@ -32,6 +33,7 @@ function mentionedTenants(world: WorldFile): Set<string> {
 interface SubscriptionLookup {
   getSubscription(id: string): Promise<{ tenantId: string; offerType: string } | undefined>;
   listResourceGroups(subscriptionId: string): Promise<{ name: string }[]>;
+  subscriptionHistory?(id: string): Promise<{ offerType: string }[]>;
 }
 
 /** Subscription ids named by scopes and partners of record, declared in the file or not. */
@@ -96,7 +98,7 @@ export async function loadKnownFacts(store: Aggregates, world: WorldFile): Promi
 
   // Subscriptions the file refers to without declaring them (scopes, partners of record) may be
   // in the resource store, when this server has one.
-  const subscriptions = new Map<string, { tenantId: string; offer: string; resourceGroups: ReadonlySet<string> }>();
+  const subscriptions = new Map<string, { tenantId: string; offer: string; resourceGroups: ReadonlySet<string>; offers?: ReadonlySet<string> }>();
   const resources = (store as unknown as { resources?: Partial<SubscriptionLookup> }).resources;
   if (resources && typeof resources.getSubscription === "function" && typeof resources.listResourceGroups === "function") {
     const lookup = resources as SubscriptionLookup;
@@ -104,7 +106,17 @@ export async function loadKnownFacts(store: Aggregates, world: WorldFile): Promi
       const sub = await lookup.getSubscription(id);
       if (!sub) continue;
       const rgs = await lookup.listResourceGroups(id);
-      subscriptions.set(id, { tenantId: lc(sub.tenantId), offer: sub.offerType, resourceGroups: new Set(rgs.map((g) => lc(g.name))) });
+      const offers = lookup.subscriptionHistory ? new Set((await lookup.subscriptionHistory(id)).map((h) => h.offerType)) : undefined;
+      subscriptions.set(id, { tenantId: lc(sub.tenantId), offer: sub.offerType, resourceGroups: new Set(rgs.map((g) => lc(g.name))), ...(offers ? { offers } : {}) });
+    }
+  }
+
+  // Custom roles of the tenants that assign roles (role assignments may name them).
+  const catalogs = new Map<string, RoleCatalog>();
+  const access = (store as unknown as { access?: { roleCatalog?: (tenantId?: string) => Promise<RoleCatalog> } }).access;
+  if (access && typeof access.roleCatalog === "function") {
+    for (const t of world.tenants ?? []) {
+      if ((t.roleAssignments?.length ?? 0) > 0 && tenants.has(lc(t.id))) catalogs.set(lc(t.id), await access.roleCatalog(lc(t.id)));
     }
   }
 
@@ -119,5 +131,9 @@ export async function loadKnownFacts(store: Aggregates, world: WorldFile): Promi
     location: (id) => locations.get(id),
     organisation: (globalId) => organisations.has(globalId),
     subscription: (id) => subscriptions.get(id),
+    customRole: (tenantId, nameOrId) => {
+      const r = catalogs.get(tenantId)?.find(nameOrId, tenantId);
+      return r ? { id: r.id, name: r.name } : undefined;
+    },
   };
 }

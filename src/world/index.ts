@@ -14,8 +14,9 @@ export * from "./types.ts";
 export { parseWorldText, checkWorldDocument, checkWorldSchema, worldJsonSchema, jsonPath, type ParsedWorld } from "./schema.ts";
 export { validateWorld, NO_KNOWN_FACTS, type KnownFacts, type WorldValidation } from "./validate.ts";
 export { loadKnownFacts } from "./facts.ts";
-export { applyWorld, certificateThumbprints, WORLD_KINDS, type ApplyOptions, type ApplyResult, type WorldSummary, type WorldKind, type KindCount, type PendingSection } from "./apply.ts";
+export { applyWorld, certificateThumbprints, derivedRoleAssignmentId, derivedDelegationId, derivedDefinitionId, WORLD_RESOURCE_GROUP_LOCATION, WORLD_KINDS, type ApplyOptions, type ApplyResult, type WorldSummary, type WorldKind, type KindCount, type PendingSection } from "./apply.ts";
 export { exportWorld } from "./export.ts";
+export { stableGuid, WORLD_ID_NAMESPACE } from "./ids.ts";
 export { resolveRole, type RoleRef } from "./roles.ts";
 
 /** Reads and schema-checks a world file (JSON or YAML). A missing file is a problem at `$`. */

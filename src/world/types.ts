@@ -53,6 +53,8 @@ export interface WorldUser {
   readonly createdAt?: IsoTime;
   readonly disabled?: readonly WorldInterval[];
   readonly deletedAt?: IsoTime | null;
+  /** Entra directory roles held now, by display name ("Global Administrator") or role template id. */
+  readonly directoryRoles?: readonly string[];
 }
 
 export interface WorldServicePrincipal {
@@ -62,6 +64,8 @@ export interface WorldServicePrincipal {
   readonly createdAt?: IsoTime;
   readonly disabled?: readonly WorldInterval[];
   readonly deletedAt?: IsoTime | null;
+  /** Entra directory roles held now, by display name or role template id. */
+  readonly directoryRoles?: readonly string[];
 }
 
 export type WorldGroupMember = string | { readonly id: string; readonly from?: IsoTime | null; readonly to?: IsoTime | null };
@@ -86,6 +90,16 @@ export interface WorldManagementGroup {
 
 export type SubscriptionOffer = "EA" | "AzurePlan" | "CSP" | "PayAsYouGo";
 
+/** An earlier state of a subscription, held over [from, to). */
+export interface WorldSubscriptionState {
+  readonly from?: IsoTime | null;
+  readonly to: IsoTime;
+  readonly displayName?: string;
+  readonly offer: SubscriptionOffer;
+  readonly managementGroup?: string;
+  readonly accountOwner?: string;
+}
+
 export interface WorldSubscription {
   readonly id: string;
   readonly displayName: string;
@@ -93,6 +107,11 @@ export interface WorldSubscription {
   readonly managementGroup?: string;
   readonly accountOwner?: string;
   readonly resourceGroups?: readonly string[];
+  /**
+   * Earlier states, oldest first, each ending (`to`) where the next begins; the state above holds
+   * from the last `to`. Without `history` the subscription exists since always.
+   */
+  readonly history?: readonly WorldSubscriptionState[];
 }
 
 export interface WorldRoleAssignment extends WorldInterval {
@@ -102,15 +121,28 @@ export interface WorldRoleAssignment extends WorldInterval {
   readonly scope: string;
 }
 
+/** A just-in-time activation of an eligible authorization, over [from, to). */
+export interface WorldActivation {
+  readonly from: IsoTime;
+  readonly to: IsoTime;
+  /** Who activated; defaults to the authorization's principal (required when that is a group). */
+  readonly principalId?: string;
+}
+
 export interface WorldAuthorization {
   readonly principalId: string;
   readonly principalIdDisplayName?: string;
   readonly role: string;
   readonly kind?: "permanent" | "eligible";
+  /** Eligible authorizations only. */
+  readonly activations?: readonly WorldActivation[];
 }
 
 export interface WorldDelegation extends WorldInterval {
+  /** Registration assignment id; derived from the delegation when absent. */
   readonly id?: string;
+  /** Registration definition id; derived from the assignment id when absent. */
+  readonly definitionId?: string;
   readonly displayName?: string;
   readonly scope: string;
   readonly managedByTenantId: string;

@@ -11,8 +11,9 @@ import { parseIsoTime } from "../domain/time.ts";
 import { overlaps, type Interval } from "../domain/interval.ts";
 import { isGuid } from "../domain/ids.ts";
 import { parseScope, ScopeError, type ScopeKind } from "../domain/scope.ts";
-import { resolveRole, exampleRoleNames } from "./roles.ts";
-import type { WorldFile, WorldInterval, WorldProblem, WorldSecret, WorldGroupMember } from "./types.ts";
+import { resolveRole, exampleRoleNames, type RoleRef } from "./roles.ts";
+import { directoryRoleNames, resolveDirectoryRole } from "../graph/roles.ts";
+import type { WorldAuthorization, WorldFile, WorldInterval, WorldProblem, WorldSecret, WorldGroupMember } from "./types.ts";
 
 export type PrincipalKind = "User" | "ServicePrincipal" | "Group";
 
@@ -37,8 +38,13 @@ export interface KnownFacts {
   application(appId: string): { readonly homeTenantId: string } | undefined;
   location(id: string): { readonly globalId: string } | undefined;
   organisation(globalId: string): boolean;
-  /** A stored subscription; `resourceGroups` (lower case) when the store lists them. */
-  subscription(id: string): { readonly tenantId: string; readonly offer: string; readonly resourceGroups?: ReadonlySet<string> } | undefined;
+  /**
+   * A stored subscription; `resourceGroups` (lower case) when the store lists them; `offers`: every
+   * offer it ever had (its history), when known.
+   */
+  subscription(id: string): { readonly tenantId: string; readonly offer: string; readonly resourceGroups?: ReadonlySet<string>; readonly offers?: ReadonlySet<string> } | undefined;
+  /** A tenant's own (custom) role by name or GUID, when the store has a role catalog. Built-ins need no lookup. */
+  customRole?(tenantId: string, nameOrId: string): RoleRef | undefined;
 }
 
 /** Facts of an empty store (offline validation). */
@@ -67,6 +73,7 @@ interface DeclaredPrincipal extends KnownPrincipal {
 interface DeclaredSubscription {
   readonly tenantId: string;
   readonly offer: string;
+  readonly offers: ReadonlySet<string>;
   readonly path: string;
   readonly resourceGroups: ReadonlySet<string>;
 }
@@ -88,6 +95,18 @@ export function memberOf(m: WorldGroupMember): { id: string; from?: string | nul
 
 export function secretValue(s: WorldSecret): string {
   return typeof s === "string" ? s : s.value;
+}
+
+/** A scope's comparison key, tolerant of malformed scopes (reported elsewhere). */
+function scopeKeyOf(scope: string): string {
+  return scope === "/" ? "/" : lc(scope.trim().replace(/\/+$/, ""));
+}
+
+const within = (t: number, iv: Interval) => (iv.from === null || iv.from <= t) && (iv.to === null || t < iv.to);
+
+/** What makes two delegations' registration definitions the same definition. */
+export function definitionSignature(managedByTenantId: string, authorizations: readonly WorldAuthorization[]): string {
+  return JSON.stringify([lc(managedByTenantId), authorizations.map((a) => [lc(a.principalId), resolveRole(a.role)?.id ?? lc(a.role), a.kind ?? "permanent"])]);
 }
 
 export function validateWorld(world: WorldFile, known: KnownFacts = NO_KNOWN_FACTS): WorldValidation {
@@ -172,7 +191,7 @@ export function validateWorld(world: WorldFile, known: KnownFacts = NO_KNOWN_FAC
         if (rgs.has(lc(rg))) problem(`${sp}.resourceGroups[${ri}]`, `resource group ${rg} is listed twice (names compare case-insensitively).`);
         rgs.add(lc(rg));
       });
-      subscriptions.set(sid, { tenantId: tid, offer: s.offer, path: sp, resourceGroups: rgs });
+      subscriptions.set(sid, { tenantId: tid, offer: s.offer, offers: new Set([s.offer, ...(s.history ?? []).map((h) => h.offer)]), path: sp, resourceGroups: rgs });
     });
   });
 
@@ -211,7 +230,7 @@ export function validateWorld(world: WorldFile, known: KnownFacts = NO_KNOWN_FAC
   const principalAt = (tenantId: string, objectId: string): KnownPrincipal | undefined =>
     principals.get(key(lc(tenantId), lc(objectId))) ?? known.principal(lc(tenantId), lc(objectId));
   const appExists = (appId: string) => apps.has(lc(appId)) || known.application(lc(appId)) !== undefined;
-  const subscriptionAt = (id: string): { tenantId: string; offer: string; resourceGroups?: ReadonlySet<string> } | undefined =>
+  const subscriptionAt = (id: string): { tenantId: string; offer: string; resourceGroups?: ReadonlySet<string>; offers?: ReadonlySet<string> } | undefined =>
     subscriptions.get(lc(id)) ?? known.subscription(lc(id));
   const notDeclared = (what: string) => `${what} is not declared in this file or the store`;
 
@@ -296,8 +315,23 @@ export function validateWorld(world: WorldFile, known: KnownFacts = NO_KNOWN_FAC
     }
   };
 
-  const checkRole = (path: string, role: string) => {
-    if (!resolveRole(role)) problem(path, `role "${role}" is unknown; use a built-in role name (${exampleRoleNames().join(", ")}) or its GUID.`);
+  /** Role assignments: built-in roles and the tenant's own custom roles (from the store's catalog). */
+  const roleIn = (tenantId: string, role: string): RoleRef | undefined => resolveRole(role) ?? known.customRole?.(tenantId, role);
+  const checkRole = (path: string, role: string, tenantId: string) => {
+    if (!roleIn(tenantId, role)) problem(path, `role "${role}" is unknown; use a built-in role name (${exampleRoleNames().join(", ")}), its GUID, or the name or GUID of one of this tenant's custom roles.`);
+  };
+  /** Lighthouse authorizations: built-in roles only (as Azure Lighthouse requires). */
+  const checkBuiltInRole = (path: string, role: string) => {
+    if (!resolveRole(role)) problem(path, `role "${role}" is not a built-in role; Azure Lighthouse authorizations take built-in roles only (${exampleRoleNames().join(", ")}) by name or GUID.`);
+  };
+  const checkDirectoryRoles = (path: string, roles: readonly string[] | undefined) => {
+    const seen = new Set<string>();
+    (roles ?? []).forEach((r, i) => {
+      const id = resolveDirectoryRole(r);
+      if (!id) problem(`${path}.directoryRoles[${i}]`, `"${r}" is not a directory role OpenPAL models; use one of ${Object.values(directoryRoleNames).join(", ")} (or its role template id).`);
+      else if (seen.has(id)) problem(`${path}.directoryRoles[${i}]`, `repeats ${directoryRoleNames[id] ?? id}; list each role once.`);
+      if (id) seen.add(id);
+    });
   };
 
   // --- partners ---------------------------------------------------------------------------------
@@ -383,6 +417,7 @@ export function validateWorld(world: WorldFile, known: KnownFacts = NO_KNOWN_FAC
       }
       noOverlap((u.disabled ?? []).map((d, di) => ({ key: "x", path: `${up}.disabled[${di}]`, iv: interval(`${up}.disabled[${di}]`, d) })), "a principal is disabled once");
       if (u.deletedAt) interval(`${up}`, { from: u.createdAt ?? null, to: u.deletedAt });
+      checkDirectoryRoles(up, u.directoryRoles);
     });
 
     const spOfApp = new Map<string, string>();
@@ -396,6 +431,7 @@ export function validateWorld(world: WorldFile, known: KnownFacts = NO_KNOWN_FAC
       const stored = known.servicePrincipalIdOfApp(tid, app);
       if (stored && stored !== lc(s.id)) problem(`${sp}.id`, `the store already has service principal ${stored} for application ${app} in this tenant; use that id.`);
       noOverlap((s.disabled ?? []).map((d, di) => ({ key: "x", path: `${sp}.disabled[${di}]`, iv: interval(`${sp}.disabled[${di}]`, d) })), "a principal is disabled once");
+      checkDirectoryRoles(sp, s.directoryRoles);
     });
 
     // Groups: members resolve in this tenant; no group contains itself, even through nesting.
@@ -478,51 +514,108 @@ export function validateWorld(world: WorldFile, known: KnownFacts = NO_KNOWN_FAC
 
     (t.subscriptions ?? []).forEach((s, si) => {
       const sp = `${tp}.subscriptions[${si}]`;
-      if (s.managementGroup !== undefined && lc(s.managementGroup) !== tid && !managementGroups.has(key(tid, lc(s.managementGroup)))) {
-        problem(`${sp}.managementGroup`, `management group ${s.managementGroup} is not declared in this tenant's "managementGroups".`);
-      }
-      if (s.accountOwner !== undefined) {
-        if (s.offer !== "EA") problem(`${sp}.accountOwner`, `only EA subscriptions have an account owner; remove it or set "offer": "EA".`);
-        const owner = principalAt(tid, s.accountOwner);
-        if (!owner) problem(`${sp}.accountOwner`, `${notDeclared(`user ${lc(s.accountOwner)} in this tenant`)}; the account owner is a user of the subscription's tenant.`);
-        else if (owner.kind !== "User") problem(`${sp}.accountOwner`, `${lc(s.accountOwner)} is a ${owner.kind}; the account owner is a user.`);
-      }
+      /** The fields one state of a subscription carries (the current one, or one of its `history`). */
+      const checkState = (at: string, st: { offer: string; managementGroup?: string; accountOwner?: string }) => {
+        if (st.managementGroup !== undefined && lc(st.managementGroup) !== tid && !managementGroups.has(key(tid, lc(st.managementGroup)))) {
+          problem(`${at}.managementGroup`, `management group ${st.managementGroup} is not declared in this tenant's "managementGroups".`);
+        }
+        if (st.accountOwner !== undefined) {
+          if (st.offer !== "EA") problem(`${at}.accountOwner`, `only EA subscriptions have an account owner; remove it or set "offer": "EA".`);
+          const owner = principalAt(tid, st.accountOwner);
+          if (!owner) problem(`${at}.accountOwner`, `${notDeclared(`user ${lc(st.accountOwner)} in this tenant`)}; the account owner is a user of the subscription's tenant.`);
+          else if (owner.kind !== "User") problem(`${at}.accountOwner`, `${lc(st.accountOwner)} is a ${owner.kind}; the account owner is a user.`);
+        }
+      };
+      checkState(sp, s);
+      // History: earlier states, oldest first, back to back.
+      let prevTo: number | null = null;
+      (s.history ?? []).forEach((h, hi) => {
+        const hp = `${sp}.history[${hi}]`;
+        checkState(hp, h);
+        const iv = interval(hp, h);
+        if (hi > 0 && h.from !== undefined && h.from !== null && iv.from !== prevTo) {
+          problem(`${hp}.from`, `must equal the previous state's "to" (states are back to back); leave it out to start where the previous one ended.`);
+        }
+        if (prevTo !== null && iv.to !== null && iv.to <= prevTo) problem(`${hp}.to`, `must be later than the previous state's "to"; list states oldest first.`);
+        prevTo = iv.to;
+      });
     });
 
     const assignments: { key: string; path: string; iv: Interval }[] = [];
-    const assignmentIds = new Map<string, string>();
+    const assignmentIds = new Map<string, { path: string; what: string }>();
     (t.roleAssignments ?? []).forEach((r, ri) => {
       const rp = `${tp}.roleAssignments[${ri}]`;
-      if (r.id) {
-        const prev = assignmentIds.get(lc(r.id));
-        if (prev) problem(`${rp}.id`, `role assignment id ${lc(r.id)} is already used at ${prev}.`);
-        assignmentIds.set(lc(r.id), rp);
-      }
       if (!principalAt(tid, r.principalId)) problem(`${rp}.principalId`, `${notDeclared(`principal ${lc(r.principalId)} in this tenant`)}; assign roles to users, service principals or groups of the same tenant (use "delegations" for another tenant's principals).`);
-      checkRole(`${rp}.role`, r.role);
+      checkRole(`${rp}.role`, r.role, tid);
       checkScope(`${rp}.scope`, r.scope, tid, ["root", "managementGroup", "subscription", "resourceGroup", "resource"]);
-      const roleId = resolveRole(r.role)?.id ?? lc(r.role);
-      assignments.push({ key: key(lc(r.principalId), roleId, lc(r.scope)), path: rp, iv: interval(rp, r) });
+      const roleId = roleIn(tid, r.role)?.id ?? lc(r.role);
+      const what = key(lc(r.principalId), roleId, scopeKeyOf(r.scope));
+      if (r.id) {
+        // One id may come back with several intervals (an export of its history), never with other content.
+        const prev = assignmentIds.get(lc(r.id));
+        if (prev && prev.what !== what) problem(`${rp}.id`, `role assignment id ${lc(r.id)} is already used at ${prev.path} for another principal, role or scope; give this assignment its own id or none.`);
+        if (!prev) assignmentIds.set(lc(r.id), { path: rp, what });
+      }
+      assignments.push({ key: what, path: rp, iv: interval(rp, r) });
     });
     noOverlap(assignments, "one assignment of a role to a principal at a scope");
 
     const delegations: { key: string; path: string; iv: Interval }[] = [];
+    const delegationIds = new Map<string, { path: string; what: string }>();
+    const definitionIds = new Map<string, { path: string; signature: string }>();
     (t.delegations ?? []).forEach((d, di) => {
       const dp = `${tp}.delegations[${di}]`;
       checkScope(`${dp}.scope`, d.scope, tid, ["subscription", "resourceGroup"]);
       const managing = lc(d.managedByTenantId);
       if (managing === tid) problem(`${dp}.managedByTenantId`, "is this tenant; Lighthouse delegates to another (managing) tenant.");
       else requireTenant(`${dp}.managedByTenantId`, managing, "the managing tenant of a delegation");
+      if (d.id) {
+        // One id may come back with several intervals (an export of its history), never with other content.
+        const what = key(scopeKeyOf(d.scope), managing, lc(d.definitionId ?? ""));
+        const prev = delegationIds.get(lc(d.id));
+        if (prev && prev.what !== what) problem(`${dp}.id`, `registration assignment id ${lc(d.id)} is already used at ${prev.path} for another scope, managing tenant or definition; give this delegation its own id or none.`);
+        if (!prev) delegationIds.set(lc(d.id), { path: dp, what });
+      }
+      if (d.definitionId) {
+        // Several delegations may share one registration definition (one offer, several scopes) if they agree on it.
+        const signature = definitionSignature(managing, d.authorizations);
+        const prev = definitionIds.get(lc(d.definitionId));
+        if (prev && prev.signature !== signature) problem(`${dp}.definitionId`, `registration definition ${lc(d.definitionId)} is also used at ${prev.path} with another managing tenant or other authorizations; use one definition per offer.`);
+        if (!prev) definitionIds.set(lc(d.definitionId), { path: dp, signature });
+      }
+      const delegation = interval(dp, d);
       d.authorizations.forEach((a, ai) => {
         const ap = `${dp}.authorizations[${ai}]`;
-        if (managing !== tid && tenantExists(managing) && !principalAt(managing, a.principalId)) {
+        const authorized = managing !== tid && tenantExists(managing) ? principalAt(managing, a.principalId) : undefined;
+        if (managing !== tid && tenantExists(managing) && !authorized) {
           problem(`${ap}.principalId`, `${notDeclared(`principal ${lc(a.principalId)} in the managing tenant ${managing}`)}; authorizations name users, service principals or groups of the managing tenant.`);
         }
-        checkRole(`${ap}.role`, a.role);
+        checkBuiltInRole(`${ap}.role`, a.role);
         // Published Lighthouse restriction: Owner cannot be delegated.
         if (resolveRole(a.role)?.name === "Owner") problem(`${ap}.role`, "Azure Lighthouse does not allow the Owner role in authorizations; use Contributor or a narrower role.");
+        if ((a.kind ?? "permanent") !== "eligible" && (a.activations?.length ?? 0) > 0) {
+          problem(`${ap}.activations`, `only eligible authorizations are activated; set "kind": "eligible" or remove "activations".`);
+        }
+        const spans: { key: string; path: string; iv: Interval }[] = [];
+        (a.activations ?? []).forEach((act, xi) => {
+          const xp = `${ap}.activations[${xi}]`;
+          const iv = interval(xp, act);
+          const who = lc(act.principalId ?? a.principalId);
+          if (act.principalId === undefined && authorized?.kind === "Group") {
+            problem(`${xp}.principalId`, `is required: the authorization names a group, and a member activates it; give the activating user's object id.`);
+          } else if (act.principalId !== undefined && tenantExists(managing)) {
+            const p = principalAt(managing, act.principalId);
+            if (!p) problem(`${xp}.principalId`, `${notDeclared(`principal ${who} in the managing tenant ${managing}`)}; the activating principal is a user or service principal of the managing tenant.`);
+            else if (p.kind === "Group") problem(`${xp}.principalId`, `${who} is a group; a user or service principal activates an eligible authorization.`);
+          }
+          if (iv.from !== null && iv.to !== null && !(within(iv.from, delegation) && within(iv.to - 1, delegation))) {
+            problem(xp, `lies outside the delegation's interval; an authorization is activated only while the scope is delegated.`);
+          }
+          spans.push({ key: who, path: xp, iv });
+        });
+        noOverlap(spans, "an authorization is activated once by a principal");
       });
-      delegations.push({ key: key(lc(d.scope), managing), path: dp, iv: interval(dp, d) });
+      delegations.push({ key: key(scopeKeyOf(d.scope), managing), path: dp, iv: delegation });
     });
     noOverlap(delegations, "one delegation of a scope to a managing tenant");
   });
@@ -561,7 +654,7 @@ export function validateWorld(world: WorldFile, known: KnownFacts = NO_KNOWN_FAC
     const rp = `$.partnersOfRecord[${ri}]`;
     const sub = subscriptionAt(r.subscriptionId);
     if (!sub) problem(`${rp}.subscriptionId`, `${notDeclared(`subscription ${lc(r.subscriptionId)}`)}; declare it under a tenant's "subscriptions".`);
-    else if (sub.offer !== "EA") problem(`${rp}.subscriptionId`, `subscription ${lc(r.subscriptionId)} is a ${sub.offer} subscription; a partner of record is set only on EA (Enterprise Agreement) subscriptions.`);
+    else if (sub.offer !== "EA" && !sub.offers?.has("EA")) problem(`${rp}.subscriptionId`, `subscription ${lc(r.subscriptionId)} is a ${sub.offer} subscription; a partner of record is set only on EA (Enterprise Agreement) subscriptions.`);
     partnerLocation(`${rp}.partnerId`, r.partnerId);
     dpor.push({ key: lc(r.subscriptionId), path: rp, iv: interval(rp, r) });
   });
