@@ -59,6 +59,115 @@ export const errorCatalog = {
     status: 500, envelope: "arm",
     message: "The server hit an unexpected error; the request id is {requestId}.",
   },
+  InvalidRequestUri: {
+    status: 400, envelope: "arm",
+    message: "The request URI '{path}' is not valid: {reason}.",
+  },
+  InvalidRequestContent: {
+    status: 400, envelope: "arm",
+    message: "The request content was invalid and could not be deserialized: {reason}",
+  },
+  InvalidFilter: {
+    status: 400, envelope: "arm",
+    message: "The $filter '{filter}' is not supported here. Supported: {supported}.",
+  },
+  AuthorizationFailed: {
+    status: 403, envelope: "arm",
+    message: "The client '{client}' with object id '{objectId}' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials. {fix}",
+  },
+  InvalidAuthenticationTokenTenant: {
+    status: 401, envelope: "arm",
+    message: "The access token is from the wrong issuer '{issuer}'. It must match the tenant '{tenantId}' associated with this subscription. Please use the authority (URL) '{authority}' to get the token.",
+  },
+  SubscriptionNotFound: {
+    status: 404, envelope: "arm",
+    message: "The subscription '{subscriptionId}' could not be found.",
+  },
+  ResourceGroupNotFound: {
+    status: 404, envelope: "arm",
+    message: "Resource group '{name}' could not be found.",
+  },
+  // --- Microsoft.Authorization ---------------------------------------------------------------
+  RoleAssignmentNotFound: {
+    status: 404, envelope: "arm",
+    message: "The role assignment '{name}' is not found.",
+  },
+  RoleAssignmentExists: {
+    status: 409, envelope: "arm",
+    message: "The role assignment already exists. {detail}",
+  },
+  RoleAssignmentUpdateNotPermitted: {
+    status: 409, envelope: "arm",
+    message: "Tenant ID, application ID, principal ID, and scope are not allowed to be updated. Delete role assignment '{name}' and create a new one.",
+  },
+  InvalidRoleAssignmentId: {
+    status: 400, envelope: "arm",
+    message: "The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID.",
+  },
+  RoleDefinitionDoesNotExist: {
+    status: 400, envelope: "arm",
+    message: "The specified role definition with ID '{id}' does not exist. Use a built-in role (e.g. /providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7, Reader) or a custom role of tenant '{tenantId}'.",
+  },
+  RoleDefinitionNotFound: {
+    status: 404, envelope: "arm",
+    message: "The role definition '{id}' could not be found.",
+  },
+  PrincipalNotFound: {
+    status: 400, envelope: "arm",
+    message: "Principal {principalId} does not exist in the directory {tenantId}. Check that you have the correct principal ID.",
+  },
+  UnmatchedPrincipalType: {
+    status: 400, envelope: "arm",
+    message: "The PrincipalId '{principalId}' has type '{actual}', which is different from specified PrincipalType '{given}'.",
+  },
+  // --- Microsoft.Resources -------------------------------------------------------------------
+  LocationRequired: {
+    status: 400, envelope: "arm",
+    message: "The location property is required for this definition. Send {\"location\":\"westeurope\"}.",
+  },
+  InvalidResourceGroupLocation: {
+    status: 409, envelope: "arm",
+    message: "Invalid resource group location '{given}'. The Resource group already exists in location '{existing}'.",
+  },
+  // --- Microsoft.Management -----------------------------------------------------------------
+  ManagementGroupNotFound: {
+    status: 404, envelope: "arm",
+    message: "The management group '{name}' could not be found in tenant '{tenantId}'.",
+  },
+  InvalidManagementGroupParent: {
+    status: 400, envelope: "arm",
+    message: "Management group '{name}' cannot be placed under '{parent}': {reason}",
+  },
+  // --- Microsoft.ManagedServices -------------------------------------------------------------
+  RegistrationDefinitionNotFound: {
+    status: 404, envelope: "arm",
+    message: "The registration definition '{name}' could not be found.",
+  },
+  RegistrationAssignmentNotFound: {
+    status: 404, envelope: "arm",
+    message: "The registration assignment '{name}' could not be found.",
+  },
+  InvalidRegistrationDefinition: {
+    status: 400, envelope: "arm",
+    message: "The registration definition is not valid: {reason}",
+  },
+  RegistrationDefinitionInUse: {
+    status: 409, envelope: "arm",
+    message: "Registration definition '{name}' is still assigned; delete its registration assignments first.",
+  },
+  RegistrationAssignmentUpdateNotPermitted: {
+    status: 409, envelope: "arm",
+    message: "Registration assignment '{name}' exists for another scope or definition; delete it first.",
+  },
+  // --- Microsoft.OpenPAL (partner of record, an OpenPAL extension) ---------------------------
+  DporNotEnterpriseAgreement: {
+    status: 400, envelope: "arm",
+    message: "The partner of record cannot be changed: {reason}",
+  },
+  DporNotAccountOwner: {
+    status: 403, envelope: "arm",
+    message: "The partner of record cannot be changed by '{objectId}': {reason}",
+  },
   // --- Microsoft.ManagementPartner ----------------------------------------------------------
   PartnerIdInvalid: {
     status: 400, envelope: "provider",

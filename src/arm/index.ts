@@ -13,3 +13,6 @@ export { ArmLayer, JSON_CONTENT_TYPE, type ArmCall, type ArmHandler, type ArmMet
 export { ArmError, armError, errorCatalog, formatMessage, FOREIGN_PRINCIPAL_MESSAGE, type ArmErrorCode, type CatalogEntry, type ErrorEnvelope } from "./errors.ts";
 export { requireApiVersion } from "./api-version.ts";
 export { authenticateArmRequest, ARM_AUDIENCES } from "./auth.ts";
+export { accessAt, resolveScope, CallerAccess, type ResolvedScope } from "./access.ts";
+export { parseArmPath, type ArmPath } from "./path.ts";
+export { jsonObject, propertiesOf, stringProperty, guidProperty, auditedWrite, parseFilter, type AuditedWrite } from "./request.ts";

@@ -1,16 +1,22 @@
 /**
  * The ARM request pipeline shared by every resource provider. Order, for each request:
  *   1. headers   - no-cache trio on every answer (request/correlation ids come from the shell)
- *   2. parse     - bodies are read and ignored: ARM writes of this server carry everything in
- *                  the URL, and clients send anything from nothing to `{"partnerId":…}`
+ *   2. parse     - bodies are kept as raw bytes and parsed only when a handler asks
+ *                  (`call.body()`): PAL ignores them (clients send anything from nothing to
+ *                  `{"partnerId":…}`), other providers read JSON and get a 400 for bad JSON
  *   3. auth      - bearer token → Caller (401 with a WWW-Authenticate challenge otherwise)
- *   4. dispatch  - `/providers/{namespace}/{type}[/{name}]`, matched case-insensitively
+ *   4. dispatch  - `{scope}/providers/{namespace}/{type}[/{name}]` (scope: `/`, a management
+ *                  group, subscription, resource group or resource), plus ARM's own
+ *                  `/subscriptions[/{s}[/resourcegroups[/{rg}]]]`, matched case-insensitively
  *   5. version   - api-version required and registered for the namespace
  *   6. handler   - provider logic; returns a body (serialised here, exact bytes) or "empty"
  *   7. error     - ArmError → its envelope; anything else → 500 with the request id, logged
  *
- * fastify routes are case-sensitive, so one route with a case-insensitive regex on the first
- * segment captures every `/providers/…` path and this module dispatches the rest itself.
+ * fastify routes are case-sensitive, so routes with a case-insensitive regex on the first
+ * segment capture every `/providers/…` and `/subscriptions…` path and this module dispatches the
+ * rest itself (ArmPath, path.ts). SDKs build `/{scope}/providers/…` from scopes that already
+ * start with "/", so `//subscriptions/…` is common on the wire; a catch-all route takes those
+ * and hands everything else back to fastify's 404.
  */
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Caller, TokenVerifier } from "../identity/index.ts";
@@ -18,6 +24,8 @@ import type { AppContext } from "../server/context.ts";
 import { armError, ArmError } from "./errors.ts";
 import { requireApiVersion } from "./api-version.ts";
 import { authenticateArmRequest } from "./auth.ts";
+import { parseArmPath, type ArmPath } from "./path.ts";
+import type { Scope, ScopeKind } from "../domain/scope.ts";
 
 export type ArmMethod = "GET" | "PUT" | "PATCH" | "DELETE" | "POST";
 const METHODS: readonly ArmMethod[] = ["GET", "PUT", "PATCH", "DELETE", "POST"];
@@ -30,14 +38,23 @@ export interface ArmCall {
   readonly apiVersion: string;
   /** The resource name segment: undefined when absent, "" for a trailing slash. */
   readonly name: string | undefined;
+  /** Where the resource type was addressed: `/` for tenant-level types. */
+  readonly scope: Scope;
+  /** Query parameters; a repeated parameter keeps its first value. */
+  readonly query: Readonly<Record<string, string | undefined>>;
+  /** The request body as JSON (undefined when empty); 400 InvalidRequestContent when not JSON. */
+  body(): unknown;
   readonly requestId: string;
   /** The time of the request (epoch ms), read once from the injected clock. */
   readonly now: number;
   readonly log: FastifyBaseLogger;
 }
 
-/** A success: ARM writes here are synchronous, so success is always 200. */
-export type ArmResult = { readonly body: unknown } | { readonly empty: true };
+/**
+ * A success. ARM writes here are synchronous: 200 by default; a provider may answer 201 for a
+ * create where the real service does, and 204 for a DELETE of something absent.
+ */
+export type ArmResult = { readonly body: unknown; readonly status?: 200 | 201 } | { readonly empty: true; readonly status?: 200 | 204 };
 export type ArmHandler = (call: ArmCall) => Promise<ArmResult>;
 
 export interface ArmResourceType {
@@ -47,9 +64,11 @@ export interface ArmResourceType {
   readonly collection?: Partial<Record<ArmMethod, ArmHandler>>;
   /** Handlers for one named resource (`/partners/{name}`). */
   readonly item?: Partial<Record<ArmMethod, ArmHandler>>;
+  /** Scope kinds the type is served at; default `["root"]` (tenant level, `/providers/…`). */
+  readonly scopes?: readonly ScopeKind[];
 }
 
-/** A tenant-scope resource provider, e.g. Microsoft.ManagementPartner. */
+/** A resource provider, e.g. Microsoft.ManagementPartner (tenant level) or Microsoft.Authorization. */
 export interface ArmProvider {
   /** Canonical casing, e.g. "Microsoft.ManagementPartner". */
   readonly namespace: string;
@@ -75,8 +94,19 @@ export interface ArmLayerDeps {
 /** Sends a provider result with exact bytes: compact JSON in the handler's key order. */
 function sendResult(reply: FastifyReply, result: ArmResult): FastifyReply {
   // DELETE answers 200 with no body and therefore no Content-Type (PAL-API.md).
-  if ("empty" in result) return reply.code(200).send();
-  return reply.code(200).type(JSON_CONTENT_TYPE).send(JSON.stringify(result.body));
+  if ("empty" in result) return reply.code(result.status ?? 200).send();
+  return reply.code(result.status ?? 200).type(JSON_CONTENT_TYPE).send(JSON.stringify(result.body));
+}
+
+/** A regex for a fastify parameter that matches `word` in any letter case. */
+function anyCase(word: string): string {
+  return `^${[...word].map((c) => `[${c.toLowerCase()}${c.toUpperCase()}]`).join("")}$`;
+}
+
+function firstValues(query: unknown): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries((query ?? {}) as Record<string, unknown>)) out[k] = Array.isArray(v) ? (typeof v[0] === "string" ? v[0] : undefined) : typeof v === "string" ? v : undefined;
+  return out;
 }
 
 function sendError(reply: FastifyReply, error: ArmError): FastifyReply {
@@ -112,16 +142,27 @@ export class ArmLayer {
   async register(app: FastifyInstance): Promise<void> {
     await app.register(async (scope) => {
       scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser("*", { parseAs: "buffer" }, (_req, _body, done) => done(null, undefined));
+      // Raw bytes, parsed on demand (ArmCall.body): PAL must not fail on bodies it ignores.
+      scope.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
       scope.addHook("onRequest", async (_req, reply) => {
         reply.header("cache-control", "no-cache").header("pragma", "no-cache").header("expires", "-1");
       });
       scope.setErrorHandler((error: Error & { statusCode?: number }, req, reply) => this.#fail(error, req, reply));
 
+      const dispatch = (req: FastifyRequest, reply: FastifyReply) => this.#run(req, reply, (caller) => this.#dispatchPath(req, caller));
+      // One regex for both first segments: find-my-way keeps one parametric child per position.
+      const first = `/:root(^(?:${anyCase("providers").slice(1, -1)}|${anyCase("subscriptions").slice(1, -1)})$)`;
+      scope.route({ method: [...METHODS], url: first, handler: dispatch });
+      scope.route({ method: [...METHODS], url: `${first}/*`, handler: dispatch });
+      // `//subscriptions/…`, `///providers/…`: what SDKs send for scopes given with a leading "/".
       scope.route({
         method: [...METHODS],
-        url: "/:providers(^[pP][rR][oO][vV][iI][dD][eE][rR][sS]$)/*",
-        handler: (req, reply) => this.#run(req, reply, (caller) => this.#dispatchProvider(req, caller)),
+        url: "/*",
+        handler: (req, reply) => {
+          const path = req.url.split("?")[0] ?? "";
+          if (!/^\/\/+(providers|subscriptions)(\/|$)/i.test(path)) return reply.callNotFound();
+          return dispatch(req, reply);
+        },
       });
       for (const route of this.#routes) {
         scope.route({
@@ -162,22 +203,43 @@ export class ArmLayer {
     return [...this.#providers.values()].map((p) => p.namespace).join(", ") || "(none)";
   }
 
-  #call(req: FastifyRequest, caller: Caller, apiVersion: string, name: string | undefined): ArmCall {
-    return { caller, apiVersion, name, requestId: req.id, now: this.#deps.context.clock.now(), log: req.log };
+  #call(req: FastifyRequest, caller: Caller, apiVersion: string, name: string | undefined, scope: Scope = ROOT): ArmCall {
+    const raw = req.body;
+    let parsed: { value: unknown } | undefined;
+    return {
+      caller, apiVersion, name, scope, query: firstValues(req.query), requestId: req.id, now: this.#deps.context.clock.now(), log: req.log,
+      body() {
+        if (parsed) return parsed.value;
+        const text = Buffer.isBuffer(raw) ? raw.toString("utf8") : "";
+        if (text.trim() === "") return (parsed = { value: undefined }).value;
+        try {
+          return (parsed = { value: JSON.parse(text) as unknown }).value;
+        } catch (error) {
+          throw armError("InvalidRequestContent", { reason: (error as Error).message });
+        }
+      },
+    };
   }
 
-  async #dispatchProvider(req: FastifyRequest, caller: Caller): Promise<ArmResult> {
-    const rest = (req.params as Record<string, string>)["*"] ?? "";
-    const [namespace = "", type, name, ...extra] = rest.split("/");
+  async #dispatchPath(req: FastifyRequest, caller: Caller): Promise<ArmResult> {
+    const path = (req.url.split("?")[0] ?? "").replace(/^\/+/, "/");
+    const addressed: ArmPath = parseArmPath(path);
+    return this.#dispatchProvider(req, caller, addressed);
+  }
+
+  async #dispatchProvider(req: FastifyRequest, caller: Caller, addressed: ArmPath): Promise<ArmResult> {
+    const { namespace, type, name, extra, scope } = addressed;
     const provider = this.#providers.get(namespace.toLowerCase());
     if (!provider) throw armError("InvalidResourceNamespace", { namespace, registered: this.#registered() });
     const qualifiedType = `${provider.namespace}/${type ?? ""}`;
     const apiVersion = requireApiVersion(req.query, provider.apiVersions, qualifiedType);
-    const resourceType = type === undefined ? undefined : provider.resourceTypes.find((t) => t.type.toLowerCase() === type.toLowerCase());
+    const resourceType = type === undefined ? undefined : provider.resourceTypes.find((t) => t.type.toLowerCase() === type.toLowerCase()
+      && (t.scopes ?? ["root"]).includes(scope.kind));
     if (!resourceType || extra.length > 0) {
+      const served = provider.resourceTypes.filter((t) => (t.scopes ?? ["root"]).includes(scope.kind)).map((t) => t.type);
       throw armError("InvalidResourceType", {
         type: [type, ...(extra.length ? [name, ...extra] : [])].join("/"), namespace: provider.namespace, apiVersion,
-        types: provider.resourceTypes.map((t) => t.type).join(", "),
+        types: `${served.join(", ") || "none"} at ${scope.kind === "root" ? "tenant" : scope.kind} scope`,
       });
     }
     const handlers = name === undefined || name === "" ? resourceType.collection : resourceType.item;
@@ -187,6 +249,8 @@ export class ArmLayer {
         method: req.method, path: req.url.split("?")[0] ?? "", allowed: Object.keys(handlers ?? {}).join(", ") || "none",
       });
     }
-    return handler(this.#call(req, caller, apiVersion, name));
+    return handler(this.#call(req, caller, apiVersion, name, scope));
   }
 }
+
+const ROOT: Scope = Object.freeze({ kind: "root", id: "/", key: "/" });

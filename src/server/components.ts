@@ -8,6 +8,8 @@ import type { Identity } from "../identity/index.ts";
 import { ArmLayer } from "../arm/index.ts";
 import { managementPartnerProvider } from "../providers/managementpartner/index.ts";
 import { tenantsRoute } from "../providers/resources/tenants.ts";
+import { resourcesProvider } from "../providers/resources/index.ts";
+import { authorizationProvider } from "../providers/authorization/index.ts";
 import { registerAdminPartnerRoutes } from "../admin/partners.ts";
 import { registerGraph } from "../graph/index.ts";
 import { registerPortal } from "../portal/index.ts";
@@ -23,7 +25,9 @@ export async function registerComponents(_app: FastifyInstance, _deps: Component
   // ARM: one layer (auth, api-version, envelopes) mounting every provider under /providers.
   const arm = new ArmLayer({ context: _deps.context, verifier: _deps.identity.verifier })
     .addProvider(managementPartnerProvider({ store: _deps.context.store, clock: _deps.context.clock }))
-    .addRoute(tenantsRoute({ store: _deps.context.store }));
+    .addRoute(tenantsRoute({ store: _deps.context.store }))
+    .addProvider(authorizationProvider({ store: _deps.context.store, baseUrl: () => _deps.context.baseUrl() }))
+    .addProvider(resourcesProvider({ store: _deps.context.store, baseUrl: () => _deps.context.baseUrl() }));
   await arm.register(_app);
   await registerAdminPartnerRoutes(_app, { context: _deps.context });
   // World files: POST/GET /admin/world, and `--world FILE` applied here, before the server listens.
