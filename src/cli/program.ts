@@ -13,6 +13,7 @@ import { explainCommand } from "./commands/explain.ts";
 import { diagnoseCommand } from "./commands/diagnose.ts";
 import { coverageCommand } from "./commands/coverage.ts";
 import { importCommand } from "./commands/import.ts";
+import { dporCommand } from "./commands/dpor.ts";
 
 export function buildProgram(): Command {
   const program = new Command("openpal")
@@ -36,5 +37,6 @@ export function buildProgram(): Command {
   program.addCommand(diagnoseCommand());
   program.addCommand(coverageCommand());
   program.addCommand(importCommand());
+  program.addCommand(dporCommand());
   return program;
 }
