@@ -15,6 +15,8 @@ import { registerAdminPartnerRoutes } from "../admin/partners.ts";
 import { registerGraph } from "../graph/index.ts";
 import { registerPortal } from "../portal/index.ts";
 import { registerAdminWorldRoutes, applyStartupWorld } from "../admin/world.ts";
+import { registerInsights } from "../insights/index.ts";
+import { seedDemoOnStart } from "../insights/demo.ts";
 
 export interface ComponentDeps {
   readonly context: AppContext;
@@ -39,4 +41,8 @@ export async function registerComponents(_app: FastifyInstance, _deps: Component
   // The web portal under /portal/: static assets, sign-in, session and /portal/api/*.
   await registerPortal(_app, { context: _deps.context });
   await applyStartupWorld(_deps.context);
+  // Partner insights (reports, explain, diagnose, coverage) under /insights; the demo world's
+  // usage is generated and attributed in the background on a fresh data dir.
+  await registerInsights(_app, { context: _deps.context, verifier: _deps.identity.verifier });
+  seedDemoOnStart(_deps.context);
 }

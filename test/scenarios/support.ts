@@ -1,93 +1,25 @@
 /**
  * Scenario harness: a world file (JSON in the test) + a usage file (a FOCUS CSV written by the
- * test) → the lake → `attributeUsage` → the Partner Center report.
- *
- * applyWorld (src/world) does not yet apply the sections whose store belongs to other components
- * (management groups, subscriptions, role assignments, delegations, partners of record): it
- * validates them and lists them in `summary.notApplied`. Until it does, `applyScenarioWorld`
- * applies exactly those listed sections through the store aggregates, and stops doing so for a
- * section as soon as applyWorld applies it itself.
+ * test) → the lake → `attributeUsage` → the Partner Center report. Worlds are applied with
+ * applyWorld (src/world), which now stores every section scenarios use (management groups,
+ * subscriptions, role assignments, delegations, partners of record); a section it reports as not
+ * applied fails the scenario rather than silently testing less.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { applyWorld, resolveRole, type WorldFile } from "../../src/world/index.ts";
+import { applyWorld, type WorldFile } from "../../src/world/index.ts";
 import type { Store } from "../../src/store/index.ts";
 import { ManualClock } from "../../src/domain/time.ts";
-import { parseScope } from "../../src/domain/scope.ts";
 import { importUsageFile } from "../../src/usage/index.ts";
 import { attributeUsage, type AttributionSummary } from "../../src/attribution/engine.ts";
 import { azureUsageReport, type AzureUsageRow } from "../../src/attribution/report.ts";
 import type { Policy } from "../../src/attribution/coverage.ts";
 
-const t = (iso: string | null | undefined): number | null => (iso === undefined || iso === null ? null : Date.parse(iso));
-
 export async function applyScenarioWorld(store: Store, world: WorldFile): Promise<void> {
-  const clock = new ManualClock("2026-01-01T00:00:00Z");
-  const result = await applyWorld(store, world, { clock, actor: "test" });
+  const result = await applyWorld(store, world, { clock: new ManualClock("2026-01-01T00:00:00Z"), actor: "test" });
   if (!result.ok) throw new Error(`world invalid:\n${result.problems.map((p) => `${p.path}: ${p.message}`).join("\n")}`);
-  const pending = new Set(result.summary.notApplied.map((s) => s.section));
-  for (const tenant of world.tenants ?? []) {
-    const tid = tenant.id.toLowerCase();
-    if (pending.has("tenants[].managementGroups")) {
-      // Parents first: the file may list them in any order.
-      const left = [...(tenant.managementGroups ?? [])];
-      for (let guard = 0; left.length && guard < 20; guard++) {
-        for (const g of [...left]) {
-          if (g.parent && left.some((x) => x.id === g.parent)) continue;
-          await store.resources.putManagementGroup({ tenantId: tid, id: g.id, displayName: g.displayName, parentId: g.parent ?? null }, { at: 0, since: null });
-          left.splice(left.indexOf(g), 1);
-        }
-      }
-    }
-    if (pending.has("tenants[].subscriptions")) {
-      for (const s of tenant.subscriptions ?? []) {
-        await store.resources.putSubscription({
-          tenantId: tid, id: s.id, displayName: s.displayName, offerType: s.offer, accountOwnerId: s.accountOwner ?? null, managementGroupId: s.managementGroup ?? null,
-        }, { at: 0, since: null });
-        for (const rg of s.resourceGroups ?? []) await store.resources.putResourceGroup({ tenantId: tid, subscriptionId: s.id, name: rg, location: "westeurope" }, { at: 0, since: null });
-      }
-    }
-    if (pending.has("tenants[].roleAssignments")) {
-      for (const [i, a] of (tenant.roleAssignments ?? []).entries()) {
-        const role = resolveRole(a.role);
-        if (!role) throw new Error(`role ${a.role} unknown`);
-        const id = a.id ?? `00000000-0000-4000-8000-${String(i + 1).padStart(4, "0")}${tid.slice(0, 8)}`;
-        const from = t(a.from);
-        const principalType = principalTypeOf(world, tid, a.principalId);
-        await store.access.createRoleAssignment({ tenantId: tid, id, scope: a.scope, roleDefinitionId: role.id, principalId: a.principalId, principalType }, { at: from ?? 0, since: from });
-        if (a.to) await store.access.deleteRoleAssignment(tid, id, t(a.to) as number);
-      }
-    }
-    if (pending.has("tenants[].delegations")) {
-      for (const [i, d] of (tenant.delegations ?? []).entries()) {
-        const defId = `10000000-0000-4000-8000-${String(i + 1).padStart(4, "0")}${tid.slice(0, 8)}`;
-        const asgId = d.id ?? `20000000-0000-4000-8000-${String(i + 1).padStart(4, "0")}${tid.slice(0, 8)}`;
-        const from = t(d.from);
-        const sub = parseScope(d.scope).subscriptionId as string;
-        await store.access.putRegistrationDefinition({
-          tenantId: tid, id: defId, scope: `/subscriptions/${sub}`, name: d.displayName ?? "delegation", description: null, managedByTenantId: d.managedByTenantId,
-          managedByTenantName: null, plan: null,
-          authorizations: d.authorizations.map((a) => ({ principalId: a.principalId, roleDefinitionId: resolveRole(a.role)?.id as string, kind: a.kind ?? "permanent" })),
-        }, { at: from ?? 0, since: from });
-        await store.access.createRegistrationAssignment({ tenantId: tid, id: asgId, scope: d.scope, registrationDefinitionId: defId }, { at: from ?? 0, since: from });
-        if (d.to) await store.access.deleteRegistrationAssignment(tid, asgId, t(d.to) as number);
-      }
-    }
-  }
-  if (pending.has("partnersOfRecord")) {
-    for (const p of world.partnersOfRecord ?? []) {
-      const sub = await store.resources.getSubscription(p.subscriptionId);
-      await store.partnersOfRecord.insertHistorical({ tenantId: sub?.tenantId ?? "", subscriptionId: p.subscriptionId, partnerId: p.partnerId, from: t(p.from), to: t(p.to) });
-    }
-  }
-}
-
-function principalTypeOf(world: WorldFile, tenantId: string, id: string): string {
-  const tenant = world.tenants?.find((x) => x.id.toLowerCase() === tenantId);
-  if (tenant?.groups?.some((g) => g.id === id)) return "Group";
-  if (tenant?.servicePrincipals?.some((s) => s.id === id)) return "ServicePrincipal";
-  return "User";
+  if (result.summary.notApplied.length) throw new Error(`applyWorld did not apply: ${result.summary.notApplied.map((s) => s.section).join(", ")}`);
 }
 
 /** One usage row of the test's CSV (FOCUS 1.0 columns). */

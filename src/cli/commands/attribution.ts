@@ -9,6 +9,7 @@ import { databaseConfigFrom, openStore, type Store } from "../../store/index.ts"
 import { systemClock } from "../../domain/time.ts";
 import { attributeUsage, ReportError, type AttributionSummary, type Policy } from "../../attribution/index.ts";
 import { CliError, ExitCode } from "../errors.ts";
+import { DEMO_MONTHS, DEMO_WORLD_FILE, seedDemo } from "../../insights/demo.ts";
 
 /** Options every local attribution command takes. */
 export function withStoreOptions(cmd: Command): Command {
@@ -70,5 +71,20 @@ export function attributionCommand(): Command {
     });
   });
   attribution.addCommand(run);
+
+  const seed = new Command("seed-demo")
+    .description("Generate two months of usage for a world file (default: the demo world), import it and attribute both months.")
+    .option("--data-dir <dir>", "data directory (env OPENPAL_DATA_DIR; default ./.openpal)")
+    .option("--postgres-url <url>", "PostgreSQL store instead of the data dir's SQLite")
+    .option("--world <file>", "world file whose subscriptions get usage (default: the demo world)")
+    .option("--months <list>", "comma-separated months", DEMO_MONTHS.join(","));
+  seed.action(async (parsed: Record<string, unknown>) => {
+    const months = String(parsed.months).split(",").map((m) => requireMonth(m.trim(), "--months"));
+    await withLocalStore(parsed, async (store, dataDir) => {
+      const r = await seedDemo({ store, clock: systemClock }, dataDir, (parsed.world as string | undefined) ?? DEMO_WORLD_FILE, months);
+      process.stdout.write(`imported ${r.imported} usage rows and attributed ${r.months.join(", ")} (policies pec and all-roles).\nTry: openpal report azure-usage --month ${r.months.at(-1)}\n`);
+    });
+  });
+  attribution.addCommand(seed);
   return attribution;
 }

@@ -1,0 +1,39 @@
+/**
+ * The demo at `npm start`: when the server starts on the demo world and the usage lake is empty,
+ * generate two months of usage for it (src/usage/demo.ts), import them and attribute both months,
+ * so the reports, insights and portal show non-trivial attribution from the first minute.
+ * Runs after the world is applied, in the background: the server does not wait for it.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { AppContext } from "../server/context.ts";
+import { readWorldFile } from "../world/index.ts";
+import { openUsageLake } from "../usage/index.ts";
+import { seedDemoUsage } from "../usage/demo.ts";
+import { attributeUsage } from "../attribution/index.ts";
+
+/** The months the demo world's history is written for (links, roles and DPOR dates). */
+export const DEMO_MONTHS: readonly string[] = ["2026-09", "2026-10"];
+
+export const DEMO_WORLD_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "world", "demo", "world.json");
+
+/** Seeds and attributes the demo months; returns what it did (for logs and the CLI). */
+export async function seedDemo(ctx: Pick<AppContext, "store" | "clock">, dataDir: string, worldFile = DEMO_WORLD_FILE, months: readonly string[] = DEMO_MONTHS): Promise<{ imported: number; months: readonly string[] }> {
+  const parsed = readWorldFile(worldFile);
+  if (!parsed.ok) throw new Error(`demo world ${worldFile} is invalid: ${parsed.problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`);
+  const summary = await seedDemoUsage(parsed.world, months, dataDir);
+  for (const month of months) {
+    for (const policy of ["pec", "all-roles"] as const) await attributeUsage({ store: ctx.store, dataDir, month, policy, clock: ctx.clock });
+  }
+  return { imported: summary?.rowsKept ?? 0, months };
+}
+
+/** Called by the composition root after the start world is applied. */
+export function seedDemoOnStart(ctx: AppContext): void {
+  const world = ctx.options.world;
+  if (!world || path.resolve(world) !== DEMO_WORLD_FILE) return;
+  if (openUsageLake(ctx.options.dataDir).months().length > 0) return;
+  seedDemo(ctx, ctx.options.dataDir)
+    .then((r) => ctx.log.info({ months: r.months, rows: r.imported }, "demo usage seeded and attributed"))
+    .catch((error: unknown) => ctx.log.warn({ err: error }, "demo usage could not be seeded; run `openpal attribution seed-demo`"));
+}
