@@ -5,6 +5,8 @@ import { DirectorySwitcher } from "./components/DirectorySwitcher.tsx";
 import { SessionProvider, useSession } from "./session.tsx";
 import { HomePage } from "./pages/Home.tsx";
 import { LinkPartnerIdPage } from "./pages/LinkPartnerId.tsx";
+import { InsightsPage } from "./pages/Insights.tsx";
+import { CoveragePage } from "./pages/Coverage.tsx";
 
 interface Page {
   readonly path: string;
@@ -41,8 +43,9 @@ function route(path: string, go: (to: string) => void): { title: string; body: R
     case "/portal/link-partner-id":
       return { title: page.title, body: <LinkPartnerIdPage /> };
     case "/portal/insights":
+      return { title: page.title, body: <InsightsPage /> };
     case "/portal/coverage":
-      return { title: page.title, body: <p>Coming soon.</p> };
+      return { title: page.title, body: <CoveragePage /> };
     default:
       return { title: "OpenPAL portal", body: <HomePage go={go} /> };
   }

@@ -12,6 +12,7 @@ import type { FastifyInstance } from "fastify";
 import fastifyStatic from "@fastify/static";
 import type { AppContext } from "../server/context.ts";
 import { registerPortalRoutes } from "./routes.ts";
+import { registerPortalInsights } from "./insights.ts";
 import { portalError } from "./errors.ts";
 
 export { OPENPAL_PORTAL_CLIENT_ID } from "../identity/index.ts";
@@ -40,7 +41,8 @@ export async function registerPortal(app: FastifyInstance, opts: { context: AppC
       reply.header("x-content-type-options", "nosniff");
       reply.header("referrer-policy", "same-origin");
     });
-    await registerPortalRoutes(app, portal, opts.context);
+    const routes = await registerPortalRoutes(app, portal, opts.context);
+    registerPortalInsights(routes, opts.context);
     // Unknown API paths answer JSON, never the app's HTML.
     portal.all("/portal/api/*", async (req, reply) => {
       const error = portalError("NotFound", { path: `${req.method} ${req.url.split("?")[0] ?? ""}` });

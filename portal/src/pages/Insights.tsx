@@ -1,0 +1,383 @@
+// Insights: the revenue attributed to the signed-in partner organisation, month by month and by
+// attribution type, with the report rows (Partner Center's Azure usage shape), CSV download, and
+// the explanation of every amount.
+import { useEffect, useId, useMemo, useRef, useState } from "react";
+import { portalApi, PortalApiError } from "../api.ts";
+import { StackedBarChart } from "../components/BarChart.tsx";
+import { ErrorNotice } from "../components/Notice.tsx";
+import { SignInPrompt } from "../components/SignInPrompt.tsx";
+import { useSession } from "../session.tsx";
+import { sumDecimals } from "../format.ts";
+
+export interface Organisation {
+  readonly globalId: string;
+  readonly name: string;
+  readonly locations: readonly { readonly id: string; readonly country: string; readonly active: boolean }[];
+}
+
+export interface InsightsContext {
+  readonly directory: { readonly tenantId: string; readonly displayName: string };
+  readonly organisation: Organisation | null;
+  readonly months: readonly string[];
+}
+
+export interface ReportRow {
+  readonly PartnerId: string;
+  readonly PartnerName: string;
+  readonly CustomerTenantId: string;
+  readonly CustomerName: string;
+  readonly SubscriptionId: string;
+  readonly SubscriptionName: string;
+  readonly Month: string;
+  readonly PartnerAttributionType: "PAL" | "DPOR";
+  readonly AdminType: string;
+  readonly ACR: string;
+  readonly BillingCurrency: string;
+  readonly ACR_USD: string | null;
+  readonly IsACRDuplicateAtPGALevel: boolean;
+}
+
+interface Explanation {
+  readonly month: string;
+  readonly subscriptionId: string;
+  readonly facts: readonly { partnerLocationId: string; attributionType: string; resourceId: string | null; chargePeriod: { start: string; end: string }; cost: string; credited: string; currency: string; adminType: string; chains: readonly (readonly string[])[] }[];
+  readonly dporServices?: readonly { partnerLocationId: string; serviceName: string; credited: string; currency: string; associatedSince: string | null }[];
+  readonly totals: readonly { partnerLocationId: string; attributionType: string; eligible: boolean; credited: string; currency: string }[];
+}
+
+export interface Filters {
+  months: readonly string[];
+  type: "" | "PAL" | "DPOR";
+  policy: "pec" | "all-roles";
+  partnerId: string;
+}
+
+export function filterQuery(f: Filters): string {
+  const q = new URLSearchParams({ months: f.months.join(","), policy: f.policy, partnerId: f.partnerId });
+  if (f.type) q.set("type", f.type);
+  return q.toString();
+}
+
+export function InsightsPage() {
+  const { session } = useSession();
+  if (!session) return <p>Loading…</p>;
+  if (!session.signedIn) return <SignInPrompt what="see the revenue attributed to your partner organisation" />;
+  return <InsightsPanel key={session.directory.tenantId} />;
+}
+
+/** Loads the directory's organisation and the attributed months; children get them once known. */
+export function useInsightsContext(): { context: InsightsContext | undefined; error: string | undefined } {
+  const [context, setContext] = useState<InsightsContext | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    let live = true;
+    portalApi<InsightsContext>("GET", "/insights/context")
+      .then((c) => live && setContext(c))
+      .catch((e: unknown) => live && setError(e instanceof PortalApiError ? e.message : String(e)));
+    return () => {
+      live = false;
+    };
+  }, []);
+  return { context, error };
+}
+
+function InsightsPanel() {
+  const { context, error } = useInsightsContext();
+  if (error) return <ErrorNotice message={error} />;
+  if (!context) return <p>Loading…</p>;
+  if (!context.organisation) {
+    return (
+      <section className="card">
+        <p>
+          {context.directory.displayName} is not one of a partner organisation's own tenants, so it has no insights. Use <strong>Switch directory</strong> to go to your partner
+          organisation's tenant.
+        </p>
+      </section>
+    );
+  }
+  if (context.months.length === 0) return <p className="card">No month has been attributed yet. Ask the operator to run the attribution (openpal attribution run --month YYYY-MM).</p>;
+  return <InsightsReport organisation={context.organisation} months={context.months} />;
+}
+
+function InsightsReport({ organisation, months }: { organisation: Organisation; months: readonly string[] }) {
+  const [filters, setFilters] = useState<Filters>({ months, type: "", policy: "pec", partnerId: organisation.globalId });
+  const [rows, setRows] = useState<readonly ReportRow[] | undefined>(undefined);
+  const [missing, setMissing] = useState<readonly string[]>([]);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [explained, setExplained] = useState<{ row: ReportRow; explanation?: Explanation; error?: string } | undefined>(undefined);
+  const ids = { type: useId(), policy: useId(), location: useId() };
+
+  useEffect(() => {
+    let live = true;
+    setError(undefined);
+    if (filters.months.length === 0) {
+      setRows([]);
+      return;
+    }
+    portalApi<{ rows: ReportRow[]; missingMonths: string[] }>("GET", `/insights/report?${filterQuery(filters)}`)
+      .then((r) => {
+        if (!live) return;
+        setRows(r.rows);
+        setMissing(r.missingMonths);
+      })
+      .catch((e: unknown) => live && setError(e instanceof PortalApiError ? e.message : String(e)));
+    return () => {
+      live = false;
+    };
+  }, [filters]);
+
+  // Aggregates are in USD (ACR_USD), the one currency every row can be added in; billing-currency
+  // amounts stay on each row.
+  const usd = (r: ReportRow) => r.ACR_USD ?? "0";
+  const withoutUsd = (rows ?? []).filter((r) => r.ACR_USD === null).length;
+  const chart = useMemo(() => {
+    const types = ["PAL", "DPOR"] as const;
+    const shown = [...filters.months];
+    return {
+      categories: shown,
+      series: types
+        .filter((t) => !filters.type || filters.type === t)
+        .map((t) => ({ name: t, values: shown.map((m) => Number(sumDecimals((rows ?? []).filter((r) => r.Month === m && r.PartnerAttributionType === t && !r.IsACRDuplicateAtPGALevel).map(usd)))) })),
+    };
+  }, [rows, filters]);
+
+  // Totals count each amount once per organisation (rule 16: PAL before DPOR).
+  const counted = (rows ?? []).filter((r) => !r.IsACRDuplicateAtPGALevel);
+  const top = (key: (r: ReportRow) => string, name: (r: ReportRow) => string) => {
+    const sums = new Map<string, { name: string; amounts: string[] }>();
+    for (const r of counted) {
+      const k = key(r);
+      const entry = sums.get(k) ?? { name: name(r), amounts: [] };
+      entry.amounts.push(usd(r));
+      sums.set(k, entry);
+    }
+    return [...sums.entries()].map(([k, v]) => ({ key: k, name: v.name, total: sumDecimals(v.amounts) })).sort((a, b) => Number(b.total) - Number(a.total)).slice(0, 5);
+  };
+
+  const explain = async (row: ReportRow) => {
+    setExplained({ row });
+    try {
+      const q = new URLSearchParams({ partnerId: row.PartnerId, subscription: row.SubscriptionId, month: row.Month, policy: filters.policy });
+      const explanation = await portalApi<Explanation>("GET", `/insights/explain?${q}`);
+      setExplained({ row, explanation });
+    } catch (e) {
+      setExplained({ row, error: e instanceof PortalApiError ? e.message : String(e) });
+    }
+  };
+
+  const toggleMonth = (m: string, on: boolean) => setFilters((f) => ({ ...f, months: on ? [...f.months, m].sort() : f.months.filter((x) => x !== m) }));
+
+  return (
+    <>
+      <p>
+        {organisation.name} (global Partner ID {organisation.globalId}): revenue attributed through PAL links and partner of record.
+      </p>
+      <section className="card" aria-label="Filters">
+        <form className="filters" onSubmit={(e) => e.preventDefault()}>
+          <fieldset>
+            <legend>Months</legend>
+            {months.map((m) => (
+              <label key={m} className="inline">
+                <input type="checkbox" checked={filters.months.includes(m)} onChange={(e) => toggleMonth(m, e.target.checked)} /> {m}
+              </label>
+            ))}
+          </fieldset>
+          <div>
+            <label htmlFor={ids.type}>Attribution type</label>
+            <select id={ids.type} value={filters.type} onChange={(e) => setFilters((f) => ({ ...f, type: e.target.value as Filters["type"] }))}>
+              <option value="">All</option>
+              <option value="PAL">PAL</option>
+              <option value="DPOR">DPOR</option>
+            </select>
+          </div>
+          <div>
+            <label htmlFor={ids.policy}>Role eligibility</label>
+            <select id={ids.policy} value={filters.policy} onChange={(e) => setFilters((f) => ({ ...f, policy: e.target.value as Filters["policy"] }))}>
+              <option value="pec">Eligible roles only (partner earned credit)</option>
+              <option value="all-roles">All roles</option>
+            </select>
+          </div>
+          <div>
+            <label htmlFor={ids.location}>Location</label>
+            <select id={ids.location} value={filters.partnerId} onChange={(e) => setFilters((f) => ({ ...f, partnerId: e.target.value }))}>
+              <option value={organisation.globalId}>All locations</option>
+              {organisation.locations.map((l) => (
+                <option key={l.id} value={l.id}>
+                  {l.id} ({l.country}){l.active ? "" : ", inactive"}
+                </option>
+              ))}
+            </select>
+          </div>
+          <a className="button" href={`/portal/api/insights/report.csv?${filterQuery(filters)}`} download>
+            Download CSV
+          </a>
+        </form>
+      </section>
+      <ErrorNotice message={error} />
+      {missing.length > 0 && <p className="notice error">Not attributed yet: {missing.join(", ")}. Ask the operator to run the attribution for these months.</p>}
+      {rows && (
+        <>
+          <section className="card" aria-labelledby="acr-by-month">
+            <h2 id="acr-by-month">Attributed ACR by month</h2>
+            <p>
+              Total: <strong data-testid="insights-total">{sumDecimals(counted.map(usd))}</strong> USD (each amount counted once for the organisation; PAL before DPOR)
+            </p>
+            {withoutUsd > 0 && <p className="hint">{withoutUsd} row(s) have no USD value and are left out of the totals and the chart.</p>}
+            <StackedBarChart
+              categories={chart.categories}
+              series={chart.series}
+              unit="USD"
+              label={`Attributed ACR by month, stacked by attribution type: ${chart.categories.map((m, i) => `${m}: ${chart.series.map((s) => `${s.name} ${s.values[i]?.toFixed(2)}`).join(", ")}`).join("; ")}`}
+            />
+          </section>
+          <div className="grid2">
+            <section className="card" aria-labelledby="top-customers">
+              <h2 id="top-customers">Top customers</h2>
+              <TopTable rows={top((r) => r.CustomerTenantId, (r) => r.CustomerName)} what="Customer" />
+            </section>
+            <section className="card" aria-labelledby="top-subscriptions">
+              <h2 id="top-subscriptions">Top subscriptions</h2>
+              <TopTable rows={top((r) => r.SubscriptionId, (r) => `${r.SubscriptionName} (${r.CustomerName})`)} what="Subscription" />
+            </section>
+          </div>
+          <section className="card" aria-labelledby="report-rows">
+            <h2 id="report-rows">Report rows</h2>
+            <table aria-labelledby="report-rows">
+              <thead>
+                <tr>
+                  <th>Month</th>
+                  <th>Partner ID</th>
+                  <th>Customer</th>
+                  <th>Subscription</th>
+                  <th>Type</th>
+                  <th>Admin type</th>
+                  <th className="num">ACR</th>
+                  <th className="num">ACR (USD)</th>
+                  <th>Counted once</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((r, i) => (
+                  // Two rows can share every named column (one counted, one flagged duplicate): the position keeps them apart.
+                  <tr key={`${i}|${r.Month}|${r.PartnerId}|${r.SubscriptionId}|${r.PartnerAttributionType}|${r.AdminType}`}>
+                    <td>{r.Month}</td>
+                    <td>{r.PartnerId}</td>
+                    <td>{r.CustomerName}</td>
+                    <td>{r.SubscriptionName}</td>
+                    <td>{r.PartnerAttributionType}</td>
+                    <td>{r.AdminType}</td>
+                    <td className="num">
+                      <button type="button" className="amount" aria-label={`Explain ${r.ACR} ${r.BillingCurrency} for ${r.SubscriptionName}, ${r.Month}, ${r.PartnerAttributionType}`} onClick={() => void explain(r)}>
+                        {r.ACR} {r.BillingCurrency}
+                      </button>
+                    </td>
+                    <td className="num">{r.ACR_USD ?? "—"}</td>
+                    <td>{r.IsACRDuplicateAtPGALevel ? "No: already counted in another row of your organisation" : "Yes"}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {rows.length === 0 && <p>No attributed revenue for these filters.</p>}
+          </section>
+          {explained && <ExplanationPanel key={`${explained.row.SubscriptionId}${explained.row.Month}`} {...explained} onClose={() => setExplained(undefined)} />}
+        </>
+      )}
+    </>
+  );
+}
+
+function TopTable({ rows, what }: { rows: readonly { key: string; name: string; total: string }[]; what: string }) {
+  if (rows.length === 0) return <p>None.</p>;
+  return (
+    <table>
+      <thead>
+        <tr>
+          <th>{what}</th>
+          <th className="num">ACR (USD)</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.key}>
+            <td>{r.name}</td>
+            <td className="num">{r.total}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function ExplanationPanel({ row, explanation, error, onClose }: { row: ReportRow; explanation?: Explanation; error?: string; onClose: () => void }) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), []);
+  const facts = explanation?.facts.filter((f) => f.attributionType === row.PartnerAttributionType && f.partnerLocationId === row.PartnerId) ?? [];
+  return (
+    <section className="card explanation" role="dialog" aria-labelledby="explanation-title" onKeyDown={(e) => e.key === "Escape" && onClose()}>
+      <h2 id="explanation-title" tabIndex={-1} ref={heading}>
+        Why {row.ACR} {row.BillingCurrency}: {row.SubscriptionName}, {row.Month}, {row.PartnerAttributionType}
+      </h2>
+      <ErrorNotice message={error} />
+      {!explanation && !error && <p>Loading the explanation…</p>}
+      {explanation && (
+        <>
+          <ul>
+            {explanation.totals
+              .filter((t) => t.attributionType === row.PartnerAttributionType && t.partnerLocationId === row.PartnerId)
+              .map((t) => (
+                <li key={`${t.partnerLocationId}${t.eligible}`}>
+                  Credited to {t.partnerLocationId} ({t.attributionType}{t.eligible ? "" : ", ineligible role"}): {t.credited} {t.currency}
+                </li>
+              ))}
+          </ul>
+          {row.PartnerAttributionType === "DPOR" && explanation.dporServices && (
+            <table>
+              <caption>Consumption by service while you are partner of record</caption>
+              <thead>
+                <tr>
+                  <th>Service</th>
+                  <th className="num">Credited</th>
+                  <th>Associated since</th>
+                </tr>
+              </thead>
+              <tbody>
+                {explanation.dporServices.map((s) => (
+                  <tr key={`${s.partnerLocationId}${s.serviceName}`}>
+                    <td>{s.serviceName}</td>
+                    <td className="num">
+                      {s.credited} {s.currency}
+                    </td>
+                    <td>{s.associatedSince ?? "—"}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          {facts.length > 0 && (
+            <ol className="chains">
+              {facts.slice(0, 20).map((f, i) => (
+                <li key={i}>
+                  <strong>
+                    {f.credited} of {f.cost} {f.currency}
+                  </strong>{" "}
+                  on {f.resourceId ?? "the subscription"} ({f.chargePeriod.start.slice(0, 10)}), as {f.adminType}
+                  {f.chains.map((chain, j) => (
+                    <ol key={j} className="chain">
+                      {chain.map((step, k) => (
+                        <li key={k}>{step}</li>
+                      ))}
+                    </ol>
+                  ))}
+                </li>
+              ))}
+            </ol>
+          )}
+          {facts.length > 20 && <p>…and {facts.length - 20} more daily rows with the same chain.</p>}
+        </>
+      )}
+      <button type="button" onClick={onClose}>
+        Close explanation
+      </button>
+    </section>
+  );
+}
