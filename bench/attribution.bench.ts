@@ -125,7 +125,8 @@ async function handWritten(dataDir: string, coverage: Awaited<ReturnType<typeof 
          AND (c.scope_prefix IS NULL OR starts_with(u.resource_id, c.scope_prefix || '/') OR u.resource_id = c.scope_prefix)
          AND c.valid_from < u.charge_period_end AND c.valid_to > u.charge_period_start
       ),
-      w AS (SELECT *, MAX(t) OVER (PARTITION BY row_key, partner_location_id, attribution_type ORDER BY f, t ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev FROM m),
+      d AS (SELECT DISTINCT * FROM m),
+      w AS (SELECT *, MAX(t) OVER (PARTITION BY row_key, partner_location_id, attribution_type ORDER BY f, t ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev FROM d),
       i AS (SELECT *, SUM(CASE WHEN prev IS NULL OR f > prev THEN 1 ELSE 0 END) OVER (PARTITION BY row_key, partner_location_id, attribution_type ORDER BY f, t ROWS UNBOUNDED PRECEDING) AS island FROM w),
       s AS (SELECT row_key, partner_location_id, attribution_type, ANY_VALUE(cost) AS cost, ANY_VALUE(ps) AS ps, ANY_VALUE(pe) AS pe,
                    date_diff('second', MIN(f), MAX(t)) AS secs FROM i GROUP BY row_key, partner_location_id, attribution_type, island)

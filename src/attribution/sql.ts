@@ -48,8 +48,8 @@ export interface FactsQueryParams {
  *          interval overlap; each interval clipped to the row's charge period
  *   a      per (row, location, type): interval count (all / eligible), span, best ranks, the row's
  *          values; a group with one interval is done here
- *   mm…cm  groups with several intervals: each interval once for all roles (cls 0) and once more
- *          when eligible (cls 1); running MAX(end) over earlier intervals; a start after it opens
+ *   mm…cm  groups with several intervals: each distinct interval once for all roles (cls 0) and once
+ *          more when eligible (cls 1); running MAX(end) over earlier intervals; a start after it opens
  *          a new island; covered seconds = sum of island lengths
  *   c      covered seconds per group (all roles, eligible roles) and evidence ids
  *   f0     the eligible fact (eligible seconds) and the ineligible fact (seconds covered only by
@@ -100,9 +100,11 @@ mm AS (
   FROM m JOIN a ON ${on("a", "m")} WHERE a.n > 1
 ),
 x AS (
-  SELECT row_key, partner_location_id, attribution_type, 0 AS cls, f, t FROM mm
-  UNION ALL
-  SELECT row_key, partner_location_id, attribution_type, 1 AS cls, f, t FROM mm WHERE eligible
+  -- DISTINCT: identical intervals (two identities with the same grant) would tie in ORDER BY f, t,
+  -- and the two windows below may order ties differently; without ties the order is total.
+  SELECT DISTINCT row_key, partner_location_id, attribution_type, 0 AS cls, f, t FROM mm
+  UNION
+  SELECT DISTINCT row_key, partner_location_id, attribution_type, 1 AS cls, f, t FROM mm WHERE eligible
 ),
 w AS (
   SELECT x.*, MAX(t) OVER (PARTITION BY ${part} ORDER BY f, t ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_t FROM x

@@ -193,6 +193,17 @@ for (const backend of storeBackends()) {
         // web1 (310.00) is covered by both but counted once, as Owner; db1 (310.00) as Contributor.
         assert.deepEqual(brief(await run.report()), ["4000001 PAL fabrikam-prod Contributor 310.00 USD ---", "4000001 PAL fabrikam-prod Owner 310.00 USD ---"]);
       });
+      it("two linked identities of one location with the same grant count each row once", async () => {
+        const s = await fresh();
+        await applyScenarioWorld(s, baseWorld({
+          users: [{ id: BOB_GUEST, userPrincipalName: "bob_contoso.example#EXT#@fabrikam.example", type: "guest", homeTenantId: CONTOSO_TENANT, homeObjectId: BOB_HOME }],
+          roleAssignments: [{ principalId: ALICE_GUEST, role: "Contributor", scope: PROD }, { principalId: BOB_GUEST, role: "Contributor", scope: PROD }],
+        }, { links: [link(ALICE_GUEST), link(BOB_GUEST)] }));
+        const run = await runScenario(s, usage, MONTH);
+        runs.push(run);
+        // Identical intervals from two identities: the union is the day, not two days: 620.00.
+        assert.deepEqual(brief(await run.report()), ["4000001 PAL fabrikam-prod Contributor 620.00 USD ---"]);
+      });
     });
   });
 }
