@@ -7,6 +7,7 @@ import { HomePage } from "./pages/Home.tsx";
 import { LinkPartnerIdPage } from "./pages/LinkPartnerId.tsx";
 import { InsightsPage } from "./pages/Insights.tsx";
 import { CoveragePage } from "./pages/Coverage.tsx";
+import { PartnerInformationPage } from "./pages/PartnerInformation.tsx";
 
 interface Page {
   readonly path: string;
@@ -37,7 +38,7 @@ function usePath(): [string, (to: string) => void] {
 
 function route(path: string, go: (to: string) => void): { title: string; body: ReactNode } {
   const dpor = PARTNER_INFORMATION.exec(path);
-  if (dpor) return { title: "Partner information", body: <p>Partner of record: coming soon.</p> };
+  if (dpor) return { title: "Partner information", body: <PartnerInformationPage subscriptionId={decodeURIComponent(dpor[1] ?? "")} /> };
   const page = pages.find((p) => path.startsWith(p.path));
   switch (page?.path) {
     case "/portal/link-partner-id":

@@ -13,6 +13,7 @@ import fastifyStatic from "@fastify/static";
 import type { AppContext } from "../server/context.ts";
 import { registerPortalRoutes } from "./routes.ts";
 import { registerPortalInsights } from "./insights.ts";
+import { registerPortalDpor } from "./dpor.ts";
 import { portalError } from "./errors.ts";
 
 export { OPENPAL_PORTAL_CLIENT_ID } from "../identity/index.ts";
@@ -43,6 +44,7 @@ export async function registerPortal(app: FastifyInstance, opts: { context: AppC
     });
     const routes = await registerPortalRoutes(app, portal, opts.context);
     registerPortalInsights(routes, opts.context);
+    registerPortalDpor(routes, opts.context);
     // Unknown API paths answer JSON, never the app's HTML.
     portal.all("/portal/api/*", async (req, reply) => {
       const error = portalError("NotFound", { path: `${req.method} ${req.url.split("?")[0] ?? ""}` });

@@ -44,6 +44,8 @@ export interface PortalRequestContext {
   /** Calls the server's ARM API in-process as the session's person in the current directory. */
   arm(method: "GET" | "PUT" | "PATCH" | "DELETE" | "POST", url: string, body?: unknown): Promise<ArmCall>;
   directoryName(): Promise<string>;
+  /** The session's access token for the current directory (server side only; never sent to the browser). */
+  accessToken(): Promise<string>;
 }
 
 type Handler = (req: FastifyRequest, reply: FastifyReply, pc: PortalRequestContext) => Promise<unknown>;
@@ -139,6 +141,7 @@ export async function registerPortalRoutes(root: FastifyInstance, scope: Fastify
         });
         return { status: res.statusCode, body: res.body ? safeJson(res.body) : undefined };
       },
+      accessToken: () => tokens.accessToken(session, tenantId),
       async directoryName() {
         return (await ctx.store.directory.getTenant(tenantId))?.displayName ?? tenantId;
       },
