@@ -60,11 +60,15 @@ describe("options: flag > OPENPAL_* environment > config file > default", () => 
     });
   });
 
-  it("the README's option table lists every option with its flag and environment variable", () => {
-    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-    for (const def of optionDefinitions) {
-      assert.ok(readme.includes(`\`${def.flag}\``), `README lacks ${def.flag}`);
-      assert.ok(readme.includes(`\`${def.env}\``), `README lacks ${def.env}`);
+  it("the README's and docs/OPTIONS.md's option tables list every option with its flag, environment variable and default", () => {
+    for (const doc of ["../../README.md", "../../docs/OPTIONS.md"]) {
+      const text = readFileSync(new URL(doc, import.meta.url), "utf8");
+      for (const def of optionDefinitions) {
+        const row = text.split("\n").find((line) => line.startsWith(`| \`${def.flag}\` |`));
+        assert.ok(row, `${doc} lacks a row for ${def.flag}`);
+        assert.ok(row.includes(`\`${def.env}\``), `${doc}: ${def.flag} row lacks ${def.env}`);
+        assert.ok(row.includes(def.defaultText), `${doc}: ${def.flag} row lacks its default ${def.defaultText}`);
+      }
     }
   });
 });
