@@ -151,6 +151,10 @@ export const errorCatalog = {
     status: 400, envelope: "arm",
     message: "The registration definition is not valid: {reason}",
   },
+  InvalidRegistrationAssignment: {
+    status: 400, envelope: "arm",
+    message: "The registration assignment is not valid: {reason}",
+  },
   RegistrationDefinitionInUse: {
     status: 409, envelope: "arm",
     message: "Registration definition '{name}' is still assigned; delete its registration assignments first.",

@@ -94,6 +94,15 @@ export interface CoverageRow {
   readonly roleRank: number;
   readonly eligible: boolean;
   readonly evidenceId: string;
+  /** The customer tenant of the subscription ("" when the control plane does not know it). */
+  readonly customerTenantId: string;
+  /**
+   * The only row of its (location, type, subscription): a usage row can match it and nothing
+   * else of that location and type, so the engine takes the match as the fact without grouping.
+   */
+  readonly solo: boolean;
+  /** Its organisation has rows of more than one (location, type) on the subscription: duplicates are possible (rule 16). */
+  readonly dupPossible: boolean;
 }
 
 /** The chain behind a coverage row (rule 18), as explain prints it. */
@@ -195,7 +204,7 @@ export function buildCoverage(input: CoverageInput, window: MonthWindow, policyN
   for (const l of input.links) addLink(l, false);
   for (const l of whatIf.assumeLinked ?? []) addLink({ tenantId: l.tenantId, objectId: l.objectId, partnerId: l.partnerId, validFrom: window.from, validTo: window.to }, true);
 
-  type Draft = Omit<CoverageRow, "roleRank"> & { readonly roleKey: string | null };
+  type Draft = Omit<CoverageRow, "roleRank" | "customerTenantId" | "solo" | "dupPossible"> & { readonly roleKey: string | null };
   const drafts: Draft[] = [];
   const evidence = new Map<string, Evidence>();
   const accessCache = new Map<string, readonly AccessEntry[]>();
@@ -276,14 +285,31 @@ export function buildCoverage(input: CoverageInput, window: MonthWindow, policyN
 
   const ranks = roleRanks(drafts.filter((d) => d.roleName !== null).map((d) => ({ name: d.roleName as string, eligible: d.eligible })));
   const dporRank = ranks.size + 1;
-  const rows: CoverageRow[] = drafts.map(({ roleKey, ...d }) => ({ ...d, roleRank: roleKey === null ? dporRank : (ranks.get(roleKey) as number) }));
-
   // The tenant and name of each subscription during the month: the latest row overlapping it.
   const subscriptions = new Map<string, { tenantId: string; displayName: string; offerType: string }>();
   for (const s of [...input.subscriptions].sort((a, b) => (a.validFrom ?? -Infinity) - (b.validFrom ?? -Infinity))) {
     if (intersectSets([{ from: s.validFrom, to: s.validTo }], [month]).length === 0 && subscriptions.has(s.id.toLowerCase())) continue;
     subscriptions.set(s.id.toLowerCase(), { tenantId: s.tenantId.toLowerCase(), displayName: s.displayName, offerType: s.offerType });
   }
+
+  // Shapes the SQL can shortcut (see CoverageRow.solo / dupPossible).
+  const perGroup = new Map<string, number>();
+  const kindsPerOrg = new Map<string, Set<string>>();
+  for (const d of drafts) {
+    const g = `${d.partnerLocationId}|${d.attributionType}|${d.subscriptionId}`;
+    perGroup.set(g, (perGroup.get(g) ?? 0) + 1);
+    const o = `${d.globalId}|${d.subscriptionId}`;
+    const kinds = kindsPerOrg.get(o) ?? new Set<string>();
+    kinds.add(`${d.partnerLocationId}|${d.attributionType}`);
+    kindsPerOrg.set(o, kinds);
+  }
+  const rows: CoverageRow[] = drafts.map(({ roleKey, ...d }) => ({
+    ...d,
+    roleRank: roleKey === null ? dporRank : (ranks.get(roleKey) as number),
+    customerTenantId: subscriptions.get(d.subscriptionId)?.tenantId ?? "",
+    solo: perGroup.get(`${d.partnerLocationId}|${d.attributionType}|${d.subscriptionId}`) === 1,
+    dupPossible: (kindsPerOrg.get(`${d.globalId}|${d.subscriptionId}`)?.size ?? 0) > 1,
+  }));
   const tenants = new Map(input.tenants.map((t) => [t.id.toLowerCase(), t.displayName]));
   return { window, policy, rows, evidence, subscriptions, tenants, locations, ignoredLinks };
 }

@@ -67,7 +67,8 @@ const ts = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace(
 export async function loadCoverageIntoDuckDB(connection: DuckDBConnection, coverage: CoverageTable): Promise<void> {
   await connection.run(`CREATE OR REPLACE TEMP TABLE cov (
     partner_location_id VARCHAR, global_id VARCHAR, attribution_type VARCHAR, subscription_id VARCHAR, scope_prefix VARCHAR,
-    prefix_len INTEGER, valid_from TIMESTAMP, valid_to TIMESTAMP, role_name VARCHAR, role_rank INTEGER, eligible BOOLEAN, evidence_id VARCHAR)`);
+    prefix_len INTEGER, valid_from TIMESTAMP, valid_to TIMESTAMP, role_name VARCHAR, role_rank INTEGER, eligible BOOLEAN, evidence_id VARCHAR,
+    tenant_id VARCHAR, solo BOOLEAN, dup_possible BOOLEAN)`);
   await connection.run(`CREATE OR REPLACE TEMP TABLE subs (subscription_id VARCHAR, tenant_id VARCHAR)`);
   const cov = await connection.createAppender("cov");
   for (const r of coverage.rows) {
@@ -89,6 +90,9 @@ export async function loadCoverageIntoDuckDB(connection: DuckDBConnection, cover
     cov.appendInteger(r.roleRank);
     cov.appendBoolean(r.eligible);
     cov.appendVarchar(r.evidenceId);
+    cov.appendVarchar(r.customerTenantId);
+    cov.appendBoolean(r.solo);
+    cov.appendBoolean(r.dupPossible);
     cov.endRow();
   }
   cov.closeSync();

@@ -7,8 +7,9 @@
  *
  * Tables the query expects (created by engine.ts):
  *   cov(partner_location_id, global_id, attribution_type, subscription_id, scope_prefix, prefix_len,
- *       valid_from TIMESTAMP, valid_to TIMESTAMP, role_name, role_rank, eligible, evidence_id)
- *   subs(subscription_id, tenant_id)
+ *       valid_from TIMESTAMP, valid_to TIMESTAMP, role_name, role_rank, eligible, evidence_id,
+ *       tenant_id, solo, dup_possible)
+ *   subs(subscription_id, tenant_id)   (the usage summary uses it to find unknown subscriptions)
  */
 
 export interface Dialect {
@@ -38,24 +39,28 @@ export interface FactsQueryParams {
 
 /**
  * The facts query: one row per (usage row, partner location, attribution type, eligibility) with
- * the covered seconds of the union of its intervals (rule 6), the AdminType rank (rule 9), the
+ * the covered seconds of the union of its intervals (rule 6), the AdminType (rule 9), the
  * credited amounts and the duplicate flags (rule 16).
  *
- * Steps (CTEs). Most groups hold ONE interval and most usage rows ONE fact, so the window
- * functions only run on the groups and rows that need them (the fast path is plain GROUP BY):
- *   u      usage rows of the month (ChargeCategory Usage: the lake keeps only those)
- *   m      u ⋈ cov on subscription, scope containment (prefix match on the lower-case id) and
- *          interval overlap; each interval clipped to the row's charge period
- *   a      per (row, location, type): interval count (all / eligible), span, best ranks, the row's
- *          values; a group with one interval is done here
- *   mm…cm  groups with several intervals: each distinct interval once for all roles (cls 0) and once
- *          more when eligible (cls 1); running MAX(end) over earlier intervals; a start after it opens
- *          a new island; covered seconds = sum of island lengths
- *   c      covered seconds per group (all roles, eligible roles) and evidence ids
- *   f0     the eligible fact (eligible seconds) and the ineligible fact (seconds covered only by
- *          ineligible roles = all − eligible), each with credit = cost × covered ÷ period
- *   nf     facts per (row, eligibility): a row with one fact has no duplicates; the others get
- *          their flags from ROW_NUMBER() within organisation, organisation + type, location
+ * The coverage table marks two shapes (coverage.ts) so that the common case streams:
+ *   - a `solo` coverage row is the only one of its (location, type, subscription): a usage row
+ *     matching it has exactly one interval for that location and type, so the match IS the fact
+ *     (no grouping);
+ *   - `dup_possible` is false when the organisation has one (location, type) on the
+ *     subscription: its facts there cannot be duplicates, so their flags are false (no window).
+ * Steps (CTEs):
+ *   solo   usage ⋈ solo coverage rows (subscription, scope containment by prefix on the
+ *          lower-case id, interval overlap), clipped to the charge period → facts
+ *   m      usage ⋈ the other coverage rows, clipped
+ *   a      per (row, location, type): interval counts (all / eligible), span, best ranks
+ *   x…cm   groups with several intervals: each distinct interval for all roles (cls 0) and again
+ *          when eligible (cls 1); gaps-and-islands (running MAX(end) over earlier intervals; a start
+ *          after it opens an island); covered seconds = sum of island lengths
+ *   grouped the eligible fact (eligible seconds) and the ineligible fact (seconds covered only by
+ *          ineligible roles = all − eligible)
+ *   f      both kinds with credit = cost × covered ÷ period (exact when fully covered)
+ *   out    flags false where no duplicate is possible, else ROW_NUMBER() within organisation,
+ *          organisation + type, location (priority PAL, larger credit, smaller location id)
  */
 export function factsQuery(p: FactsQueryParams): string {
   const d = p.dialect ?? duckdbDialect;
@@ -63,36 +68,48 @@ export function factsQuery(p: FactsQueryParams): string {
   const grp = "row_key, partner_location_id, attribution_type";
   const part = `${grp}, cls`;
   const on = (l: string, r: string) => `${l}.row_key = ${r}.row_key AND ${l}.partner_location_id = ${r}.partner_location_id AND ${l}.attribution_type = ${r}.attribution_type`;
-  const credit = (money: string, covered: string) =>
-    `CASE WHEN ${money} IS NULL THEN NULL WHEN ${covered} = period_s THEN ${money} ELSE CAST(CAST(${money} * ${covered} / period_s AS DECIMAL(38,12)) AS DECIMAL(38,18)) END`;
+  const credit = (money: string) =>
+    `CASE WHEN ${money} IS NULL THEN NULL WHEN covered_s = period_s THEN ${money} ELSE CAST(CAST(${money} * covered_s / period_s AS DECIMAL(38,12)) AS DECIMAL(38,18)) END`;
   const palFirst = "CASE attribution_type WHEN 'PAL' THEN 0 ELSE 1 END";
-  const factCols = `month, policy, partner_location_id, global_id, attribution_type, customer_tenant_id, subscription_id, resource_id, service_name,
-       row_key, charge_period_start, charge_period_end, eligible, role_rank, admin_type, covered_s, period_s, covered_fraction,
-       billing_currency, cost, cost_usd, acr, acr_usd, evidence_ids`;
+  const usage = `
+    SELECT row_key, subscription_id, resource_id, service_name, billing_currency, cost, cost_usd,
+           charge_period_start AS ps, charge_period_end AS pe
+    FROM ${p.usage}
+    WHERE charge_period_start >= TIMESTAMP '${p.monthStart}' AND charge_period_start < TIMESTAMP '${p.monthEnd}'
+      AND charge_period_end > charge_period_start`;
+  // The join of usage rows with coverage rows; written once, used for both paths.
+  const join = (solo: boolean) => `
+    FROM (${usage}) u JOIN cov c ON c.subscription_id = u.subscription_id AND c.solo = ${solo ? "TRUE" : "FALSE"}
+     AND (c.scope_prefix IS NULL OR u.resource_id = c.scope_prefix
+          OR SUBSTR(u.resource_id, 1, c.prefix_len + 1) = c.scope_prefix || '/')
+     AND c.valid_from < u.pe AND c.valid_to > u.ps`;
+  const clipped = "CASE WHEN c.valid_from > u.ps THEN c.valid_from ELSE u.ps END";
+  const clippedEnd = "CASE WHEN c.valid_to < u.pe THEN c.valid_to ELSE u.pe END";
+  const row = "u.row_key, u.subscription_id, u.resource_id, u.service_name, u.billing_currency, u.cost, u.cost_usd, u.ps, u.pe";
+  const cols = `partner_location_id, global_id, attribution_type, customer_tenant_id, subscription_id, resource_id, service_name,
+         row_key, ps, pe, eligible, role_rank, admin_type, covered_s, period_s, billing_currency, cost, cost_usd, evidence_ids, dup_possible`;
+  const out = `'${p.month}' AS month, '${p.policy}' AS policy, partner_location_id, global_id, attribution_type, customer_tenant_id,
+       subscription_id, resource_id, service_name, row_key, ps AS charge_period_start, pe AS charge_period_end, eligible, role_rank, admin_type,
+       covered_s, period_s, CAST(covered_s AS DOUBLE) / period_s AS covered_fraction, billing_currency, cost, cost_usd, acr, acr_usd, evidence_ids`;
   return `
-WITH u AS (
-  SELECT row_key, subscription_id, resource_id, service_name, billing_currency, cost, cost_usd,
-         charge_period_start AS ps, charge_period_end AS pe
-  FROM ${p.usage}
-  WHERE charge_period_start >= TIMESTAMP '${p.monthStart}' AND charge_period_start < TIMESTAMP '${p.monthEnd}'
-    AND charge_period_end > charge_period_start
+WITH solo AS (
+  SELECT c.partner_location_id, c.global_id, c.attribution_type, c.tenant_id AS customer_tenant_id, u.subscription_id, u.resource_id,
+         u.service_name, u.row_key, u.ps, u.pe, c.eligible, c.role_rank, COALESCE(c.role_name, '') AS admin_type,
+         ${secs(clipped, clippedEnd)} AS covered_s, ${secs("u.ps", "u.pe")} AS period_s, u.billing_currency, u.cost, u.cost_usd,
+         c.evidence_id AS evidence_ids, c.dup_possible
+  ${join(true)}
 ),
 m AS (
-  SELECT u.row_key, u.subscription_id, u.resource_id, u.service_name, u.billing_currency, u.cost, u.cost_usd, u.ps, u.pe,
-         c.partner_location_id, c.global_id, c.attribution_type, c.eligible, c.role_rank, c.evidence_id,
-         CASE WHEN c.valid_from > u.ps THEN c.valid_from ELSE u.ps END AS f,
-         CASE WHEN c.valid_to < u.pe THEN c.valid_to ELSE u.pe END AS t
-  FROM u JOIN cov c ON c.subscription_id = u.subscription_id
-   AND (c.scope_prefix IS NULL OR u.resource_id = c.scope_prefix
-        OR SUBSTR(u.resource_id, 1, c.prefix_len + 1) = c.scope_prefix || '/')
-   AND c.valid_from < u.pe AND c.valid_to > u.ps
+  SELECT ${row}, c.partner_location_id, c.global_id, c.attribution_type, c.tenant_id, c.eligible, c.role_rank, c.evidence_id, c.dup_possible,
+         ${clipped} AS f, ${clippedEnd} AS t
+  ${join(false)}
 ),
 a AS (
   SELECT ${grp}, COUNT(*) AS n, SUM(CASE WHEN eligible THEN 1 ELSE 0 END) AS ne, MIN(f) AS f, MAX(t) AS t,
          MIN(CASE WHEN eligible THEN role_rank END) AS elig_rank, MIN(CASE WHEN NOT eligible THEN role_rank END) AS inelig_rank,
-         MIN(evidence_id) AS ev, MIN(global_id) AS global_id, MIN(subscription_id) AS subscription_id, MIN(resource_id) AS resource_id,
-         MIN(service_name) AS service_name, MIN(billing_currency) AS billing_currency, MIN(cost) AS cost, MIN(cost_usd) AS cost_usd,
-         MIN(ps) AS ps, MIN(pe) AS pe
+         MIN(evidence_id) AS ev, MIN(global_id) AS global_id, MIN(tenant_id) AS customer_tenant_id, MIN(subscription_id) AS subscription_id,
+         MIN(resource_id) AS resource_id, MIN(service_name) AS service_name, MIN(billing_currency) AS billing_currency, MIN(cost) AS cost,
+         MIN(cost_usd) AS cost_usd, MIN(ps) AS ps, MIN(pe) AS pe, MAX(CASE WHEN dup_possible THEN 1 ELSE 0 END) = 1 AS dup_possible
   FROM m GROUP BY ${grp}
 ),
 mm AS (
@@ -134,39 +151,33 @@ c AS (
          CASE WHEN a.n = 1 THEN CASE WHEN a.ne = 0 THEN a.ev END ELSE em.inelig_ev END AS inelig_ev
   FROM a LEFT JOIN cm ON ${on("cm", "a")} LEFT JOIN em ON ${on("em", "a")}
 ),
-f0 AS (
-  SELECT row_key, partner_location_id, global_id, attribution_type, TRUE AS eligible, elig_s AS covered_s, elig_rank AS role_rank,
-         elig_ev AS evidence_ids, subscription_id, resource_id, service_name, billing_currency, cost, cost_usd, ps, pe, period_s
+grouped AS (
+  SELECT partner_location_id, global_id, attribution_type, customer_tenant_id, subscription_id, resource_id, service_name, row_key, ps, pe,
+         TRUE AS eligible, elig_rank AS role_rank, elig_s AS covered_s, period_s, billing_currency, cost, cost_usd, elig_ev AS evidence_ids, dup_possible
   FROM c WHERE elig_s > 0
   UNION ALL
-  SELECT row_key, partner_location_id, global_id, attribution_type, FALSE AS eligible, all_s - elig_s AS covered_s, inelig_rank AS role_rank,
-         inelig_ev AS evidence_ids, subscription_id, resource_id, service_name, billing_currency, cost, cost_usd, ps, pe, period_s
+  SELECT partner_location_id, global_id, attribution_type, customer_tenant_id, subscription_id, resource_id, service_name, row_key, ps, pe,
+         FALSE AS eligible, inelig_rank AS role_rank, all_s - elig_s AS covered_s, period_s, billing_currency, cost, cost_usd, inelig_ev AS evidence_ids, dup_possible
   FROM c WHERE all_s - elig_s > 0
 ),
 f AS (
-  SELECT '${p.month}' AS month, '${p.policy}' AS policy, f0.partner_location_id, f0.global_id, f0.attribution_type,
-         s.tenant_id AS customer_tenant_id, f0.subscription_id, f0.resource_id, f0.service_name, f0.row_key,
-         f0.ps AS charge_period_start, f0.pe AS charge_period_end, f0.eligible, f0.role_rank, COALESCE(rn.role_name, '') AS admin_type,
-         f0.covered_s, f0.period_s, CAST(f0.covered_s AS DOUBLE) / f0.period_s AS covered_fraction,
-         f0.billing_currency, f0.cost, f0.cost_usd, ${credit("f0.cost", "f0.covered_s")} AS acr, ${credit("f0.cost_usd", "f0.covered_s")} AS acr_usd,
-         f0.evidence_ids
-  FROM f0 LEFT JOIN subs s ON s.subscription_id = f0.subscription_id
-  LEFT JOIN (SELECT DISTINCT role_rank AS rr, role_name FROM cov) rn ON rn.rr = f0.role_rank
-),
-nf AS (
-  SELECT row_key, eligible, COUNT(*) AS n FROM f GROUP BY row_key, eligible
-),
-fx AS (
-  SELECT f.*, nf.n AS facts_of_row FROM f JOIN nf ON nf.row_key = f.row_key AND nf.eligible = f.eligible
+  SELECT ${cols}, ${credit("cost")} AS acr, ${credit("cost_usd")} AS acr_usd FROM solo
+  UNION ALL
+  SELECT g.partner_location_id, g.global_id, g.attribution_type, g.customer_tenant_id, g.subscription_id, g.resource_id, g.service_name,
+         g.row_key, g.ps, g.pe, g.eligible, g.role_rank, COALESCE(rn.role_name, '') AS admin_type, g.covered_s, g.period_s, g.billing_currency,
+         g.cost, g.cost_usd, g.evidence_ids, g.dup_possible,
+         ${credit("g.cost").replaceAll("covered_s", "g.covered_s").replaceAll("period_s", "g.period_s")} AS acr,
+         ${credit("g.cost_usd").replaceAll("covered_s", "g.covered_s").replaceAll("period_s", "g.period_s")} AS acr_usd
+  FROM grouped g LEFT JOIN (SELECT DISTINCT role_rank AS rr, role_name FROM cov) rn ON rn.rr = g.role_rank
 )
-SELECT ${factCols}, FALSE AS dup_pga, FALSE AS dup_pga_attach_type, FALSE AS dup_mpn
-FROM fx WHERE facts_of_row = 1
+SELECT ${out}, FALSE AS dup_pga, FALSE AS dup_pga_attach_type, FALSE AS dup_mpn
+FROM f WHERE NOT dup_possible
 UNION ALL
-SELECT ${factCols},
+SELECT ${out},
        ROW_NUMBER() OVER (PARTITION BY global_id, row_key, eligible ORDER BY ${palFirst}, acr DESC, partner_location_id) > 1 AS dup_pga,
        ROW_NUMBER() OVER (PARTITION BY global_id, attribution_type, row_key, eligible ORDER BY acr DESC, partner_location_id) > 1 AS dup_pga_attach_type,
        ROW_NUMBER() OVER (PARTITION BY partner_location_id, row_key, eligible ORDER BY ${palFirst}, acr DESC) > 1 AS dup_mpn
-FROM fx WHERE facts_of_row > 1`;
+FROM f WHERE dup_possible`;
 }
 
 /** Rollups from the facts file: one row per report key (the flags split a key's amount). */

@@ -12,6 +12,7 @@ import { resourcesProvider } from "../providers/resources/index.ts";
 import { authorizationProvider } from "../providers/authorization/index.ts";
 import { partnerOfRecordProvider } from "../providers/partnerofrecord/index.ts";
 import { managementProvider } from "../providers/management/index.ts";
+import { managedServicesProvider } from "../providers/managedservices/index.ts";
 import { registerAdminPartnerRoutes } from "../admin/partners.ts";
 import { registerGraph } from "../graph/index.ts";
 import { registerPortal } from "../portal/index.ts";
@@ -33,7 +34,8 @@ export async function registerComponents(_app: FastifyInstance, _deps: Component
     .addProvider(authorizationProvider({ store: _deps.context.store, baseUrl: () => _deps.context.baseUrl() }))
     .addProvider(resourcesProvider({ store: _deps.context.store, baseUrl: () => _deps.context.baseUrl() }))
     .addProvider(partnerOfRecordProvider({ store: _deps.context.store, baseUrl: () => _deps.context.baseUrl() }))
-    .addProvider(managementProvider({ store: _deps.context.store, baseUrl: () => _deps.context.baseUrl() }));
+    .addProvider(managementProvider({ store: _deps.context.store, baseUrl: () => _deps.context.baseUrl() }))
+    .addProvider(managedServicesProvider({ store: _deps.context.store, baseUrl: () => _deps.context.baseUrl() }));
   await arm.register(_app);
   await registerAdminPartnerRoutes(_app, { context: _deps.context });
   // World files: POST/GET /admin/world, and `--world FILE` applied here, before the server listens.

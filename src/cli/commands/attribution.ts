@@ -50,6 +50,7 @@ export function formatRunSummary(s: AttributionSummary): string {
   ];
   for (const u of s.unknownSubscriptions.slice(0, 10)) lines.push(`    ${u.subscriptionId}: ${u.rows} rows, ${Object.entries(u.cost).map(([c, v]) => `${v} ${c}`).join(", ")} — add it to the control plane (world file) to attribute it`);
   if (s.unknownSubscriptions.length > 10) lines.push(`    … ${s.unknownSubscriptions.length - 10} more (--json lists all)`);
+  if (s.usageRows === 0) lines.push(`  note: the usage lake has no rows for ${s.month}; import the month's cost export first (\`openpal usage import FILE\`).`);
   lines.push(`  facts: ${s.factsPath}`, `  timings (ms): ${Object.entries(s.timings).map(([k, v]) => `${k} ${v}`).join(", ")}`);
   return lines.join("\n") + "\n";
 }
