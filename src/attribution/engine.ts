@@ -18,7 +18,8 @@ import { DuckDBInstance, timestampValue, type DuckDBConnection } from "@duckdb/n
 import { openUsageLake } from "../usage/index.ts";
 import type { AttributionRollup, Store, UnknownSubscription } from "../store/index.ts";
 import type { Clock } from "../domain/time.ts";
-import { buildCoverage, loadCoverageInput, monthWindow, type CoverageTable, type Policy, type WhatIf } from "./coverage.ts";
+import { buildCoverage, loadCoverageInput, monthWindow, type CoverageTable, type Policy } from "./coverage.ts";
+import { formatDecimal, parseDecimal } from "../domain/attribution.ts";
 import { factsQuery, rollupQuery } from "./sql.ts";
 
 export interface AttributeOptions {
@@ -178,7 +179,7 @@ async function attributeWithCoverage(
       const n = Number(r.n);
       usageRows += n;
       const cur = String(r.billing_currency);
-      costByCurrency.set(cur, (costByCurrency.get(cur) ?? 0n) + scaled(String(r.cost)));
+      costByCurrency.set(cur, (costByCurrency.get(cur) ?? 0n) + parseDecimal(String(r.cost)));
       if (Number(r.unknown) === 1) {
         const u = unknown.get(String(r.subscription_id)) ?? { rows: 0, cost: {} };
         u.rows += n;
@@ -205,7 +206,7 @@ async function attributeWithCoverage(
       month: opts.month, policy: opts.policy, policyVersion: `${coverage.policy.name}@${coverage.policy.version}`,
       coverageRows: coverage.rows.length, usageRows, attributedRows: Number(counts.rows), facts: Number(counts.facts),
       factsPath: path.join(destination, "facts.parquet"), rollups: rollups.length, unknownSubscriptions,
-      costByCurrency: Object.fromEntries([...costByCurrency].map(([k, v]) => [k, unscaled(v)])), timings,
+      costByCurrency: Object.fromEntries([...costByCurrency].map(([k, v]) => [k, formatDecimal(v, 18).replace(/\.?0+$/, "")])), timings,
     };
     await timed("publish", async () => {
       writeFileSync(path.join(scratch, "evidence.json"), JSON.stringify([...coverage.evidence.values()]));
@@ -254,17 +255,3 @@ export async function readFacts(dataDir: string, month: string, policy: string, 
   }
 }
 
-export type { WhatIf };
-
-// Exact decimal text ↔ scaled bigint (18 places), for cost totals.
-function scaled(text: string): bigint {
-  const [w = "0", f = ""] = text.replace("-", "").split(".");
-  const v = BigInt(w || "0") * 10n ** 18n + BigInt((f + "0".repeat(18)).slice(0, 18) || "0");
-  return text.startsWith("-") ? -v : v;
-}
-function unscaled(v: bigint): string {
-  const neg = v < 0n;
-  const a = neg ? -v : v;
-  const frac = (a % 10n ** 18n).toString().padStart(18, "0").replace(/0+$/, "");
-  return `${neg ? "-" : ""}${a / 10n ** 18n}${frac ? "." + frac : ""}`;
-}
