@@ -118,7 +118,7 @@ export async function diagnoseCustomer(store: Store, q: DiagnoseQuery): Promise<
     if (ours.length === 0) {
       if (others.length === 0) {
         add("noLink", `${who} is not linked to any partner id.`, { identity: id },
-          `Sign in as this identity in tenant ${id.tenantId} and run \`az managementpartner create --partner-id <location id>\` (or \`openpal managementpartner link\`).`);
+          `Sign in as this identity in tenant ${id.tenantId} and run \`az managementpartner create --partner-id <location id>\` (or \`openpal managementpartner create --partner-id <location id>\`).`);
       }
       continue;
     }
