@@ -49,12 +49,21 @@ export async function httpLoad(opts: {
  * The baseline: a bare fastify HTTPS server on the same machine, answering a fixed small JSON
  * body. Returns its URL and a close function.
  */
-export async function startBareHttpsServer(dataDir: string): Promise<{ url: string; close(): Promise<void> }> {
+export async function startBareHttpsServer(
+  dataDir: string,
+  /**
+   * The exact response to replay (body and headers), so the baseline sends the same bytes as the
+   * endpoint it is compared with and the ratio measures the work, not the payload size.
+   */
+  response?: { body: string; headers: Record<string, string> },
+): Promise<{ url: string; close(): Promise<void> }> {
   const tls = await loadTlsMaterial({ dataDir });
   const app = Fastify({ https: { cert: tls.cert, key: tls.key } });
-  const body = { id: "/providers/microsoft.managementpartner/partners/4000001", name: "4000001" };
-  app.get("/bare", async () => body);
-  app.put("/bare", async () => body);
+  const body = response?.body ?? JSON.stringify({ id: "/providers/microsoft.managementpartner/partners/4000001", name: "4000001" });
+  const headers = response?.headers ?? { "content-type": "application/json; charset=utf-8" };
+  const answer = async (_req: unknown, reply: import("fastify").FastifyReply) => reply.headers(headers).send(body);
+  app.get("/bare", answer);
+  app.put("/bare", answer);
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
   return { url: `${address}/bare`, close: () => app.close() };
 }

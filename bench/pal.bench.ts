@@ -15,11 +15,11 @@ const SECONDS = Number(process.env.OPENPAL_BENCH_SECONDS ?? 5);
 
 const bench: Benchmark = {
   name: "pal",
-  description: "PAL GET and PATCH over HTTPS with token verification (SQLite) vs a bare fastify HTTPS endpoint",
+  description: "PAL GET and PATCH over HTTPS with token verification (SQLite) vs a bare fastify HTTPS endpoint replaying the same response bytes",
   async run() {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "openpal-bench-"));
     const server = await startServer(testOptions({ port: 0, dataDir, inMemory: true, logLevel: "silent" }));
-    const bare = await startBareHttpsServer(dataDir);
+    let bare: Awaited<ReturnType<typeof startBareHttpsServer>> | undefined;
     // autocannon uses its own TLS stack; the server's CA is local, so trust is skipped for the load only.
     process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
     try {
@@ -39,6 +39,15 @@ const bench: Benchmark = {
       }
       const base = `${server.url}/providers/Microsoft.ManagementPartner/partners`;
       for (const token of tokens) await fetch(`${base}/4000001?api-version=2018-02-01`, { method: "PUT", headers: { authorization: `Bearer ${token}` } });
+      // The baseline replays the PAL GET's exact response (body and ARM headers): same bytes on
+      // the wire, none of the work (no token, no store, no logging).
+      const sample = await fetch(`${base}?api-version=2018-02-01`, { headers: { authorization: `Bearer ${tokens[0]}` } });
+      const replay: Record<string, string> = {};
+      for (const name of ["content-type", "cache-control", "pragma", "expires", "x-ms-request-id", "x-ms-correlation-request-id"]) {
+        const value = sample.headers.get(name);
+        if (value !== null) replay[name] = value;
+      }
+      bare = await startBareHttpsServer(dataDir, { body: await sample.text(), headers: replay });
       let n = 0;
       const rotate = (method: string, pathFor: (i: number) => string) => (req: { method?: string; path?: string; headers?: Record<string, string> }) => {
         const i = n++;
@@ -62,7 +71,7 @@ const bench: Benchmark = {
       };
     } finally {
       delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
-      await bare.close();
+      await bare?.close();
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
