@@ -3,7 +3,7 @@
  * same machine (these machines are shared and noisy), and reports ratios, not just times.
  */
 import autocannon from "autocannon";
-import Fastify from "fastify";
+import Fastify, { type FastifyReply } from "fastify";
 import { loadTlsMaterial } from "../src/server/tls.ts";
 
 export interface HttpLoadResult {
@@ -61,7 +61,7 @@ export async function startBareHttpsServer(
   const app = Fastify({ https: { cert: tls.cert, key: tls.key } });
   const body = response?.body ?? JSON.stringify({ id: "/providers/microsoft.managementpartner/partners/4000001", name: "4000001" });
   const headers = response?.headers ?? { "content-type": "application/json; charset=utf-8" };
-  const answer = async (_req: unknown, reply: import("fastify").FastifyReply) => reply.headers(headers).send(body);
+  const answer = async (_req: unknown, reply: FastifyReply) => reply.headers(headers).send(body);
   app.get("/bare", answer);
   app.put("/bare", answer);
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
