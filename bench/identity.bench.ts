@@ -58,18 +58,29 @@ const bench: Benchmark = {
       await httpLoad({ url: bare.url, seconds: 1, connections });
       const bareGet = await httpLoad({ url: bare.url, seconds: SECONDS, connections });
       const issue = await httpLoad({ url: `${server.url}/${TID}/oauth2/v2.0/token`, method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form, seconds: SECONDS, connections });
+      // Repeat verification of one token hits the verifier's cache of verified tokens; a first
+      // verification (RS256 signature) is measured separately over distinct tokens.
       const verifyInProcess = await opsPerSecond(() => server.openpal.identity.verifier.verify(token, [ARM]), { seconds: SECONDS, concurrency: 4 });
+      const keys = server.openpal.identity.keys;
+      const now = Math.floor(Date.now() / 1000);
+      const fresh: string[] = [];
+      for (let i = 0; i < 3000; i++) {
+        fresh.push(await keys.sign({ iss: server.openpal.identity.issuerFor(TID), aud: ARM, tid: TID, oid: SP_ID, sub: SP_ID, ver: "2.0", idtyp: "app", iat: now, nbf: now, exp: now + 3600, jti: String(i) }));
+      }
+      const coldStarted = process.hrtime.bigint();
+      for (const t of fresh) await server.openpal.identity.verifier.verify(t, [ARM]);
+      const verifyColdPerSecond = fresh.length / (Number(process.hrtime.bigint() - coldStarted) / 1e9);
       const echoed = await httpLoad({ url: echoUrl, headers: { authorization: `Bearer ${token}` }, seconds: SECONDS, connections });
       const round = (x: number) => Math.round(x * 100) / 100;
       return {
         connections, seconds: SECONDS,
         bareGet: { rps: round(bareGet.requestsPerSecond), p99Ms: bareGet.latencyP99Ms },
         tokenIssuance: { rps: round(issue.requestsPerSecond), p99Ms: issue.latencyP99Ms, non2xx: issue.non2xx, errors: issue.errors },
-        verifyInProcess: { opsPerSecond: round(verifyInProcess.opsPerSecond) },
+        verifyInProcess: { repeatTokenOpsPerSecond: round(verifyInProcess.opsPerSecond), firstVerificationOpsPerSecond: round(verifyColdPerSecond) },
         protectedEcho: { rps: round(echoed.requestsPerSecond), p99Ms: echoed.latencyP99Ms, non2xx: echoed.non2xx, errors: echoed.errors },
         ratioIssuanceVsBare: round(issue.requestsPerSecond / bareGet.requestsPerSecond),
         ratioProtectedEchoVsBare: round(echoed.requestsPerSecond / bareGet.requestsPerSecond),
-        ratioVerifyInProcessVsBareHttp: round(verifyInProcess.opsPerSecond / bareGet.requestsPerSecond),
+        ratioFirstVerificationVsBareHttp: round(verifyColdPerSecond / bareGet.requestsPerSecond),
       };
     } finally {
       delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
