@@ -2,11 +2,10 @@
  * DPOR and report scenarios (ATTRIBUTION-RULES.md rules 8, 10–12, 16 and the unknown-subscription
  * rule of "Usage inputs"). Month 2026-10 (31 days); each resource costs 10.00 USD a day.
  */
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { storeBackends } from "../support/stores.ts";
-import type { Store } from "../../src/store/index.ts";
-import { applyScenarioWorld, brief, daily, runScenario, type ScenarioRun } from "./support.ts";
+import { applyScenarioWorld, brief, daily, runScenario, scenarioStore } from "./support.ts";
 import { ALICE_GUEST, BOB_GUEST, BOB_HOME, CONTOSO_TENANT, FABRIKAM_TENANT, NORA_GUEST, OWNER, PROD, SUB_PROD, baseWorld, g, vm } from "./world.ts";
 
 const MONTH = "2026-10";
@@ -20,20 +19,7 @@ const link = (objectId: string, partnerId = "4000001") => ({ tenantId: FABRIKAM_
 
 for (const backend of storeBackends()) {
   describe(`DPOR and report scenarios (${backend.name})`, () => {
-    let store: Store;
-    const runs: ScenarioRun[] = [];
-    before(async () => {
-      store = await backend.open();
-    });
-    after(async () => {
-      for (const r of runs) r.cleanup();
-      await store.close();
-    });
-    const fresh = async () => {
-      await store.close();
-      store = await backend.open();
-      return store;
-    };
+    const { fresh, runs } = scenarioStore(backend);
 
     describe("rules 8 and 11: PAL and DPOR coexist", () => {
       it("one partner's PAL and another partner's DPOR on the same subscription are both credited in full", async () => {

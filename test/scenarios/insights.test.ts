@@ -2,12 +2,11 @@
  * Explain (rule 18), diagnose (rule 17) and the coverage report (revenue at risk), on scenario
  * worlds. Month 2026-10; each resource costs 10.00 USD a day (31 days).
  */
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { storeBackends } from "../support/stores.ts";
-import type { Store } from "../../src/store/index.ts";
 import { coverageReport, diagnoseCustomer, explainAttribution } from "../../src/attribution/index.ts";
-import { applyScenarioWorld, daily, runScenario, type ScenarioRun } from "./support.ts";
+import { applyScenarioWorld, daily, runScenario, scenarioStore } from "./support.ts";
 import { ALICE_GUEST, BOB_GUEST, BOB_HOME, CONTOSO_TENANT, DEV, FABRIKAM_TENANT, NORA_GUEST, NORA_HOME, NORTHWIND_TENANT, PROD, SUB_DEV, SUB_PROD, baseWorld, g, vm } from "./world.ts";
 
 const MONTH = "2026-10";
@@ -22,20 +21,7 @@ const NOW = Date.parse("2026-11-05T00:00:00Z");
 
 for (const backend of storeBackends()) {
   describe(`explain, diagnose and coverage (${backend.name})`, () => {
-    let store: Store;
-    const runs: ScenarioRun[] = [];
-    before(async () => {
-      store = await backend.open();
-    });
-    after(async () => {
-      for (const r of runs) r.cleanup();
-      await store.close();
-    });
-    const fresh = async () => {
-      await store.close();
-      store = await backend.open();
-      return store;
-    };
+    const { fresh, runs } = scenarioStore(backend);
 
     describe("rule 18: every credited amount is explained as a chain", () => {
       it("a resource credited through a group shows usage ← scope ← group assignment ← principal ← link ← partner id", async () => {

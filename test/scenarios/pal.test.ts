@@ -3,11 +3,10 @@
  * usage, runs the engine and compares the Partner Center report with amounts computed by hand in
  * the comments. Month: 2026-10 (31 days). Unless said otherwise every resource costs 10.00 USD a day.
  */
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { storeBackends } from "../support/stores.ts";
-import type { Store } from "../../src/store/index.ts";
-import { applyScenarioWorld, brief, daily, runScenario, type ScenarioRun } from "./support.ts";
+import { applyScenarioWorld, brief, daily, runScenario, scenarioStore } from "./support.ts";
 import { BOB_GUEST, BOB_HOME, ALICE_GUEST, ALICE_HOME, CONTOSO_TENANT, DEV, FABRIKAM_TENANT, NORA_GUEST, NORA_HOME, NORTHWIND_TENANT, PROD, SUB_DEV, SUB_PROD, baseWorld, g, vm } from "./world.ts";
 
 const MONTH = "2026-10";
@@ -24,20 +23,7 @@ const link = (objectId: string, partnerId = "4000001", from?: string, to?: strin
 
 for (const backend of storeBackends()) {
   describe(`PAL scenarios (${backend.name})`, () => {
-    let store: Store;
-    const runs: ScenarioRun[] = [];
-    before(async () => {
-      store = await backend.open();
-    });
-    after(async () => {
-      for (const r of runs) r.cleanup();
-      await store.close();
-    });
-    const fresh = async () => {
-      await store.close();
-      store = await backend.open();
-      return store;
-    };
+    const { fresh, runs } = scenarioStore(backend);
 
     describe("rule 2: access through a group, and through nested groups", () => {
       it("a linked member of a nested group with Contributor on a resource group earns that resource group's spend", async () => {

@@ -5,6 +5,8 @@
  * subscriptions, role assignments, delegations, partners of record); a section it reports as not
  * applied fails the scenario rather than silently testing less.
  */
+import { after, before } from "node:test";
+import type { StoreBackend } from "../support/stores.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -83,4 +85,29 @@ export async function runScenario(store: Store, usage: readonly UsageLine[], mon
 export function brief(rows: readonly AzureUsageRow[]): string[] {
   return rows.map((r) => [r.PartnerId, r.PartnerAttributionType, r.SubscriptionName || r.SubscriptionId, r.AdminType || "-", `${r.ACR} ${r.BillingCurrency}`,
     `${r.IsACRDuplicateAtPGALevel ? "D" : "-"}${r.IsACRDuplicateAtPGAAttachTypeLevel ? "D" : "-"}${r.IsACRDuplicateAtMPNLevel ? "D" : "-"}`].join(" "));
+}
+
+/**
+ * The store lifecycle every scenario suite shares, registered on the enclosing `describe`: a store
+ * of `backend` opened before the suite, `fresh()` for a new empty one per scenario, and every
+ * scenario run pushed to `runs` cleaned up after the suite.
+ */
+export function scenarioStore(backend: StoreBackend): { fresh(): Promise<Store>; readonly runs: ScenarioRun[] } {
+  let store: Store | undefined;
+  const runs: ScenarioRun[] = [];
+  before(async () => {
+    store = await backend.open();
+  });
+  after(async () => {
+    for (const r of runs) r.cleanup();
+    await store?.close();
+  });
+  return {
+    runs,
+    async fresh() {
+      await store?.close();
+      store = await backend.open();
+      return store;
+    },
+  };
 }
