@@ -19,26 +19,8 @@ import { openUsageLake } from "../usage/index.ts";
 import { buildCoverage, loadCoverageInput, monthWindow, type Policy } from "./coverage.ts";
 import { attributeInMemory } from "./engine.ts";
 import { ReportError } from "./report.ts";
-
-export interface CoverageIdentity {
-  readonly tenantId: string;
-  readonly objectId: string;
-  readonly displayName: string | null;
-  readonly kind: "guest" | "servicePrincipal" | "lighthouse";
-  /** Location id it is linked to now (or at the end of the month), if any. */
-  readonly linkedTo: string | null;
-  readonly linkedToOwnLocation: boolean;
-  readonly enabled: boolean;
-  readonly roles: readonly { readonly scope: string; readonly role: string; readonly eligible: boolean }[];
-}
-
-export interface CustomerCoverage {
-  readonly tenantId: string;
-  readonly tenantName: string;
-  readonly identities: readonly CoverageIdentity[];
-  /** Per billing currency: the customer's usage spend, credited now, credited if fixed, at risk. */
-  readonly money: readonly { readonly currency: string; readonly spend: string; readonly credited: string; readonly potential: string; readonly atRisk: string; readonly coveredShare: number }[];
-}
+import type { CoverageIdentity, CustomerCoverage } from "./wire.ts";
+export type { CoverageIdentity, CustomerCoverage } from "./wire.ts";
 
 export interface CoverageReport {
   readonly globalId: string;

@@ -26,17 +26,8 @@ import { parseScope } from "../domain/scope.ts";
 import { openUsageLake } from "../usage/index.ts";
 import { loadCoverageInput, monthWindow, type Policy } from "./coverage.ts";
 import { ReportError } from "./report.ts";
-
-export type DiagnosisCode =
-  | "noIdentity" | "noLink" | "linkedElsewhere" | "lighthouseLinkInCustomerTenant" | "identityDisabled" | "identityDeleted"
-  | "noRole" | "onlyIneligibleRoles" | "noUsage" | "usageOutsideLink" | "partnerIdInactive";
-
-export interface Diagnosis {
-  readonly code: DiagnosisCode;
-  readonly message: string;
-  readonly evidence: Readonly<Record<string, unknown>>;
-  readonly fix: string;
-}
+import type { DiagnosisCode, Diagnosis, DiagnoseResult } from "./wire.ts";
+export type { DiagnosisCode, Diagnosis, DiagnoseResult } from "./wire.ts";
 
 export interface DiagnoseQuery {
   /** Location or global id. */
@@ -47,14 +38,6 @@ export interface DiagnoseQuery {
   readonly policy?: Policy;
   readonly dataDir: string;
   readonly now: number;
-}
-
-export interface DiagnoseResult {
-  readonly tenantId: string;
-  readonly tenantName: string;
-  readonly month: string;
-  readonly identities: readonly { readonly tenantId: string; readonly objectId: string; readonly displayName: string | null; readonly via: string }[];
-  readonly reasons: readonly Diagnosis[];
 }
 
 const key2 = (t: string, o: string) => `${t.toLowerCase()}|${o.toLowerCase()}`;

@@ -16,6 +16,8 @@ import type { Interval } from "../domain/interval.ts";
 import { factsDir, readFacts } from "./engine.ts";
 import type { Evidence, Policy } from "./coverage.ts";
 import { ReportError } from "./report.ts";
+import type { ExplainedFact, Explanation } from "./wire.ts";
+export type { ExplainedFact, Explanation } from "./wire.ts";
 
 export interface ExplainQuery {
   /** Location id, or a global id (every location of the organisation). */
@@ -25,34 +27,6 @@ export interface ExplainQuery {
   readonly month: string;
   readonly policy?: Policy;
   readonly audience?: "operator" | "partner";
-}
-
-export interface ExplainedFact {
-  readonly partnerLocationId: string;
-  readonly attributionType: "PAL" | "DPOR";
-  readonly resourceId: string | null;
-  readonly serviceName: string | null;
-  readonly chargePeriod: { readonly start: string; readonly end: string };
-  readonly cost: string;
-  readonly currency: string;
-  readonly coveredSeconds: number;
-  readonly periodSeconds: number;
-  readonly credited: string;
-  readonly adminType: string;
-  readonly eligible: boolean;
-  readonly duplicate: { readonly pga: boolean; readonly pgaAttachType: boolean; readonly mpn: boolean };
-  /** Each contributing evidence, as a chain of steps from the usage row to the partner id. */
-  readonly chains: readonly (readonly string[])[];
-}
-
-export interface Explanation {
-  readonly month: string;
-  readonly policy: string;
-  readonly subscriptionId: string;
-  readonly facts: readonly ExplainedFact[];
-  /** Rule 13 view for DPOR credit seen by the partner: consumption per service. */
-  readonly dporServices?: readonly { readonly partnerLocationId: string; readonly serviceName: string; readonly credited: string; readonly currency: string; readonly associatedSince: string | null }[];
-  readonly totals: readonly { readonly partnerLocationId: string; readonly attributionType: string; readonly eligible: boolean; readonly credited: string; readonly currency: string }[];
 }
 
 const iso = (ms: number | null) => (ms === null ? "always" : new Date(ms).toISOString().replace(".000Z", "Z"));

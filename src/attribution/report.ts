@@ -10,6 +10,8 @@
 import type { AttributionRollup, Store } from "../store/index.ts";
 import { formatDecimal, sumDecimals } from "../domain/attribution.ts";
 import type { Policy } from "./coverage.ts";
+import type { AzureUsageRow } from "./wire.ts";
+export type { AzureUsageRow } from "./wire.ts";
 
 /** Partner Center's column names, in its order. */
 export const AZURE_USAGE_COLUMNS = [
@@ -17,27 +19,6 @@ export const AZURE_USAGE_COLUMNS = [
   "PartnerAttributionType", "AdminType", "ACR", "BillingCurrency", "ACR_USD",
   "IsACRDuplicateAtPGALevel", "IsACRDuplicateAtPGAAttachTypeLevel", "IsACRDuplicateAtMPNLevel",
 ] as const;
-
-export interface AzureUsageRow {
-  readonly PartnerId: string;
-  readonly PGAPartnerId: string;
-  readonly PartnerName: string;
-  readonly CustomerTenantId: string;
-  readonly CustomerName: string;
-  readonly SubscriptionId: string;
-  readonly SubscriptionName: string;
-  readonly Month: string;
-  readonly PartnerAttributionType: "PAL" | "DPOR";
-  readonly AdminType: string;
-  /** Billing currency, 2 decimals (exact sums rounded once). */
-  readonly ACR: string;
-  readonly BillingCurrency: string;
-  /** USD, 2 decimals, or null when some usage had no USD value. */
-  readonly ACR_USD: string | null;
-  readonly IsACRDuplicateAtPGALevel: boolean;
-  readonly IsACRDuplicateAtPGAAttachTypeLevel: boolean;
-  readonly IsACRDuplicateAtMPNLevel: boolean;
-}
 
 export interface AzureUsageQuery {
   readonly month: string;

@@ -7,40 +7,17 @@ import { ErrorNotice } from "../components/Notice.tsx";
 import { SignInPrompt } from "../components/SignInPrompt.tsx";
 import { useSession } from "../session.tsx";
 import { useInsightsContext, type Organisation } from "./Insights.tsx";
-
-interface Identity {
-  readonly tenantId: string;
-  readonly objectId: string;
-  readonly displayName: string | null;
-  readonly kind: "guest" | "servicePrincipal" | "lighthouse";
-  readonly linkedTo: string | null;
-  readonly linkedToOwnLocation: boolean;
-  readonly enabled: boolean;
-  readonly roles: readonly { readonly scope: string; readonly role: string; readonly eligible: boolean }[];
-}
-
-interface Customer {
-  readonly tenantId: string;
-  readonly tenantName: string;
-  readonly identities: readonly Identity[];
-  readonly money: readonly { currency: string; spend: string; credited: string; potential: string; atRisk: string; coveredShare: number }[];
-}
+import type { CoverageIdentity, CustomerCoverage, DiagnoseResult } from "../../../src/attribution/wire.ts";
 
 interface CoverageAnswer {
   readonly month: string;
-  readonly customers: readonly Customer[];
+  readonly customers: readonly CustomerCoverage[];
 }
 
-interface Diagnosis {
-  readonly tenantName: string;
-  readonly month: string;
-  readonly reasons: readonly { code: string; message: string; fix: string }[];
-}
-
-const KIND: Record<Identity["kind"], string> = { guest: "Guest user", servicePrincipal: "Service principal", lighthouse: "Lighthouse (your tenant)" };
+const KIND: Record<CoverageIdentity["kind"], string> = { guest: "Guest user", servicePrincipal: "Service principal", lighthouse: "Lighthouse (your tenant)" };
 
 /** The fix for an identity's gap, in the order that matters: nothing else helps while it is disabled. */
-export function fixFor(i: Identity, customer: string, org: Organisation): string | undefined {
+export function fixFor(i: CoverageIdentity, customer: string, org: Organisation): string | undefined {
   const location = org.locations.find((l) => l.active)?.id ?? org.globalId;
   if (!i.enabled) return `Ask ${customer}'s administrator to enable this account: a disabled identity earns nothing.`;
   if (!i.linkedTo) {
@@ -196,7 +173,7 @@ function CoverageReport({ organisation, months }: { organisation: Organisation; 
 
 function Diagnose({ organisation, month, policy }: { organisation: Organisation; month: string; policy: string }) {
   const [tenant, setTenant] = useState("");
-  const [answer, setAnswer] = useState<Diagnosis | undefined>(undefined);
+  const [answer, setAnswer] = useState<DiagnoseResult | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
   const fieldId = useId();
@@ -213,7 +190,7 @@ function Diagnose({ organisation, month, policy }: { organisation: Organisation;
           setAnswer(undefined);
           const q = new URLSearchParams({ tenant: tenant.trim(), policy, partnerId: organisation.globalId });
           if (month) q.set("month", month);
-          portalApi<Diagnosis>("GET", `/coverage/diagnose?${q}`)
+          portalApi<DiagnoseResult>("GET", `/coverage/diagnose?${q}`)
             .then(setAnswer)
             .catch((err: unknown) => setError(err instanceof PortalApiError ? err.message : String(err)))
             .finally(() => setBusy(false));

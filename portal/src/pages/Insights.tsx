@@ -8,6 +8,7 @@ import { ErrorNotice } from "../components/Notice.tsx";
 import { SignInPrompt } from "../components/SignInPrompt.tsx";
 import { useSession } from "../session.tsx";
 import { sumDecimals } from "../format.ts";
+import type { AzureUsageRow, Explanation } from "../../../src/attribution/wire.ts";
 
 export interface Organisation {
   readonly globalId: string;
@@ -21,29 +22,7 @@ export interface InsightsContext {
   readonly months: readonly string[];
 }
 
-export interface ReportRow {
-  readonly PartnerId: string;
-  readonly PartnerName: string;
-  readonly CustomerTenantId: string;
-  readonly CustomerName: string;
-  readonly SubscriptionId: string;
-  readonly SubscriptionName: string;
-  readonly Month: string;
-  readonly PartnerAttributionType: "PAL" | "DPOR";
-  readonly AdminType: string;
-  readonly ACR: string;
-  readonly BillingCurrency: string;
-  readonly ACR_USD: string | null;
-  readonly IsACRDuplicateAtPGALevel: boolean;
-}
-
-interface Explanation {
-  readonly month: string;
-  readonly subscriptionId: string;
-  readonly facts: readonly { partnerLocationId: string; attributionType: string; resourceId: string | null; chargePeriod: { start: string; end: string }; cost: string; credited: string; currency: string; adminType: string; chains: readonly (readonly string[])[] }[];
-  readonly dporServices?: readonly { partnerLocationId: string; serviceName: string; credited: string; currency: string; associatedSince: string | null }[];
-  readonly totals: readonly { partnerLocationId: string; attributionType: string; eligible: boolean; credited: string; currency: string }[];
-}
+export type ReportRow = AzureUsageRow;
 
 export interface Filters {
   months: readonly string[];
