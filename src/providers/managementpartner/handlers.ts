@@ -5,7 +5,7 @@
  * machine, persist the transition and append the audit entry. Only the caller's own (tid, oid)
  * is ever read or written: the key comes from the verified token, never from the request.
  */
-import type { Store } from "../../store/index.ts";
+import type { CallerLinkView, Store } from "../../store/index.ts";
 import type { Caller } from "../../identity/index.ts";
 import type { Clock } from "../../domain/time.ts";
 import { armError, type ArmCall, type ArmResult } from "../../arm/index.ts";
@@ -21,17 +21,15 @@ export interface ManagementPartnerDeps {
 
 /**
  * Refuses callers that are not a principal of the tenant: delegated-admin (CSP/GDAP) users,
- * deleted or unknown objects, groups, and disabled accounts.
+ * deleted or unknown objects, groups, and disabled accounts. One store read answers this and,
+ * for GET, what the caller is linked to.
  */
-async function requireTenantPrincipal(store: Store, caller: Caller, now: number): Promise<void> {
+async function requireTenantPrincipal(store: Store, caller: Caller, now: number): Promise<CallerLinkView> {
   if (caller.foreign) throw armError("PrincipalNotInTenant");
-  const principal = await store.directory.findPrincipal(caller.tenantId, caller.objectId);
-  const live = principal?.type === "User" ? principal.user.deletedAt === null
-    : principal?.type === "ServicePrincipal" ? principal.servicePrincipal.deletedAt === null : false;
-  if (!live) throw armError("PrincipalNotInTenant");
-  if (await store.directory.isDisabled(caller.tenantId, caller.objectId, now)) {
-    throw armError("PrincipalDisabled", { objectId: caller.objectId, tenantId: caller.tenantId });
-  }
+  const view = await store.links.callerView(caller.tenantId, caller.objectId, now);
+  if (view.principalType === null) throw armError("PrincipalNotInTenant");
+  if (view.disabled) throw armError("PrincipalDisabled", { objectId: caller.objectId, tenantId: caller.tenantId });
+  return view;
 }
 
 async function registryFacts(store: Store, partnerId: string, now: number): Promise<PartnerIdFacts & { organisation?: string }> {
@@ -86,18 +84,21 @@ async function write(deps: ManagementPartnerDeps, call: ArmCall, command: Partne
   });
 }
 
-/**
- * GET's hot path: one store read answers "is the caller a live, enabled principal here, and what
- * is it linked to". Same refusals, in the same order, as requireTenantPrincipal.
- */
+/** GET: the caller's own link, 404 unless linked (to `partnerId`, when given). */
 async function readOwnLink(store: Store, caller: Caller, now: number, partnerId: string | undefined): Promise<ArmResult> {
-  if (caller.foreign) throw armError("PrincipalNotInTenant");
-  const view = await store.links.callerView(caller.tenantId, caller.objectId, now);
-  if (view.principalType === null) throw armError("PrincipalNotInTenant");
-  if (view.disabled) throw armError("PrincipalDisabled", { objectId: caller.objectId, tenantId: caller.tenantId });
+  const view = await requireTenantPrincipal(store, caller, now);
   const outcome = decidePartnerLink(view.state, { kind: "read", partnerId }, now);
   if (outcome.kind !== "unchanged") throw armError("ManagementPartnerNotFound");
   return render(caller, outcome.state, view.partnerName);
+}
+
+/** PUT (create) and PATCH (update): judge the id against the registry, then write under the lock. */
+async function linkTo(deps: ManagementPartnerDeps, call: ArmCall, kind: "create" | "update"): Promise<ArmResult> {
+  await requireTenantPrincipal(deps.store, call.caller, call.now);
+  const partnerId = call.name as string;
+  const partnerName = await requireLinkablePartnerId(deps.store, partnerId, call.now);
+  const outcome = await write(deps, call, { kind, partnerId });
+  return render(call.caller, outcome.kind === "write" ? outcome.next : outcome.state, partnerName);
 }
 
 export function managementPartnerHandlers(deps: ManagementPartnerDeps) {
@@ -109,21 +110,9 @@ export function managementPartnerHandlers(deps: ManagementPartnerDeps) {
     /** GET /partners/{id}: 404 unless linked to exactly that id. */
     get: (call: ArmCall): Promise<ArmResult> => readOwnLink(store, call.caller, call.now, call.name),
 
-    async put(call: ArmCall): Promise<ArmResult> {
-      await requireTenantPrincipal(store, call.caller, call.now);
-      const partnerId = call.name as string;
-      const partnerName = await requireLinkablePartnerId(store, partnerId, call.now);
-      const outcome = await write(deps, call, { kind: "create", partnerId });
-      return render(call.caller, outcome.kind === "write" ? outcome.next : outcome.state, partnerName);
-    },
+    put: (call: ArmCall): Promise<ArmResult> => linkTo(deps, call, "create"),
 
-    async patch(call: ArmCall): Promise<ArmResult> {
-      await requireTenantPrincipal(store, call.caller, call.now);
-      const partnerId = call.name as string;
-      const partnerName = await requireLinkablePartnerId(store, partnerId, call.now);
-      const outcome = await write(deps, call, { kind: "update", partnerId });
-      return render(call.caller, outcome.kind === "write" ? outcome.next : outcome.state, partnerName);
-    },
+    patch: (call: ArmCall): Promise<ArmResult> => linkTo(deps, call, "update"),
 
     async delete(call: ArmCall): Promise<ArmResult> {
       await requireTenantPrincipal(store, call.caller, call.now);
