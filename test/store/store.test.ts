@@ -90,6 +90,23 @@ for (const backend of storeBackends()) {
   });
 }
 
+describe("store (postgres, two schemas in one database)", () => {
+  const pgUrl = process.env.OPENPAL_TEST_POSTGRES_URL;
+  it("each OpenPAL schema gets its own migration bookkeeping, so a second schema in the same database migrates too", { skip: !pgUrl }, async () => {
+    const first = await storeBackends().find((b) => b.name === "postgres")?.open();
+    const second = await storeBackends().find((b) => b.name === "postgres")?.open();
+    try {
+      for (const store of [first, second]) {
+        await store?.directory.putTenant({ id: T1, displayName: "Fabrikam", domain: "fabrikam.example", createdAt: 1 });
+        assert.equal((await store?.directory.getTenant(T1))?.displayName, "Fabrikam");
+      }
+    } finally {
+      await first?.close();
+      await second?.close();
+    }
+  });
+});
+
 describe("store (sqlite file)", () => {
   it("keeps its data across a restart on the same file", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "openpal-store-"));
