@@ -15,6 +15,7 @@ import type { Identity, Caller } from "../identity/index.ts";
 import { TokenVerificationError, hashClientSecret, hashPassword, newClientSecret } from "../identity/index.ts";
 import type { Aggregates, Principal } from "../store/index.ts";
 import { isGuid } from "../domain/ids.ts";
+import { contains } from "../domain/interval.ts";
 import { GraphError, graphErrors } from "./errors.ts";
 import { mayWrite, rolesAllowing, resolveDirectoryRole, type DirectoryWrite } from "./roles.ts";
 import { applicationJson, groupJson, servicePrincipalJson, userJson } from "./representation.ts";
@@ -475,7 +476,7 @@ export async function registerGraph(app: FastifyInstance, deps: GraphDeps): Prom
     graph.get("/roleManagement/directory/roleAssignments", async (req) => {
       const caller = callerOf(req);
       const t = now();
-      const open = (await ctx.store.directoryRoles.list(caller.tenantId)).filter((m) => (m.validFrom === null || m.validFrom <= t) && (m.validTo === null || m.validTo > t));
+      const open = (await ctx.store.directoryRoles.list(caller.tenantId)).filter((m) => heldAt(m, t));
       return { "@odata.context": odata("roleManagement/directory/roleAssignments"), value: open.map((m) => assignmentJson(m.roleTemplateId, m.objectId)) };
     });
 
@@ -515,6 +516,10 @@ function sendError(req: FastifyRequest, reply: FastifyReply, e: GraphError, stat
   });
 }
 
+/** Whether an effective-dated row holds at `at`. */
+const heldAt = (row: { validFrom: number | null; validTo: number | null }, at: number): boolean =>
+  contains({ from: row.validFrom, to: row.validTo }, at);
+
 function deletedAt(p: Principal): number | null {
   return p.type === "User" ? p.user.deletedAt : p.type === "ServicePrincipal" ? p.servicePrincipal.deletedAt : p.group.deletedAt;
 }
@@ -523,13 +528,13 @@ function deletedAt(p: Principal): number | null {
 async function currentMembers(store: Pick<Aggregates, "directory">, tenantId: string, groupId: string, at: number): Promise<string[]> {
   const all = await store.directory.listMemberships(tenantId);
   return all
-    .filter((m) => m.groupId === groupId && (m.validFrom === null || m.validFrom <= at) && (m.validTo === null || m.validTo > at))
+    .filter((m) => m.groupId === groupId && heldAt(m, at))
     .map((m) => m.memberId);
 }
 
 /** Whether `from` (a group) contains `target` through nested membership at `at`. */
 async function reaches(store: Pick<Aggregates, "directory">, tenantId: string, from: string, target: string, at: number): Promise<boolean> {
-  const all = (await store.directory.listMemberships(tenantId)).filter((m) => (m.validFrom === null || m.validFrom <= at) && (m.validTo === null || m.validTo > at));
+  const all = (await store.directory.listMemberships(tenantId)).filter((m) => heldAt(m, at));
   const seen = new Set<string>();
   const stack = [from];
   while (stack.length) {
