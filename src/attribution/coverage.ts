@@ -97,8 +97,10 @@ export interface CoverageRow {
   /** The customer tenant of the subscription ("" when the control plane does not know it). */
   readonly customerTenantId: string;
   /**
-   * The only row of its (location, type, subscription): a usage row can match it and nothing
-   * else of that location and type, so the engine takes the match as the fact without grouping.
+   * The only row of its (location, type, subscription), of an organisation with no other
+   * (location, type) there: a usage row matching it has that one interval for its location and
+   * type and cannot be a duplicate, so the engine streams the match out as the fact (no
+   * grouping, no window, nothing held in memory).
    */
   readonly solo: boolean;
   /** Its organisation has rows of more than one (location, type) on the subscription: duplicates are possible (rule 16). */
@@ -303,13 +305,16 @@ export function buildCoverage(input: CoverageInput, window: MonthWindow, policyN
     kinds.add(`${d.partnerLocationId}|${d.attributionType}`);
     kindsPerOrg.set(o, kinds);
   }
-  const rows: CoverageRow[] = drafts.map(({ roleKey, ...d }) => ({
-    ...d,
-    roleRank: roleKey === null ? dporRank : (ranks.get(roleKey) as number),
-    customerTenantId: subscriptions.get(d.subscriptionId)?.tenantId ?? "",
-    solo: perGroup.get(`${d.partnerLocationId}|${d.attributionType}|${d.subscriptionId}`) === 1,
-    dupPossible: (kindsPerOrg.get(`${d.globalId}|${d.subscriptionId}`)?.size ?? 0) > 1,
-  }));
+  const rows: CoverageRow[] = drafts.map(({ roleKey, ...d }) => {
+    const dupPossible = (kindsPerOrg.get(`${d.globalId}|${d.subscriptionId}`)?.size ?? 0) > 1;
+    return {
+      ...d,
+      roleRank: roleKey === null ? dporRank : (ranks.get(roleKey) as number),
+      customerTenantId: subscriptions.get(d.subscriptionId)?.tenantId ?? "",
+      solo: !dupPossible && perGroup.get(`${d.partnerLocationId}|${d.attributionType}|${d.subscriptionId}`) === 1,
+      dupPossible,
+    };
+  });
   const tenants = new Map(input.tenants.map((t) => [t.id.toLowerCase(), t.displayName]));
   return { window, policy, rows, evidence, subscriptions, tenants, locations, ignoredLinks };
 }

@@ -43,11 +43,16 @@ export interface FactsQueryParams {
  * credited amounts and the duplicate flags (rule 16).
  *
  * The coverage table marks two shapes (coverage.ts) so that the common case streams:
- *   - a `solo` coverage row is the only one of its (location, type, subscription): a usage row
- *     matching it has exactly one interval for that location and type, so the match IS the fact
- *     (no grouping);
+ *   - a `solo` coverage row is the only one of its (location, type, subscription) and its
+ *     organisation has no other (location, type) there: a usage row matching it has exactly one
+ *     interval for that location and type and cannot be a duplicate, so the match IS the fact,
+ *     with false flags (no grouping, no window);
  *   - `dup_possible` is false when the organisation has one (location, type) on the
  *     subscription: its facts there cannot be duplicates, so their flags are false (no window).
+ * Each CTE that carries the solo stream is referenced exactly once: an engine that materialises
+ * CTEs referenced twice (DuckDB does) would otherwise hold every fact of the month in memory and
+ * spill it uncompressed (at 100 million usage rows, tens of gigabytes). Only `m` and what derives
+ * from it (the usage rows that several coverage rows of one organisation reach) are materialised.
  * Steps (CTEs):
  *   solo   usage ⋈ solo coverage rows (subscription, scope containment by prefix on the
  *          lower-case id, interval overlap), clipped to the charge period → facts
@@ -59,7 +64,8 @@ export interface FactsQueryParams {
  *   grouped the eligible fact (eligible seconds) and the ineligible fact (seconds covered only by
  *          ineligible roles = all − eligible)
  *   f      both kinds with credit = cost × covered ÷ period (exact when fully covered)
- *   out    flags false where no duplicate is possible, else ROW_NUMBER() within organisation,
+ *   out    solo facts (credited the same way) with false flags, streamed; grouped facts with
+ *          false flags where no duplicate is possible, else ROW_NUMBER() within organisation,
  *          organisation + type, location (priority PAL, larger credit, smaller location id)
  */
 export function factsQuery(p: FactsQueryParams): string {
@@ -161,8 +167,6 @@ grouped AS (
   FROM c WHERE all_s - elig_s > 0
 ),
 f AS (
-  SELECT ${cols}, ${credit("cost")} AS acr, ${credit("cost_usd")} AS acr_usd FROM solo
-  UNION ALL
   SELECT g.partner_location_id, g.global_id, g.attribution_type, g.customer_tenant_id, g.subscription_id, g.resource_id, g.service_name,
          g.row_key, g.ps, g.pe, g.eligible, g.role_rank, COALESCE(rn.role_name, '') AS admin_type, g.covered_s, g.period_s, g.billing_currency,
          g.cost, g.cost_usd, g.evidence_ids, g.dup_possible,
@@ -170,6 +174,9 @@ f AS (
          ${credit("g.cost_usd").replaceAll("covered_s", "g.covered_s").replaceAll("period_s", "g.period_s")} AS acr_usd
   FROM grouped g LEFT JOIN (SELECT DISTINCT role_rank AS rr, role_name FROM cov) rn ON rn.rr = g.role_rank
 )
+SELECT ${out}, FALSE AS dup_pga, FALSE AS dup_pga_attach_type, FALSE AS dup_mpn
+FROM (SELECT ${cols}, ${credit("cost")} AS acr, ${credit("cost_usd")} AS acr_usd FROM solo) s
+UNION ALL
 SELECT ${out}, FALSE AS dup_pga, FALSE AS dup_pga_attach_type, FALSE AS dup_mpn
 FROM f WHERE NOT dup_possible
 UNION ALL
