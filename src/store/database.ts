@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider } from "kysely";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider, type RawBuilder } from "kysely";
 import type { Database } from "./schema.ts";
 import { migrations } from "./migrations/index.ts";
 import type { Dialect } from "./migrations/helpers.ts";
@@ -23,7 +23,34 @@ export interface DatabaseConfig {
 export interface OpenDatabase {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
+  /** SQLite only: synchronous reads for hot paths (see SyncReader). */
+  readonly syncReader?: SyncReader;
   close(): Promise<void>;
+}
+
+/**
+ * Synchronous reads on the SQLite connection, for the link API's hot path: no kysely query
+ * compilation, no connection queue, no promise per layer. A read may run only while no
+ * transaction is open on the connection (kysely's transactions hold it across awaits), so it
+ * sees committed state only, exactly as a queued read would; otherwise `tryGet` declines and the
+ * caller takes the kysely path, which waits for the transaction to end.
+ *
+ * Queries use named parameters (`:name`), so that the same text also runs through kysely on
+ * either backend (`namedSql`).
+ */
+export interface SyncReader {
+  /** `{ row }` with the first row (or undefined); undefined when a transaction holds the connection. */
+  tryGet<T>(source: string, params: Readonly<Record<string, string | number | null>>): { row: T | undefined } | undefined;
+}
+
+/** A query with `:name` parameters as a kysely raw builder (parameters bound, never inlined). */
+export function namedSql<T>(source: string, params: Readonly<Record<string, string | number | null>>): RawBuilder<T> {
+  const pieces = source.split(/(?<![:\w]):([A-Za-z]\w*)/);
+  return sql.join(pieces.map((piece, i) => {
+    if (i % 2 === 0) return sql.raw(piece);
+    if (!(piece in params)) throw new Error(`namedSql: no value for :${piece}`);
+    return sql.val(params[piece]);
+  }), sql.raw("")) as RawBuilder<T>;
 }
 
 // pg returns int8 (bigint) as strings by default; our bigints are epoch milliseconds and
@@ -64,6 +91,7 @@ function withStatementCache(sqlite: SQLite.Database): SQLite.Database {
 
 export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase> {
   let db: Kysely<Database>;
+  let syncReader: SyncReader | undefined;
   if (config.kind === "sqlite") {
     const file = config.sqlitePath ?? ":memory:";
     if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true });
@@ -72,7 +100,14 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
     sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma("busy_timeout = 5000");
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    const cached = withStatementCache(sqlite);
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
+    syncReader = {
+      tryGet<T>(source: string, params: Readonly<Record<string, string | number | null>>) {
+        if (sqlite.inTransaction || !sqlite.open) return undefined;
+        return { row: cached.prepare(source).get(params) as T | undefined };
+      },
+    };
   } else {
     if (!config.postgresUrl) throw new Error("PostgreSQL store needs a connection URL (--postgres-url).");
     const pool = new pg.Pool({ connectionString: config.postgresUrl, max: config.poolSize ?? 10 });
@@ -86,7 +121,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
     await db.destroy();
     throw error;
   }
-  return { db, dialect: config.kind, close: () => db.destroy() };
+  return { db, dialect: config.kind, ...(syncReader ? { syncReader } : {}), close: () => db.destroy() };
 }
 
 async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {

@@ -11,7 +11,7 @@
 import type { Kysely } from "kysely";
 import path from "node:path";
 import type { Options } from "../options/index.ts";
-import { openDatabase, type DatabaseConfig } from "./database.ts";
+import { openDatabase, type DatabaseConfig, type SyncReader } from "./database.ts";
 import type { Database } from "./schema.ts";
 import type { Dialect } from "./migrations/helpers.ts";
 import { DirectoryStore } from "./directory.ts";
@@ -68,7 +68,8 @@ export interface Store extends Aggregates {
   close(): Promise<void>;
 }
 
-function bind(db: Kysely<Database>): Aggregates {
+/** `syncReader` only outside transactions: reads inside one must go through the transaction. */
+function bind(db: Kysely<Database>, syncReader?: SyncReader): Aggregates {
   return {
     directory: new DirectoryStore(db),
     audit: new AuditLog(db),
@@ -76,7 +77,7 @@ function bind(db: Kysely<Database>): Aggregates {
     grants: new GrantStore(db),
     partners: new PartnerRegistryStore(db),
     directoryRoles: new DirectoryRoleStore(db),
-    links: new LinkStore(db),
+    links: new LinkStore(db, syncReader),
     resources: new ResourceStore(db),
     access: new AccessStore(db),
     partnersOfRecord: new PartnerOfRecordStore(db),
@@ -87,7 +88,7 @@ function bind(db: Kysely<Database>): Aggregates {
 
 export async function openStore(config: DatabaseConfig): Promise<Store> {
   const opened = await openDatabase(config);
-  const aggregates = bind(opened.db);
+  const aggregates = bind(opened.db, opened.syncReader);
   return {
     ...aggregates,
     dialect: opened.dialect,

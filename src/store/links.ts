@@ -11,8 +11,9 @@
  *   if (outcome.kind === "write") await tx.links.apply(tid, oid, outcome.previous, outcome.next, now);
  * });
  */
-import { sql, type Generated, type Kysely } from "kysely";
+import type { Generated, Kysely } from "kysely";
 import type { Database } from "./schema.ts";
+import { namedSql, type SyncReader } from "./database.ts";
 import { NEVER_LINKED, type PartnerLinkState } from "../domain/partner-link.ts";
 import { overlaps } from "../domain/interval.ts";
 
@@ -71,10 +72,35 @@ export interface CallerLinkView {
 
 const num = (v: number | string | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
 
+interface CallerViewRow {
+  principal_type: string | null; disabled: number | string; version: number | string | null;
+  created_time: number | string | null; updated_time: number | string | null; partner_id: string | null; partner_name: string | null;
+}
+
+/** callerView's query: plain joins and scalar subqueries, portable across SQLite and PostgreSQL. */
+const CALLER_VIEW_SQL = `
+  SELECT
+    CASE
+      WHEN EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = :tenantId AND u.id = :objectId AND u.deleted_at IS NULL) THEN 'User'
+      WHEN EXISTS (SELECT 1 FROM service_principals sp WHERE sp.tenant_id = :tenantId AND sp.id = :objectId AND sp.deleted_at IS NULL) THEN 'ServicePrincipal'
+    END AS principal_type,
+    (SELECT COUNT(*) FROM principal_disabled d
+      WHERE d.tenant_id = :tenantId AND d.object_id = :objectId
+        AND (d.valid_from IS NULL OR d.valid_from <= :now) AND (d.valid_to IS NULL OR d.valid_to > :now)) AS disabled,
+    p.version, p.created_time, p.updated_time, l.partner_id, org.name AS partner_name
+  FROM (SELECT 1 AS one) AS caller
+  LEFT JOIN partner_link_principals p ON p.tenant_id = :tenantId AND p.object_id = :objectId
+  LEFT JOIN partner_links l ON l.tenant_id = :tenantId AND l.object_id = :objectId AND l.valid_to IS NULL
+  LEFT JOIN partner_locations loc ON loc.id = l.partner_id
+  LEFT JOIN partners org ON org.global_id = loc.global_id`;
+
 export class LinkStore {
   readonly #db: Kysely<Database & LinkTables>;
-  constructor(db: Kysely<Database>) {
+  readonly #syncReader: SyncReader | undefined;
+  /** `syncReader`: SQLite's synchronous reads, given only to the store outside transactions. */
+  constructor(db: Kysely<Database>, syncReader?: SyncReader) {
     this.#db = db.withTables<LinkTables>();
+    this.#syncReader = syncReader;
   }
 
   /** The principal's state now (no lock): what GET reads. */
@@ -87,30 +113,14 @@ export class LinkStore {
 
   /**
    * The caller's view for GET in ONE query (the link API's hot path): principal liveness,
-   * disabled-now, link record, open interval and partner name. Plain joins and scalar
-   * subqueries, portable across SQLite and PostgreSQL.
+   * disabled-now, link record, open interval and partner name. On SQLite it runs synchronously
+   * when no transaction holds the connection (SyncReader); otherwise, and on PostgreSQL, the same
+   * text runs through kysely.
    */
   async callerView(tenantId: string, objectId: string, now: number): Promise<CallerLinkView> {
-    const result = await sql<{
-      principal_type: string | null; disabled: number | string; version: number | string | null;
-      created_time: number | string | null; updated_time: number | string | null; partner_id: string | null; partner_name: string | null;
-    }>`
-      SELECT
-        CASE
-          WHEN EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = ${tenantId} AND u.id = ${objectId} AND u.deleted_at IS NULL) THEN 'User'
-          WHEN EXISTS (SELECT 1 FROM service_principals sp WHERE sp.tenant_id = ${tenantId} AND sp.id = ${objectId} AND sp.deleted_at IS NULL) THEN 'ServicePrincipal'
-        END AS principal_type,
-        (SELECT COUNT(*) FROM principal_disabled d
-          WHERE d.tenant_id = ${tenantId} AND d.object_id = ${objectId}
-            AND (d.valid_from IS NULL OR d.valid_from <= ${now}) AND (d.valid_to IS NULL OR d.valid_to > ${now})) AS disabled,
-        p.version, p.created_time, p.updated_time, l.partner_id, org.name AS partner_name
-      FROM (SELECT 1 AS one) AS caller
-      LEFT JOIN partner_link_principals p ON p.tenant_id = ${tenantId} AND p.object_id = ${objectId}
-      LEFT JOIN partner_links l ON l.tenant_id = ${tenantId} AND l.object_id = ${objectId} AND l.valid_to IS NULL
-      LEFT JOIN partner_locations loc ON loc.id = l.partner_id
-      LEFT JOIN partners org ON org.global_id = loc.global_id
-    `.execute(this.#db);
-    const r = result.rows[0];
+    const params = { tenantId, objectId, now };
+    const fast = this.#syncReader?.tryGet<CallerViewRow>(CALLER_VIEW_SQL, params);
+    const r = fast ? fast.row : (await namedSql<CallerViewRow>(CALLER_VIEW_SQL, params).execute(this.#db)).rows[0];
     if (!r) throw new Error("callerView returned no row");
     const row = r.version === null ? undefined : {
       tenant_id: tenantId, object_id: objectId, version: Number(r.version), created_time: num(r.created_time), updated_time: num(r.updated_time),
