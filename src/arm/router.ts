@@ -144,8 +144,9 @@ export class ArmLayer {
       scope.removeAllContentTypeParsers();
       // Raw bytes, parsed on demand (ArmCall.body): PAL must not fail on bodies it ignores.
       scope.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
-      scope.addHook("onRequest", async (_req, reply) => {
+      scope.addHook("onRequest", (_req, reply, done) => {
         reply.header("cache-control", "no-cache").header("pragma", "no-cache").header("expires", "-1");
+        done();
       });
       scope.setErrorHandler((error: Error & { statusCode?: number }, req, reply) => this.#fail(error, req, reply));
 

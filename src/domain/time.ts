@@ -31,9 +31,11 @@ export class ManualClock implements Clock {
  */
 export function formatArmTime(ms: number): string {
   const iso = new Date(ms).toISOString(); // 2018-07-30T21:12:18.350Z
-  const [whole, frac = ""] = iso.slice(0, -1).split(".");
-  const trimmed = frac.replace(/0+$/, "");
-  return trimmed ? `${whole}.${trimmed}Z` : `${whole}Z`;
+  // Every link response formats two times: trim by character codes, without split or regex.
+  let end = iso.length - 1; // the Z
+  while (iso.charCodeAt(end - 1) === 48 /* 0 */) end--;
+  if (iso.charCodeAt(end - 1) === 46 /* . */) end--;
+  return end === iso.length - 1 ? iso : `${iso.slice(0, end)}Z`;
 }
 
 /** Parses an ISO 8601 time with an explicit zone; returns undefined when it is not one. */

@@ -85,15 +85,20 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
   if (deps.tls) fastifyOptions.https = { cert: deps.tls.cert, key: deps.tls.key };
   const app = Fastify(fastifyOptions) as unknown as FastifyInstance;
 
-  app.addHook("onRequest", async (req, reply) => {
+  // Callback-style hooks: they run on every request, and an async hook costs a promise each.
+  app.addHook("onRequest", (req, reply, done) => {
     reply.header("x-ms-request-id", req.id);
     const correlation = req.headers["x-ms-correlation-request-id"];
     reply.header("x-ms-correlation-request-id", typeof correlation === "string" && correlation ? correlation : req.id);
     const clientRequestId = req.headers["x-ms-client-request-id"];
     if (typeof clientRequestId === "string" && clientRequestId) reply.header("x-ms-client-request-id", clientRequestId);
+    done();
   });
-  app.addHook("onResponse", async (req, reply) => {
-    req.log.info({ method: req.method, url: redactUrl(req.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request completed");
+  app.addHook("onResponse", (req, reply, done) => {
+    if (log.isLevelEnabled("info")) {
+      req.log.info({ method: req.method, url: redactUrl(req.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request completed");
+    }
+    done();
   });
 
   // 4. parse: JSON with an empty body is accepted (clients send Content-Length: 0 with a JSON

@@ -31,5 +31,8 @@ describe("ARM times: UTC ISO 8601 with Z, fractional digits with trailing zeros 
   it("trims trailing zeros and drops an all-zero fraction", () => {
     assert.equal(formatArmTime(Date.parse("2018-07-30T21:12:18.350Z")), "2018-07-30T21:12:18.35Z");
     assert.equal(formatArmTime(Date.parse("2018-07-30T21:12:18.000Z")), "2018-07-30T21:12:18Z");
+    assert.equal(formatArmTime(Date.parse("2018-07-30T21:12:10.000Z")), "2018-07-30T21:12:10Z");
+    assert.equal(formatArmTime(Date.parse("2018-07-30T21:12:10.100Z")), "2018-07-30T21:12:10.1Z");
+    assert.equal(formatArmTime(Date.parse("2018-07-30T21:12:10.001Z")), "2018-07-30T21:12:10.001Z");
   });
 });
