@@ -47,7 +47,8 @@ export async function httpLoad(opts: {
 
 /**
  * The baseline: a bare fastify HTTPS server on the same machine, answering a fixed small JSON
- * body. Returns its URL and a close function.
+ * body at `/bare` and, for GET, PUT and PATCH, at every other path too (so that a load can send
+ * it exactly the requests it sends the real endpoint). Returns its URL and a close function.
  */
 export async function startBareHttpsServer(
   dataDir: string,
@@ -56,16 +57,15 @@ export async function startBareHttpsServer(
    * endpoint it is compared with and the ratio measures the work, not the payload size.
    */
   response?: { body: string; headers: Record<string, string> },
-): Promise<{ url: string; close(): Promise<void> }> {
+): Promise<{ url: string; origin: string; close(): Promise<void> }> {
   const tls = await loadTlsMaterial({ dataDir });
   const app = Fastify({ https: { cert: tls.cert, key: tls.key } });
   const body = response?.body ?? JSON.stringify({ id: "/providers/microsoft.managementpartner/partners/4000001", name: "4000001" });
   const headers = response?.headers ?? { "content-type": "application/json; charset=utf-8" };
   const answer = async (_req: unknown, reply: FastifyReply) => reply.headers(headers).send(body);
-  app.get("/bare", answer);
-  app.put("/bare", answer);
+  app.route({ method: ["GET", "PUT", "PATCH"], url: "/*", handler: answer });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
-  return { url: `${address}/bare`, close: () => app.close() };
+  return { url: `${address}/bare`, origin: address, close: () => app.close() };
 }
 
 /** Calls `fn` repeatedly for `seconds` (at `concurrency` in flight) and reports operations per second. */

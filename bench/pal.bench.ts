@@ -1,21 +1,24 @@
 /**
  * PAL API throughput and p99 over HTTPS with real token verification, on the embedded store,
  * against a bare fastify HTTPS endpoint measured in the same run (ratios, not absolute numbers,
- * are what compare across these shared machines).
+ * are what compare across these shared machines). The load generator (autocannon) runs in this
+ * process for both, with the same requests: same paths, the same rotating bearer tokens, the
+ * same per-request setup. The baseline thus differs only in what the server does.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { testOptions } from "../src/options/index.ts";
 import { startServer } from "../src/server/index.ts";
-import { httpLoad, startBareHttpsServer, type Benchmark } from "./lib.ts";
+import { httpLoad, startBareHttpsServer, type Benchmark, type HttpLoadResult } from "./lib.ts";
 
 const TID = "aaaaaaaa-0000-4000-8000-0000000000b1";
 const SECONDS = Number(process.env.OPENPAL_BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.OPENPAL_BENCH_ROUNDS ?? 2);
 
 const bench: Benchmark = {
   name: "pal",
-  description: "PAL GET and PATCH over HTTPS with token verification (SQLite) vs a bare fastify HTTPS endpoint replaying the same response bytes",
+  description: "PAL GET and PATCH over HTTPS with token verification (SQLite) vs a bare fastify HTTPS endpoint that gets the same requests and replays the same response bytes",
   async run() {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "openpal-bench-"));
     const server = await startServer(testOptions({ port: 0, dataDir, inMemory: true, logLevel: "silent" }));
@@ -54,20 +57,40 @@ const bench: Benchmark = {
         return { ...req, method, path: pathFor(i), headers: { ...req.headers, authorization: `Bearer ${tokens[i % connections]}` } };
       };
 
-      const bareGet = await httpLoad({ url: bare.url, seconds: SECONDS, connections });
-      const get = await httpLoad({ url: `${base}?api-version=2018-02-01`, seconds: SECONDS, connections, setupRequest: rotate("GET", () => "/providers/Microsoft.ManagementPartner/partners?api-version=2018-02-01") });
-      const barePut = await httpLoad({ url: bare.url, method: "PUT", seconds: SECONDS, connections });
-      // Alternating ids per principal: every PATCH is a real write (interval closed and opened, audit appended).
-      const patch = await httpLoad({ url: base, method: "PATCH", seconds: SECONDS, connections, setupRequest: rotate("PATCH", (i) => `/providers/Microsoft.ManagementPartner/partners/${Math.floor(i / connections) % 2 === 0 ? "4000002" : "4000001"}?api-version=2018-02-01`) });
+      // Both sides get the same requests from the same client code (path, rotating bearer
+      // tokens, per-request setup), so the ratio measures the server's work only. Warm-ups first
+      // (JIT), then ROUNDS alternations keeping the best of each (the machine is shared and noisy).
+      const getPath = () => "/providers/Microsoft.ManagementPartner/partners?api-version=2018-02-01";
+      const patchPath = (i: number) => `/providers/Microsoft.ManagementPartner/partners/${Math.floor(i / connections) % 2 === 0 ? "4000002" : "4000001"}?api-version=2018-02-01`;
+      const load = (origin: string, method: "GET" | "PATCH", seconds: number) =>
+        httpLoad({ url: `${origin}${method === "GET" ? getPath() : patchPath(0)}`, method, seconds, connections, setupRequest: rotate(method, method === "GET" ? getPath : patchPath) });
+      const best = (a: HttpLoadResult | undefined, b: HttpLoadResult) => (a && a.requestsPerSecond >= b.requestsPerSecond ? a : b);
+      const bareOrigin = bare.origin;
+      await load(bareOrigin, "GET", 1);
+      await load(server.url, "GET", 1);
+      let bareGet: HttpLoadResult | undefined;
+      let get: HttpLoadResult | undefined;
+      let barePatch: HttpLoadResult | undefined;
+      let patch: HttpLoadResult | undefined;
+      for (let r = 0; r < ROUNDS; r++) {
+        bareGet = best(bareGet, await load(bareOrigin, "GET", SECONDS));
+        get = best(get, await load(server.url, "GET", SECONDS));
+        barePatch = best(barePatch, await load(bareOrigin, "PATCH", SECONDS));
+        // Alternating ids per principal: every PATCH is a real write (interval closed and opened, audit appended).
+        patch = best(patch, await load(server.url, "PATCH", SECONDS));
+      }
+      if (!bareGet || !get || !barePatch || !patch) throw new Error("OPENPAL_BENCH_ROUNDS must be at least 1");
       const round = (x: number) => Math.round(x * 100) / 100;
       return {
         connections, seconds: SECONDS,
         bareGet: { rps: round(bareGet.requestsPerSecond), p99Ms: bareGet.latencyP99Ms },
         palGet: { rps: round(get.requestsPerSecond), p99Ms: get.latencyP99Ms, non2xx: get.non2xx, errors: get.errors },
-        barePut: { rps: round(barePut.requestsPerSecond), p99Ms: barePut.latencyP99Ms },
+        barePatch: { rps: round(barePatch.requestsPerSecond), p99Ms: barePatch.latencyP99Ms },
         palPatch: { rps: round(patch.requestsPerSecond), p99Ms: patch.latencyP99Ms, non2xx: patch.non2xx, errors: patch.errors },
         ratioGetVsBare: round(get.requestsPerSecond / bareGet.requestsPerSecond),
-        ratioPatchVsBare: round(patch.requestsPerSecond / barePut.requestsPerSecond),
+        ratioPatchVsBare: round(patch.requestsPerSecond / barePatch.requestsPerSecond),
+        rounds: ROUNDS,
+        target: { getRatioAtLeast: 0.5 },
       };
     } finally {
       delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
