@@ -165,7 +165,7 @@ async function attributeWithCoverage(
     const factsRel = `read_parquet(${sqlString(tmpFacts)})`;
 
     const rollupRows = await timed("rollups", async () => (await c.runAndReadAll(rollupQuery(factsRel))).getRowObjectsJS());
-    const counts = (await c.runAndReadAll(`SELECT COUNT(*) AS facts, COUNT(DISTINCT row_key) AS rows FROM ${factsRel}`)).getRowObjectsJS()[0] as { facts: bigint; rows: bigint };
+    const counts = await timed("counts", async () => (await c.runAndReadAll(`SELECT COUNT(*) AS facts, COUNT(DISTINCT row_key) AS rows FROM ${factsRel}`)).getRowObjectsJS()[0] as { facts: bigint; rows: bigint });
     const lakeStats = await timed("usage summary", async () => (await c.runAndReadAll(`
       SELECT u.subscription_id, u.billing_currency, COUNT(*) AS n, CAST(SUM(u.cost) AS VARCHAR) AS cost, MAX(CASE WHEN s.subscription_id IS NULL THEN 1 ELSE 0 END) AS unknown
       FROM ${usage} u LEFT JOIN subs s ON s.subscription_id = u.subscription_id
