@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", ".openpal/**", "dist/**", "portal/dist/**", "bench/results/**"] },
+  { ignores: ["node_modules/**", ".openpal/**", "dist/**", "portal/dist/**", "bench/results/**", ".tmp/**", "test-artifacts/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
