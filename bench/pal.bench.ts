@@ -65,17 +65,16 @@ const bench: Benchmark = {
       const load = (origin: string, method: "GET" | "PATCH", seconds: number) =>
         httpLoad({ url: `${origin}${method === "GET" ? getPath() : patchPath(0)}`, method, seconds, connections, setupRequest: rotate(method, method === "GET" ? getPath : patchPath) });
       const best = (a: HttpLoadResult | undefined, b: HttpLoadResult) => (a && a.requestsPerSecond >= b.requestsPerSecond ? a : b);
-      const bareOrigin = bare.origin;
-      await load(bareOrigin, "GET", 1);
+      await load(bare.origin, "GET", 1);
       await load(server.url, "GET", 1);
       let bareGet: HttpLoadResult | undefined;
       let get: HttpLoadResult | undefined;
       let barePatch: HttpLoadResult | undefined;
       let patch: HttpLoadResult | undefined;
       for (let r = 0; r < ROUNDS; r++) {
-        bareGet = best(bareGet, await load(bareOrigin, "GET", SECONDS));
+        bareGet = best(bareGet, await load(bare.origin, "GET", SECONDS));
         get = best(get, await load(server.url, "GET", SECONDS));
-        barePatch = best(barePatch, await load(bareOrigin, "PATCH", SECONDS));
+        barePatch = best(barePatch, await load(bare.origin, "PATCH", SECONDS));
         // Alternating ids per principal: every PATCH is a real write (interval closed and opened, audit appended).
         patch = best(patch, await load(server.url, "PATCH", SECONDS));
       }

@@ -103,7 +103,7 @@ export class LinkStore {
     this.#syncReader = syncReader;
   }
 
-  /** The principal's state now (no lock): what GET reads. */
+  /** The principal's state now (no lock), for inspection (GET reads `callerView`). */
   async current(tenantId: string, objectId: string): Promise<CurrentPartnerLink> {
     const row = await this.#db.selectFrom("partner_link_principals").selectAll()
       .where("tenant_id", "=", tenantId).where("object_id", "=", objectId).executeTakeFirst();
