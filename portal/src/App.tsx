@@ -8,6 +8,7 @@ import { LinkPartnerIdPage } from "./pages/LinkPartnerId.tsx";
 import { InsightsPage } from "./pages/Insights.tsx";
 import { CoveragePage } from "./pages/Coverage.tsx";
 import { PartnerInformationPage } from "./pages/PartnerInformation.tsx";
+import { PartnerInformationIndexPage } from "./pages/PartnerInformationIndex.tsx";
 
 interface Page {
   readonly path: string;
@@ -18,6 +19,7 @@ export const pages: readonly Page[] = [
   { path: "/portal/link-partner-id", title: "Link to a partner ID" },
   { path: "/portal/insights", title: "Insights" },
   { path: "/portal/coverage", title: "Coverage" },
+  { path: "/portal/partner-information", title: "Partner information" },
 ];
 
 const PARTNER_INFORMATION = /^\/portal\/subscriptions\/([^/]+)\/partner-information\/?$/;
@@ -47,6 +49,8 @@ function route(path: string, go: (to: string) => void): { title: string; body: R
       return { title: page.title, body: <InsightsPage /> };
     case "/portal/coverage":
       return { title: page.title, body: <CoveragePage /> };
+    case "/portal/partner-information":
+      return { title: page.title, body: <PartnerInformationIndexPage go={go} /> };
     default:
       return { title: "OpenPAL portal", body: <HomePage go={go} /> };
   }
@@ -74,7 +78,8 @@ function Account() {
 
 function Shell() {
   const [path, navigate] = usePath();
-  const current = pages.find((p) => path.startsWith(p.path));
+  // A subscription's partner information page belongs to the Partner information entry.
+  const current = PARTNER_INFORMATION.test(path) ? pages.find((p) => p.path === "/portal/partner-information") : pages.find((p) => path.startsWith(p.path));
   const { title, body } = route(path, navigate);
   useEffect(() => {
     document.title = `${title} · OpenPAL`;

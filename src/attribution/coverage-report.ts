@@ -11,7 +11,7 @@
  * (rule 16), eligible roles only.
  */
 import { DuckDBInstance } from "@duckdb/node-api";
-import type { Store } from "../store/index.ts";
+import type { PartnerLinkInterval, Store } from "../store/index.ts";
 import { effectiveAccess, indexAccess } from "../domain/access.ts";
 import { formatDecimal, parseDecimal } from "../domain/attribution.ts";
 import { eligibilityPolicy } from "../domain/roles.ts";
@@ -19,8 +19,8 @@ import { openUsageLake } from "../usage/index.ts";
 import { buildCoverage, loadCoverageInput, monthWindow, type Policy } from "./coverage.ts";
 import { attributeInMemory } from "./engine.ts";
 import { ReportError } from "./report.ts";
-import type { CoverageIdentity, CustomerCoverage } from "./wire.ts";
-export type { CoverageIdentity, CustomerCoverage } from "./wire.ts";
+import type { CoverageIdentity, CoverageLinkState, CustomerCoverage } from "./wire.ts";
+export type { CoverageIdentity, CoverageLinkState, CustomerCoverage } from "./wire.ts";
 
 export interface CoverageReport {
   readonly globalId: string;
@@ -81,12 +81,15 @@ export async function coverageReport(store: Store, q: { partnerId: string; month
       // Roles as held at any time of the month, whether or not the identity is enabled now.
       const anyTime = entries.length ? entries : effectiveAccess(indexAccess({ ...input.access, disabled: [] }), { kind: "principal", tenantId: i.tenantId, objectId: i.objectId }, window).entries
         .filter((e) => e.scopeTenantId.toLowerCase() === i.scopeTenant && e.inheritedFrom === null);
+      // The what-if below is about the month (its link at the end of the month); what is shown is
+      // the link now, with the month's credit as a separate state (identityLink).
       const link = linkAt(i.tenantId, i.objectId);
       const p = index.principals.get(key2(i.tenantId, i.objectId));
       const enabled = index.activeIntervals(i.tenantId, i.objectId, { from: at, to: at + 1 }).length > 0 && (p?.deletedAt ?? null) === null;
       const roles = anyTime.map((e) => ({ scope: e.scope, role: e.role.name, eligible: e.role.eligible }));
       const own = link ? ownLocations.includes(link.partnerId) : false;
-      identities.push({ tenantId: i.tenantId, objectId: i.objectId, displayName: i.displayName, kind: i.kind, linkedTo: link?.partnerId ?? null, linkedToOwnLocation: own, enabled, roles });
+      const shown = identityLink(input.links.filter((l) => key2(l.tenantId, l.objectId) === key2(i.tenantId, i.objectId)), window, q.now, ownLocations);
+      identities.push({ tenantId: i.tenantId, objectId: i.objectId, displayName: i.displayName, kind: i.kind, ...shown, enabled, roles });
       if (roles.some((r) => r.eligible)) {
         if (!own && fallbackLocation) {
           const sibling = list.map((x) => linkAt(x.tenantId, x.objectId)).find((l) => l && ownLocations.includes(l.partnerId));
@@ -119,6 +122,33 @@ export async function coverageReport(store: Store, q: { partnerId: string; month
         }),
       };
     }),
+  };
+}
+
+/**
+ * An identity's link as the report shows it (pure): the link now (`now`, not the end of the
+ * month), the link the month had, and the state that ties them (CoverageLinkState). `links` are
+ * that identity's link intervals, history included.
+ */
+export function identityLink(
+  links: readonly Pick<PartnerLinkInterval, "partnerId" | "validFrom" | "validTo">[],
+  window: { readonly from: number; readonly to: number },
+  now: number,
+  ownLocations: readonly string[],
+): Pick<CoverageIdentity, "linkedTo" | "linkedSince" | "linkedToOwnLocation" | "linkedInMonth" | "linkState"> {
+  const current = links.find((l) => (l.validFrom ?? -Infinity) <= now && (l.validTo ?? Infinity) > now);
+  const inMonth = links
+    .filter((l) => (l.validFrom ?? -Infinity) < window.to && (l.validTo ?? Infinity) > window.from)
+    .sort((a, b) => (a.validFrom ?? -Infinity) - (b.validFrom ?? -Infinity));
+  const own = current ? ownLocations.includes(current.partnerId) : false;
+  const monthHadOwnLink = inMonth.some((l) => ownLocations.includes(l.partnerId));
+  const linkState: CoverageLinkState = !current ? "notLinked" : !own ? "linkedElsewhere" : monthHadOwnLink ? "linked" : "noCreditYet";
+  return {
+    linkedTo: current?.partnerId ?? null,
+    linkedSince: current?.validFrom === null || current?.validFrom === undefined ? null : new Date(current.validFrom).toISOString(),
+    linkedToOwnLocation: own,
+    linkedInMonth: inMonth.at(-1)?.partnerId ?? null,
+    linkState,
   };
 }
 
@@ -165,11 +195,33 @@ export function formatCoverage(r: CoverageReport): string {
     out.push("", `${c.tenantName} (${c.tenantId})`);
     for (const m of c.money) out.push(`  spend ${m.spend} ${m.currency}; credited ${m.credited} (${(m.coveredShare * 100).toFixed(1)}%); revenue at risk ${m.atRisk}`);
     for (const i of c.identities) {
-      const state = `${i.linkedTo ? `linked to ${i.linkedTo}${i.linkedToOwnLocation ? "" : " (NOT this partner)"}` : "NOT linked"}${i.enabled ? "" : ", DISABLED"}`;
-      out.push(`  ${i.displayName ?? i.objectId} (${i.kind}, ${i.objectId}): ${state}`);
+      out.push(`  ${i.displayName ?? i.objectId} (${i.kind}, ${i.objectId}): ${linkText(i, r.month)}${i.enabled ? "" : ", DISABLED"}`);
+      if (i.linkState === "noCreditYet") out.push(`    ${noCreditYetText(i, r.month)}`);
       for (const role of i.roles) out.push(`    ${role.role}${role.eligible ? "" : " (not eligible)"} at ${role.scope}`);
       if (i.roles.length === 0) out.push("    no roles");
     }
   }
   return out.join("\n") + "\n";
+}
+
+const minute = (iso: string) => `${iso.slice(0, 16).replace("T", " ")} UTC`;
+
+/** The link now, in words (the month's credit is `noCreditYetText`). */
+function linkText(i: CoverageIdentity, month: string): string {
+  const since = i.linkedSince ? ` since ${minute(i.linkedSince)}` : "";
+  switch (i.linkState) {
+    case "linked":
+      return `linked to ${i.linkedTo}${since}`;
+    case "noCreditYet":
+      return `linked to ${i.linkedTo}${since}; no credit yet for ${month}`;
+    case "linkedElsewhere":
+      return `linked to ${i.linkedTo}${since} (NOT this partner)`;
+    case "notLinked":
+      return `NOT linked${i.linkedInMonth ? ` (was linked to ${i.linkedInMonth} during ${month}; the link has been removed since)` : ""}`;
+  }
+}
+
+/** Why a link made after the month earns nothing in it, and when it starts to count. */
+export function noCreditYetText(i: Pick<CoverageIdentity, "linkedSince">, month: string): string {
+  return `no credit yet for ${month}: the link started after that month, so its usage is not credited to it; usage from ${i.linkedSince ? minute(i.linkedSince) : "the link's start"} on is credited once its month has usage data and is attributed.`;
 }

@@ -210,6 +210,15 @@ export function formatDiagnosis(d: DiagnoseResult): string {
   out.push(`  identities of the partner there: ${d.identities.length ? "" : "none"}`);
   for (const i of d.identities) out.push(`    ${i.displayName ?? ""} ${i.objectId} in ${i.tenantId} (${i.via})`);
   if (d.reasons.length === 0) out.push("  no problem found: the customer should appear in the report once its month is attributed.");
-  for (const r of d.reasons) out.push("", `  [${r.code}] ${r.message}`, `    fix: ${r.fix}`, `    evidence: ${JSON.stringify(r.evidence)}`);
+  for (const r of d.reasons) out.push("", `  [${r.code}] ${plainCode(r.message)}`, `    fix: ${plainCode(r.fix)}`, `    evidence: ${JSON.stringify(r.evidence)}`);
   return out.join("\n") + "\n";
+}
+
+/**
+ * A message for a terminal: messages and fixes mark commands as `code` spans (Markdown inline
+ * code; the portal shows them as code, --json keeps them); printed as text, the command stands
+ * without the backticks, ready to copy.
+ */
+export function plainCode(text: string): string {
+  return text.replace(/`([^`]+)`/g, "$1");
 }

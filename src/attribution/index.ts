@@ -12,4 +12,4 @@ export { factsQuery, duckdbDialect, type Dialect } from "./sql.ts";
 export { azureUsageReport, toReportRows, reportCsv, formatTable, AZURE_USAGE_COLUMNS, ReportError, type AzureUsageRow, type AzureUsageQuery } from "./report.ts";
 export { explainAttribution, formatExplanation, type Explanation, type ExplainQuery } from "./explain.ts";
 export { diagnoseCustomer, formatDiagnosis, type Diagnosis, type DiagnoseResult, type DiagnosisCode } from "./diagnose.ts";
-export { coverageReport, formatCoverage, type CoverageReport, type CustomerCoverage } from "./coverage-report.ts";
+export { coverageReport, formatCoverage, identityLink, type CoverageReport, type CustomerCoverage } from "./coverage-report.ts";

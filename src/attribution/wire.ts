@@ -25,14 +25,33 @@ export interface AzureUsageRow {
   readonly IsACRDuplicateAtMPNLevel: boolean;
 }
 
+/**
+ * The link of an identity as the coverage report shows it: its state now, and whether the month
+ * shown could credit it. A link made a minute ago is linked now; the month's credit is a separate
+ * question, answered by "noCreditYet".
+ *   linked           linked now to one of the partner's locations, and linked to one during the month
+ *   noCreditYet      linked now to one of the partner's locations, but not during the month (the link
+ *                    started after it): the month earns nothing from it; usage from `linkedSince`
+ *                    on is credited once its month has usage data and is attributed
+ *   linkedElsewhere  linked now to a location of another organisation
+ *   notLinked        not linked now (`linkedInMonth` says whether the month still had a link)
+ */
+export type CoverageLinkState = "linked" | "noCreditYet" | "linkedElsewhere" | "notLinked";
+
 export interface CoverageIdentity {
   readonly tenantId: string;
   readonly objectId: string;
   readonly displayName: string | null;
   readonly kind: "guest" | "servicePrincipal" | "lighthouse";
-  /** Location id it is linked to now (or at the end of the month), if any. */
+  /** Location id it is linked to now (at the time of the report, not at the end of the month), if any. */
   readonly linkedTo: string | null;
+  /** Start of the current link (ISO, UTC), or null when not linked now. */
+  readonly linkedSince: string | null;
   readonly linkedToOwnLocation: boolean;
+  /** Location id it was linked to during the report's month (the last link overlapping it), if any. */
+  readonly linkedInMonth: string | null;
+  /** How the link relates to the report's month's credit (see CoverageLinkState). */
+  readonly linkState: CoverageLinkState;
   readonly enabled: boolean;
   readonly roles: readonly { readonly scope: string; readonly role: string; readonly eligible: boolean }[];
 }

@@ -12,6 +12,7 @@ import { armErrorOf, linkErrorInPartnerWords, portalError, type PortalError } fr
 import type { PortalRequestContext, PortalRoutes } from "./routes.ts";
 
 const API_VERSION = "2026-01-01";
+const SUBSCRIPTIONS_API_VERSION = "2022-12-01";
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface DporProperties {
@@ -95,6 +96,19 @@ export function registerPortalDpor(routes: PortalRoutes, ctx: AppContext): void 
     const after = await pc.arm("GET", path(s));
     if (after.status !== 200) return send(reply, dporErrorInPartnerWords(after.status, after.body, { directory: await pc.directoryName() }));
     return view(pc, after.body);
+  });
+
+  // The subscriptions the signed-in person can see in the current directory (ARM's own list), for
+  // the navigation to each one's partner information.
+  routes.api("GET", "/subscriptions", async (_req, reply, pc) => {
+    const res = await pc.arm("GET", `/subscriptions?api-version=${SUBSCRIPTIONS_API_VERSION}`);
+    const directory = { tenantId: pc.session.currentTenantId, displayName: await pc.directoryName() };
+    if (res.status !== 200) return send(reply, dporErrorInPartnerWords(res.status, res.body, { directory: directory.displayName }));
+    const value = ((res.body as { value?: { subscriptionId: string; displayName: string; tenantId: string; state: string }[] }).value ?? [])
+      .filter((x) => x.tenantId.toLowerCase() === directory.tenantId.toLowerCase())
+      .map((x) => ({ subscriptionId: x.subscriptionId, displayName: x.displayName, state: x.state }))
+      .sort((a, b) => a.displayName.localeCompare(b.displayName));
+    return { directory, value };
   });
 
   routes.api("POST", "/partner-id/validate", async (req, reply, pc) => {

@@ -13,6 +13,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fastifyCookie from "@fastify/cookie";
+import { decodeJwt } from "jose";
 import type { AppContext } from "../server/context.ts";
 import { PortalSessionStore, sameSecret, type PortalSession } from "./sessions.ts";
 import { PortalTokenClient, TokenRefused, CALLBACK_PATH } from "./tokens.ts";
@@ -225,11 +226,32 @@ export async function registerPortalRoutes(root: FastifyInstance, scope: Fastify
     };
   };
 
+  /**
+   * The signed-in identity's link intervals in the current directory, newest first (the identity
+   * is the one of the session's own token there). PAL's createdTime outlives a removal (the real
+   * service's record); "linked since" is the start of the link open now.
+   */
+  const linkHistory = async (pc: PortalRequestContext) => {
+    const claims = decodeJwt(await pc.accessToken());
+    const tenantId = String(claims.tid ?? "");
+    const objectId = String(claims.oid ?? "");
+    if (!tenantId || !objectId) return [];
+    const rows = await ctx.store.links.history({ tenantId, objectId });
+    return rows
+      .map((r) => ({ partnerId: r.partnerId, from: r.validFrom === null ? null : new Date(r.validFrom).toISOString(), to: r.validTo === null ? null : new Date(r.validTo).toISOString() }))
+      .reverse();
+  };
+  const withHistory = async (pc: PortalRequestContext, link: ReturnType<typeof linkView> | null) => {
+    const history = await linkHistory(pc);
+    const open = history.find((h) => h.to === null);
+    return { link: link ? { ...link, since: link.partnerId === open?.partnerId ? open.from : null } : null, history };
+  };
+
   api("GET", "/link", async (_req, reply, pc) => {
     const res = await pc.arm("GET", `${PAL_PATH}?api-version=${PAL_API_VERSION}`);
     const directory = { tenantId: pc.session.currentTenantId, displayName: await pc.directoryName() };
-    if (res.status === 200) return { directory, link: linkView(res.body) };
-    if (res.status === 404) return { directory, link: null };
+    if (res.status === 200) return { directory, ...(await withHistory(pc, linkView(res.body))) };
+    if (res.status === 404) return { directory, ...(await withHistory(pc, null)) };
     return sendError(reply, linkErrorInPartnerWords(res.status, res.body, { directory: directory.displayName }));
   });
 
@@ -246,7 +268,7 @@ export async function registerPortalRoutes(root: FastifyInstance, scope: Fastify
       const res = await pc.arm(method, `${PAL_PATH}/${encodeURIComponent(partnerId)}?api-version=${PAL_API_VERSION}`);
       const directory = { tenantId: pc.session.currentTenantId, displayName: await pc.directoryName() };
       if (res.status !== 200) return sendError(reply, linkErrorInPartnerWords(res.status, res.body, { partnerId, directory: directory.displayName }));
-      return { directory, link: method === "DELETE" ? null : linkView(res.body) };
+      return { directory, ...(await withHistory(pc, method === "DELETE" ? null : linkView(res.body))) };
     });
   }
 

@@ -4,6 +4,8 @@
 import { useEffect, useId, useState } from "react";
 import { portalApi, PortalApiError } from "../api.ts";
 import { ErrorNotice } from "../components/Notice.tsx";
+import { CodeText } from "../components/CodeText.tsx";
+import { formatTime } from "../format.ts";
 import { SignInPrompt } from "../components/SignInPrompt.tsx";
 import { useSession } from "../session.tsx";
 import { useInsightsContext, type Organisation } from "./Insights.tsx";
@@ -21,6 +23,7 @@ export function fixFor(i: CoverageIdentity, customer: string, org: Organisation)
   const location = org.locations.find((l) => l.active)?.id ?? org.globalId;
   if (!i.enabled) return `Ask ${customer}'s administrator to enable this account: a disabled identity earns nothing.`;
   if (!i.linkedTo) {
+    if (i.linkedInMonth) return `Its link to ${i.linkedInMonth} has been removed since this month: link it again to partner ID ${location}, or nothing from now on is credited.`;
     if (i.kind === "servicePrincipal") return `Link it: sign in as the service principal in ${customer} (az login --service-principal … --tenant ${i.tenantId}) and run az managementpartner create --partner-id ${location}.`;
     if (i.kind === "lighthouse") return `Link this identity in your own tenant (Lighthouse credit needs the link in the managing tenant) to partner ID ${location}.`;
     return `Link it: sign in as this guest, Switch directory to ${customer}, and link partner ID ${location} on the Link to a partner ID page.`;
@@ -29,6 +32,48 @@ export function fixFor(i: CoverageIdentity, customer: string, org: Organisation)
   if (i.roles.length === 0) return `Give it a role on the customer's subscriptions (an eligible one such as Contributor): a link without a role earns nothing.`;
   if (!i.roles.some((r) => r.eligible)) return `Its roles (${[...new Set(i.roles.map((r) => r.role))].join(", ")}) are not eligible for partner earned credit: ask for an eligible role such as Contributor.`;
   return undefined;
+}
+
+/** The Link cell: the link now (a link made a minute ago is linked), and, apart, what the month's credit could use. */
+function LinkState({ i, month }: { i: CoverageIdentity; month: string }) {
+  const since = i.linkedSince ? <span className="hint"> since {formatTime(i.linkedSince)}</span> : null;
+  switch (i.linkState) {
+    case "linked":
+      return (
+        <>
+          <span className="tag">Linked to {i.linkedTo}</span>
+          {since}
+        </>
+      );
+    case "noCreditYet":
+      return (
+        <>
+          <span className="tag">Linked to {i.linkedTo}</span>
+          {since}
+          <div className="tag pending" data-testid="no-credit-yet">
+            No credit yet for {month}
+          </div>
+          <p className="hint">
+            The link started after {month}, so that month earns nothing from it. Usage from {i.linkedSince ? formatTime(i.linkedSince) : "the link's start"} on is credited once its month
+            has usage data and is attributed.
+          </p>
+        </>
+      );
+    case "linkedElsewhere":
+      return (
+        <>
+          <span className="tag gap">Linked to {i.linkedTo} (not yours)</span>
+          {since}
+        </>
+      );
+    case "notLinked":
+      return (
+        <>
+          <span className="tag gap">Not linked</span>
+          {i.linkedInMonth && <p className="hint">Linked to {i.linkedInMonth} during {month}; removed since.</p>}
+        </>
+      );
+  }
 }
 
 export function CoveragePage() {
@@ -147,7 +192,9 @@ function CoverageReport({ organisation, months }: { organisation: Organisation; 
                       {!i.enabled && <span className="tag gap"> disabled</span>}
                     </td>
                     <td>{KIND[i.kind]}</td>
-                    <td>{i.linkedTo ? <span className={i.linkedToOwnLocation ? "tag" : "tag gap"}>Linked to {i.linkedTo}</span> : <span className="tag gap">Not linked</span>}</td>
+                    <td data-testid={`link-${i.objectId}`}>
+                      <LinkState i={i} month={answer.month} />
+                    </td>
                     <td>
                       {i.roles.length === 0
                         ? "None"
@@ -158,7 +205,7 @@ function CoverageReport({ organisation, months }: { organisation: Organisation; 
                             </div>
                           ))}
                     </td>
-                    <td>{fix ?? "Covered: nothing to fix."}</td>
+                    <td>{fix ?? (i.linkState === "noCreditYet" ? "Nothing to fix: the link counts from its start." : "Covered: nothing to fix.")}</td>
                   </tr>
                 );
               })}
@@ -219,9 +266,11 @@ function Diagnose({ organisation, month, policy }: { organisation: Organisation;
             <ul className="reasons">
               {answer.reasons.map((r, i) => (
                 <li key={i}>
-                  <strong>{r.message}</strong>
+                  <strong>
+                    <CodeText text={r.message} />
+                  </strong>
                   <br />
-                  Fix: {r.fix}
+                  Fix: <CodeText text={r.fix} />
                 </li>
               ))}
             </ul>

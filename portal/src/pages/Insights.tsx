@@ -7,7 +7,7 @@ import { StackedBarChart } from "../components/BarChart.tsx";
 import { ErrorNotice } from "../components/Notice.tsx";
 import { SignInPrompt } from "../components/SignInPrompt.tsx";
 import { useSession } from "../session.tsx";
-import { sumDecimals } from "../format.ts";
+import { addDecimals, formatMoney, formatTime, sumDecimals } from "../format.ts";
 import type { AzureUsageRow, Explanation } from "../../../src/attribution/wire.ts";
 
 export interface Organisation {
@@ -83,7 +83,9 @@ function InsightsReport({ organisation, months }: { organisation: Organisation; 
   const [rows, setRows] = useState<readonly ReportRow[] | undefined>(undefined);
   const [missing, setMissing] = useState<readonly string[]>([]);
   const [error, setError] = useState<string | undefined>(undefined);
-  const [explained, setExplained] = useState<{ row: ReportRow; explanation?: Explanation; error?: string } | undefined>(undefined);
+  // The amount whose explanation is open; re-read when a filter changes (see below).
+  const [selected, setSelected] = useState<ReportRow | undefined>(undefined);
+  const [explained, setExplained] = useState<{ key: string; explanation?: Explanation; error?: string } | undefined>(undefined);
   const ids = { type: useId(), policy: useId(), location: useId() };
 
   useEffect(() => {
@@ -133,16 +135,28 @@ function InsightsReport({ organisation, months }: { organisation: Organisation; 
     return [...sums.entries()].map(([k, v]) => ({ key: k, name: v.name, total: sumDecimals(v.amounts) })).sort((a, b) => Number(b.total) - Number(a.total)).slice(0, 5);
   };
 
-  const explain = async (row: ReportRow) => {
-    setExplained({ row });
-    try {
-      const q = new URLSearchParams({ partnerId: row.PartnerId, subscription: row.SubscriptionId, month: row.Month, policy: filters.policy });
-      const explanation = await portalApi<Explanation>("GET", `/insights/explain?${q}`);
-      setExplained({ row, explanation });
-    } catch (e) {
-      setExplained({ row, error: e instanceof PortalApiError ? e.message : String(e) });
-    }
-  };
+  // When the filters change, the open explanation follows: the same row (same key) in the new
+  // rows, explained under the new policy; closed when the filters leave that row out.
+  useEffect(() => {
+    if (!rows) return;
+    setSelected((s) => (s ? rows.find((r) => rowKey(r) === rowKey(s)) : undefined));
+  }, [rows]);
+  const selectedKey = selected ? rowKey(selected) : undefined;
+  useEffect(() => {
+    if (!selected || !selectedKey) return;
+    let live = true;
+    const key = `${selectedKey}|${filters.policy}`;
+    setExplained({ key });
+    const q = new URLSearchParams({ partnerId: selected.PartnerId, subscription: selected.SubscriptionId, month: selected.Month, policy: filters.policy });
+    portalApi<Explanation>("GET", `/insights/explain?${q}`)
+      .then((explanation) => live && setExplained({ key, explanation }))
+      .catch((e: unknown) => live && setExplained({ key, error: e instanceof PortalApiError ? e.message : String(e) }));
+    return () => {
+      live = false;
+    };
+    // Keyed by the row's identity and the policy, not by the row object (a refreshed row is the same amount's row).
+  }, [selectedKey, filters.policy]);
+  const explain = (row: ReportRow) => setSelected(row);
 
   const toggleMonth = (m: string, on: boolean) => setFilters((f) => ({ ...f, months: on ? [...f.months, m].sort() : f.months.filter((x) => x !== m) }));
 
@@ -246,7 +260,7 @@ function InsightsReport({ organisation, months }: { organisation: Organisation; 
                     <td>{r.PartnerAttributionType}</td>
                     <td>{r.AdminType}</td>
                     <td className="num">
-                      <button type="button" className="amount" aria-label={`Explain ${r.ACR} ${r.BillingCurrency} for ${r.SubscriptionName}, ${r.Month}, ${r.PartnerAttributionType}`} onClick={() => void explain(r)}>
+                      <button type="button" className="amount" aria-label={`Explain ${r.ACR} ${r.BillingCurrency} for ${r.SubscriptionName}, ${r.Month}, ${r.PartnerAttributionType}`} onClick={() => explain(r)}>
                         {r.ACR} {r.BillingCurrency}
                       </button>
                     </td>
@@ -258,7 +272,15 @@ function InsightsReport({ organisation, months }: { organisation: Organisation; 
             </table>
             {rows.length === 0 && <p>No attributed revenue for these filters.</p>}
           </section>
-          {explained && <ExplanationPanel key={`${explained.row.SubscriptionId}${explained.row.Month}`} {...explained} onClose={() => setExplained(undefined)} />}
+          {selected && (
+            <ExplanationPanel
+              key={rowKey(selected)}
+              row={selected}
+              policy={filters.policy}
+              {...(explained?.key === `${rowKey(selected)}|${filters.policy}` ? { explanation: explained.explanation, error: explained.error } : {})}
+              onClose={() => setSelected(undefined)}
+            />
+          )}
         </>
       )}
     </>
@@ -287,29 +309,70 @@ function TopTable({ rows, what }: { rows: readonly { key: string; name: string; 
   );
 }
 
-function ExplanationPanel({ row, explanation, error, onClose }: { row: ReportRow; explanation?: Explanation; error?: string; onClose: () => void }) {
+/** A report row's identity across refreshes (the amount itself may change with the policy). */
+function rowKey(r: ReportRow): string {
+  return [r.PartnerId, r.SubscriptionId, r.Month, r.PartnerAttributionType, r.AdminType, r.BillingCurrency, r.IsACRDuplicateAtPGALevel, r.IsACRDuplicateAtPGAAttachTypeLevel, r.IsACRDuplicateAtMPNLevel].join("|");
+}
+
+export const POLICY_NAMES: Record<string, string> = { pec: "Eligible roles only (partner earned credit)", "all-roles": "All roles" };
+
+function ExplanationPanel({ row, policy, explanation, error, onClose }: { row: ReportRow; policy: string; explanation?: Explanation | undefined; error?: string | undefined; onClose: () => void }) {
+  const panel = useRef<HTMLElement>(null);
   const heading = useRef<HTMLHeadingElement>(null);
-  useEffect(() => heading.current?.focus(), []);
-  const facts = explanation?.facts.filter((f) => f.attributionType === row.PartnerAttributionType && f.partnerLocationId === row.PartnerId) ?? [];
+  const money = (amount: string, currency = row.BillingCurrency) => formatMoney(amount, currency);
+  // Brought into view (top of the panel at the top of the window) when opened and when its
+  // explanation arrives; focus moves to its heading without a second scroll.
+  const loaded = explanation !== undefined || error !== undefined;
+  useEffect(() => {
+    panel.current?.scrollIntoView({ block: "start" });
+    heading.current?.focus({ preventScroll: true });
+  }, [loaded]);
+  // The usage rows of this report row: same location, type, admin type, currency and duplicate
+  // flags, eligible (the report counts eligible roles only); their exact sum is the row's ACR.
+  const facts =
+    explanation?.facts.filter(
+      (f) =>
+        f.attributionType === row.PartnerAttributionType &&
+        f.partnerLocationId === row.PartnerId &&
+        f.adminType === row.AdminType &&
+        f.currency === row.BillingCurrency &&
+        f.eligible &&
+        f.duplicate.pga === row.IsACRDuplicateAtPGALevel &&
+        f.duplicate.pgaAttachType === row.IsACRDuplicateAtPGAAttachTypeLevel &&
+        f.duplicate.mpn === row.IsACRDuplicateAtMPNLevel,
+    ) ?? [];
+  const totals = explanation?.totals.filter((t) => t.attributionType === row.PartnerAttributionType && t.partnerLocationId === row.PartnerId) ?? [];
+  const services = row.PartnerAttributionType === "DPOR" ? (explanation?.dporServices?.filter((s) => s.partnerLocationId === row.PartnerId) ?? []) : [];
+  const policyName = POLICY_NAMES[explanation?.policy ?? policy] ?? explanation?.policy ?? policy;
   return (
-    <section className="card explanation" role="dialog" aria-labelledby="explanation-title" onKeyDown={(e) => e.key === "Escape" && onClose()}>
+    <section ref={panel} className="card explanation" role="dialog" aria-labelledby="explanation-title" onKeyDown={(e) => e.key === "Escape" && onClose()}>
       <h2 id="explanation-title" tabIndex={-1} ref={heading}>
-        Why {row.ACR} {row.BillingCurrency}: {row.SubscriptionName}, {row.Month}, {row.PartnerAttributionType}
+        Why {money(row.ACR)}: {row.SubscriptionName}, {row.Month}, {row.PartnerAttributionType}
       </h2>
       <ErrorNotice message={error} />
       {!explanation && !error && <p>Loading the explanation…</p>}
       {explanation && (
         <>
+          <dl className="facts">
+            <dt>Role eligibility</dt>
+            <dd data-testid="explanation-policy">{policyName}</dd>
+            <dt>This row</dt>
+            <dd data-testid="explanation-row-total">
+              {money(row.ACR)}
+              {row.AdminType ? `, as ${row.AdminType}` : ""}
+              {row.IsACRDuplicateAtPGALevel ? " (already counted in another row of your organisation)" : ""}
+            </dd>
+          </dl>
           <ul>
-            {explanation.totals
-              .filter((t) => t.attributionType === row.PartnerAttributionType && t.partnerLocationId === row.PartnerId)
-              .map((t) => (
-                <li key={`${t.partnerLocationId}${t.eligible}`}>
-                  Credited to {t.partnerLocationId} ({t.attributionType}{t.eligible ? "" : ", ineligible role"}): {t.credited} {t.currency}
-                </li>
-              ))}
+            {totals.map((t) => (
+              <li key={`${t.partnerLocationId}${t.eligible}${t.currency}`} data-testid="explanation-total">
+                {t.eligible
+                  ? `Credited to ${t.partnerLocationId} (${t.attributionType}) on ${row.SubscriptionName} in ${row.Month}, all rows: ${money(t.credited, t.currency)}`
+                  : `Not credited under this policy (ineligible roles only): ${money(t.credited, t.currency)}`}
+              </li>
+            ))}
           </ul>
-          {row.PartnerAttributionType === "DPOR" && explanation.dporServices && (
+          {services.length > 0 && (
             <table>
               <caption>Consumption by service while you are partner of record</caption>
               <thead>
@@ -320,38 +383,41 @@ function ExplanationPanel({ row, explanation, error, onClose }: { row: ReportRow
                 </tr>
               </thead>
               <tbody>
-                {explanation.dporServices.map((s) => (
-                  <tr key={`${s.partnerLocationId}${s.serviceName}`}>
+                {services.map((s) => (
+                  <tr key={`${s.partnerLocationId}${s.serviceName}${s.currency}`}>
                     <td>{s.serviceName}</td>
-                    <td className="num">
-                      {s.credited} {s.currency}
-                    </td>
-                    <td>{s.associatedSince ?? "—"}</td>
+                    <td className="num">{money(s.credited, s.currency)}</td>
+                    <td>{s.associatedSince ? formatTime(s.associatedSince) : "—"}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
           )}
           {facts.length > 0 && (
-            <ol className="chains">
-              {facts.slice(0, 20).map((f, i) => (
-                <li key={i}>
-                  <strong>
-                    {f.credited} of {f.cost} {f.currency}
-                  </strong>{" "}
-                  on {f.resourceId ?? "the subscription"} ({f.chargePeriod.start.slice(0, 10)}), as {f.adminType}
-                  {f.chains.map((chain, j) => (
-                    <ol key={j} className="chain">
-                      {chain.map((step, k) => (
-                        <li key={k}>{step}</li>
-                      ))}
-                    </ol>
-                  ))}
-                </li>
-              ))}
-            </ol>
+            <>
+              <p data-testid="explanation-facts-sum">
+                {facts.length} usage row(s), credited in all {money(addDecimals(facts.map((f) => f.credited)))}:
+              </p>
+              <ol className="chains">
+                {facts.slice(0, 20).map((f, i) => (
+                  <li key={i}>
+                    <strong>
+                      {money(f.credited, f.currency)} of {money(f.cost, f.currency)}
+                    </strong>{" "}
+                    on {f.resourceId ?? "the subscription"} ({f.chargePeriod.start.slice(0, 10)}), as {f.adminType}
+                    {f.chains.map((chain, j) => (
+                      <ol key={j} className="chain">
+                        {chain.map((step, k) => (
+                          <li key={k}>{step}</li>
+                        ))}
+                      </ol>
+                    ))}
+                  </li>
+                ))}
+              </ol>
+            </>
           )}
-          {facts.length > 20 && <p>…and {facts.length - 20} more daily rows with the same chain.</p>}
+          {facts.length > 20 && <p>…and {facts.length - 20} more usage rows with the same chain.</p>}
         </>
       )}
       <button type="button" onClick={onClose}>

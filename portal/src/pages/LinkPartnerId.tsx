@@ -15,11 +15,21 @@ interface Link {
   readonly objectId: string;
   readonly createdTime: string;
   readonly updatedTime: string;
+  /** Start of the link open now (a removal and a new link start a new one); createdTime is the first link ever. */
+  readonly since: string | null;
+}
+
+interface LinkPeriod {
+  readonly partnerId: string;
+  readonly from: string | null;
+  readonly to: string | null;
 }
 
 interface LinkAnswer {
   readonly directory: { readonly tenantId: string; readonly displayName: string };
   readonly link: Link | null;
+  /** This identity's links in this directory, newest first. */
+  readonly history: readonly LinkPeriod[];
 }
 
 export function LinkPartnerIdPage() {
@@ -97,10 +107,31 @@ function LinkPanel() {
               <code>{link.objectId}</code>
             </dd>
             <dt>Linked since</dt>
-            <dd>{formatTime(link.createdTime)}</dd>
+            <dd data-testid="linked-since">{formatTime(link.since ?? link.createdTime)}</dd>
             <dt>Last changed</dt>
             <dd>{formatTime(link.updatedTime)}</dd>
           </dl>
+        )}
+        {answer && answer.history.length > 0 && (
+          <table aria-label="Link history">
+            <caption>Link history of this account in {answer.directory.displayName}</caption>
+            <thead>
+              <tr>
+                <th>Partner ID</th>
+                <th>From</th>
+                <th>To</th>
+              </tr>
+            </thead>
+            <tbody>
+              {answer.history.map((h, i) => (
+                <tr key={`${i}${h.partnerId}${h.from ?? ""}`}>
+                  <td>{h.partnerId}</td>
+                  <td>{h.from ? formatTime(h.from) : "—"}</td>
+                  <td>{h.to ? formatTime(h.to) : "now (linked)"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         )}
       </section>
 

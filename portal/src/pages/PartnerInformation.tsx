@@ -3,6 +3,7 @@
 import { useEffect, useId, useRef, useState } from "react";
 import { portalApi, PortalApiError } from "../api.ts";
 import { ErrorNotice, StatusNotice } from "../components/Notice.tsx";
+import { TrashIcon } from "../components/Icons.tsx";
 import { SignInPrompt } from "../components/SignInPrompt.tsx";
 import { useSession } from "../session.tsx";
 import { formatTime } from "../format.ts";
@@ -120,7 +121,7 @@ function PartnerOfRecord({ subscriptionId }: { subscriptionId: string }) {
             </dl>
             {answer.canChange && p.partnerId && (
               <button ref={deleteIcon} type="button" className="icon danger" aria-label={`Delete partner of record ${p.partnerId}`} title="Delete partner of record" disabled={busy} onClick={() => setConfirming(true)}>
-                🗑
+                <TrashIcon />
               </button>
             )}
             {confirming && (
