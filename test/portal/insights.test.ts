@@ -2,10 +2,16 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { Browser } from "playwright-core";
 import { startTestServer, type TestServer } from "../support/server.ts";
-import { launchBrowser, screenshot, watchedPage } from "../support/browser.ts";
+import path from "node:path";
+import { launchBrowser, SCREENSHOT_DIR, screenshot, watchedPage } from "../support/browser.ts";
 import { DEMO, DEMO_WORLD, armToken, browserSignIn, portalSignIn } from "./support.ts";
 import { azureUsageReport, coverageReport, diagnoseCustomer } from "../../src/attribution/index.ts";
-import { sumDecimals } from "../../portal/src/format.ts";
+import { formatMoney, sumDecimals } from "../../portal/src/format.ts";
+import { plainCode } from "../../src/attribution/diagnose.ts";
+
+/** Bob's guest object in Woodgrove Bank (demo world). */
+const BOB_WOODGROVE = "50000000-0001-4000-8000-000000000002";
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\$]/g, "\\$&");
 
 const MONTHS = ["2026-09", "2026-10"];
 
@@ -103,9 +109,42 @@ describe("portal insights and coverage: the numbers are the report's", () => {
     const amount = page.getByRole("button", { name: new RegExp(`^Explain ${first.ACR.replace(".", "\\.")} ${first.BillingCurrency} for ${first.SubscriptionName}`) }).first();
     await amount.focus();
     await page.keyboard.press("Enter");
-    const dialog = page.getByRole("dialog", { name: new RegExp(`Why ${first.ACR.replace(".", "\\.")}`) });
+    const dialog = page.getByRole("dialog");
     await dialog.getByText(/Credited to/).first().waitFor();
+    // Amounts as money: two decimals, grouped, with the currency (EUR for woodgrove-ea).
+    assert.equal(await dialog.getByRole("heading").first().textContent(), `Why ${formatMoney(first.ACR, first.BillingCurrency)}: ${first.SubscriptionName}, ${first.Month}, DPOR`);
+    assert.match(formatMoney("1091.26", "EUR"), /^€1,091\.26$/);
+    for (const cell of await dialog.locator("td.num").allTextContents()) assert.match(cell, /^-?(€|\$|£|[A-Z]{3}\s)[\d,]+\.\d\d$/, `money: ${cell}`);
+    assert.equal(await dialog.getByTestId("explanation-policy").textContent(), "Eligible roles only (partner earned credit)");
     await screenshot(page, "portal-insights-explanation");
+
+    // A PAL amount: the exact sum of its usage rows is the row's ACR; the panel is brought into view.
+    await page.getByLabel("Attribution type", { exact: true }).selectOption("PAL");
+    const pal = expected.filter((r) => r.PartnerAttributionType === "PAL" && !r.IsACRDuplicateAtPGALevel).sort((a, b) => Number(b.ACR) - Number(a.ACR))[0];
+    assert.ok(pal, "the demo credits Contoso through PAL");
+    for (let i = 0; i < 50 && (await dialog.count()) > 0; i++) await page.waitForTimeout(100);
+    assert.equal(await dialog.count(), 0, "the DPOR explanation closes when the filter leaves its row out");
+    await page.getByRole("button", { name: `Explain ${pal.ACR} ${pal.BillingCurrency} for ${pal.SubscriptionName}, ${pal.Month}, PAL` }).first().click();
+    const sum = dialog.getByTestId("explanation-facts-sum");
+    await sum.waitFor();
+    assert.match(await sum.textContent() ?? "", new RegExp(`credited in all ${escape(formatMoney(pal.ACR, pal.BillingCurrency))}:`));
+    assert.equal(await dialog.getByTestId("explanation-row-total").textContent().then((t) => t?.startsWith(formatMoney(pal.ACR, pal.BillingCurrency))), true);
+    const box = await dialog.getByTestId("explanation-policy").boundingBox();
+    const top = await dialog.boundingBox();
+    assert.ok(box && top && top.y >= -1 && top.y < 60 && box.y + box.height <= 900, `the panel is scrolled into view: panel at ${top?.y}, policy line at ${box?.y}`);
+    await screenshot(page, "portal-insights-explanation-pal");
+    // What the window shows (not the full page): the panel at the top.
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "portal-insights-explanation-viewport.png") });
+
+    // A filter change refreshes the open explanation: same row, the new policy, its new amount.
+    await page.getByLabel("Role eligibility", { exact: true }).selectOption("all-roles");
+    const policy = dialog.getByTestId("explanation-policy");
+    for (let i = 0; i < 100 && (await policy.count().then((n) => (n ? policy.textContent() : ""))) !== "All roles"; i++) await page.waitForTimeout(100);
+    assert.equal(await policy.textContent(), "All roles");
+    const allRoles = (await azureUsageReport(server.openpal.context.store, { month: pal.Month, policy: "all-roles", globalId: "4000000" }))
+      .find((r) => r.PartnerId === pal.PartnerId && r.SubscriptionId === pal.SubscriptionId && r.PartnerAttributionType === "PAL" && r.AdminType === pal.AdminType && r.IsACRDuplicateAtPGALevel === pal.IsACRDuplicateAtPGALevel && r.BillingCurrency === pal.BillingCurrency);
+    assert.ok(allRoles);
+    assert.match(await dialog.getByRole("heading").first().textContent() ?? "", new RegExp(`^Why ${escape(formatMoney(allRoles.ACR, allRoles.BillingCurrency))}:`));
     await context.close();
     assert.deepEqual(problems, []);
   });
@@ -124,15 +163,39 @@ describe("portal insights and coverage: the numbers are the report's", () => {
       assert.equal(await page.getByTestId(`at-risk-${c.tenantId}`).first().textContent(), money.atRisk, `at risk in ${c.tenantName}`);
     }
     // Bob's guest in Woodgrove is not linked: its fix says how to link it.
-    await page.getByRole("table", { name: "Identities in Woodgrove Bank" }).getByText(/Link it: sign in as this guest/).first().waitFor();
+    const woodgrove = page.getByRole("table", { name: "Identities in Woodgrove Bank" });
+    await woodgrove.getByText(/Link it: sign in as this guest/).first().waitFor();
     await screenshot(page, "portal-coverage");
+
+    // Bob links it now: the page shows it linked (the user's own action is not contradicted), and
+    // the month with data, which ended before the link, as its own explained state.
+    const bobToken = await armToken(server, DEMO.bob, DEMO.woodgrove.domain);
+    const put = await server.fetch("/providers/Microsoft.ManagementPartner/partners/4000001?api-version=2018-02-01", { method: "PUT", headers: { authorization: `Bearer ${bobToken}` } });
+    assert.equal(put.status, 200);
+    await page.reload();
+    const bobLink = page.getByTestId(`link-${BOB_WOODGROVE}`);
+    await bobLink.waitFor();
+    assert.match(await bobLink.textContent() ?? "", new RegExp(`^Linked to 4000001 since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTCNo credit yet for ${report.month}The link started after ${report.month}`));
+    assert.doesNotMatch(await bobLink.textContent() ?? "", /Not linked/);
+    assert.equal(await woodgrove.getByText("Link it: sign in as this guest").count(), 0);
+    const after = await coverageReport(store, { partnerId: "4000000", policy: "pec", dataDir: server.dataDir, now: Date.now() });
+    const wg = after.customers.find((c) => c.tenantId === DEMO.woodgrove.id)!;
+    assert.equal(wg.identities.find((i) => i.objectId === BOB_WOODGROVE)?.linkState, "noCreditYet");
+    assert.equal(await page.getByTestId(`covered-${wg.tenantId}`).first().textContent(), wg.money[0]?.credited);
+    await bobLink.scrollIntoViewIfNeeded();
+    await screenshot(page, "portal-coverage-linked-now");
 
     await page.getByLabel("Customer tenant").fill(DEMO.woodgrove.domain);
     await page.getByRole("button", { name: "Find the reasons" }).click();
     const expected = await diagnoseCustomer(store, { partnerId: "4000000", tenantId: DEMO.woodgrove.id, month: report.month, policy: "pec", dataDir: server.dataDir, now: Date.now() });
     const status = page.getByRole("status").filter({ hasText: "Woodgrove Bank" });
     await status.waitFor();
-    for (const r of expected.reasons) await status.getByText(r.message, { exact: false }).first().waitFor();
+    for (const r of expected.reasons) await status.getByText(plainCode(r.message), { exact: false }).first().waitFor();
+    // Commands in the fixes are shown as code, not between literal backticks.
+    const fixes = expected.reasons.map((r) => r.fix).filter((f) => f.includes("`"));
+    assert.ok(fixes.length > 0, "a fix names a command");
+    assert.ok((await status.locator("li code").count()) >= fixes.length);
+    assert.doesNotMatch(await status.textContent() ?? "", /`/);
     await screenshot(page, "portal-coverage-diagnose");
     await context.close();
     assert.deepEqual(problems, []);

@@ -5,6 +5,7 @@ import { startTestServer, type TestServer } from "../support/server.ts";
 import { launchBrowser, screenshot, watchedPage } from "../support/browser.ts";
 import { DEMO, DEMO_WORLD, browserSignIn, linkedPartnerId, portalSignIn } from "./support.ts";
 import { linkErrorInPartnerWords } from "../../src/portal/errors.ts";
+import { decidePartnerLink } from "../../src/domain/partner-link.ts";
 
 describe("portal: sign-in, session and directories", () => {
   let server: TestServer;
@@ -259,6 +260,41 @@ describe("portal in Chromium: sign in, switch directory, link / update / remove,
     for (const expected of ["a:OpenPAL", "a:Link to a partner ID", "a:Insights", "a:Coverage", "button:Switch directory", "button:Sign out", "input:Partner ID", "button:Update", "button:Remove"]) {
       assert.ok(reached.includes(expected), `${expected} reached by Tab (got ${reached.join(", ")})`);
     }
+    await context.close();
+    assert.deepEqual(problems, []);
+  });
+  it("after remove and re-link, Linked since is the current link's start (not the first link's), and the history lists every link", async () => {
+    // Bob's guest in Woodgrove linked three hours ago and removed two hours ago, through the same
+    // state machine and store calls the PAL API uses, at those times.
+    const store = server.openpal.context.store;
+    const [tid, oid] = [DEMO.woodgrove.id, "50000000-0001-4000-8000-000000000002"];
+    const first = Date.now() - 3 * 3600_000;
+    for (const [command, at] of [[{ kind: "create", partnerId: "4000001" }, first], [{ kind: "delete", partnerId: "4000001" }, first + 3600_000]] as const) {
+      await store.transaction(async (tx) => {
+        const outcome = decidePartnerLink(await tx.links.lockState(tid, oid), command, at);
+        assert.equal(outcome.kind, "write");
+        if (outcome.kind === "write") await tx.links.apply(tid, oid, outcome.previous, outcome.next, at);
+      });
+    }
+    const { page, context, problems } = await watchedPage(browser, server.url);
+    await browserSignIn(page, server.url, DEMO.bob);
+    await page.getByRole("button", { name: "Switch directory" }).click();
+    await page.getByRole("list", { name: "Directories you can use" }).getByRole("button", { name: /Woodgrove/ }).click();
+    await page.getByText("Your account in Woodgrove Bank is not linked to a partner ID.").waitFor();
+    const history = page.getByRole("table", { name: "Link history" });
+    assert.equal(await history.locator("tbody tr").count(), 1, "the removed link is in the history");
+
+    await page.getByLabel("Partner ID", { exact: true }).fill("4000002");
+    await page.getByRole("button", { name: "Link a partner ID" }).click();
+    await page.getByRole("status").filter({ hasText: "Linked: your account is now linked to partner ID 4000002" }).waitFor();
+    const open = (await store.links.history({ tenantId: tid, objectId: oid })).find((l) => l.validTo === null);
+    assert.ok(open?.validFrom);
+    const minute = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+    assert.equal(await page.getByTestId("linked-since").textContent(), minute(open.validFrom), "since the link open now");
+    assert.notEqual(await page.getByTestId("linked-since").textContent(), minute(first), "not since the first link ever (PAL's createdTime)");
+    const rows = await history.locator("tbody tr").allTextContents();
+    assert.deepEqual(rows, [`4000002${minute(open.validFrom)}now (linked)`, `4000001${minute(first)}${minute(first + 3600_000)}`]);
+    await screenshot(page, "portal-link-history");
     await context.close();
     assert.deepEqual(problems, []);
   });

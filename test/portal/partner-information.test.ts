@@ -51,7 +51,16 @@ describe("portal: partner information (DPOR) of a subscription", () => {
     await page.getByRole("button", { name: "Validate ID" }).click();
     await page.getByTestId("dpor-validation").filter({ hasText: /Associated \(location\) Partner ID/ }).waitFor();
 
-    await page.getByRole("button", { name: "Delete partner of record 4000001" }).click();
+    // The delete icon is an inline SVG, not an emoji glyph (which renders as an empty box where no
+    // emoji font is installed): the button holds no text, and the SVG has a drawn size.
+    const deleteButton = page.getByRole("button", { name: "Delete partner of record 4000001" });
+    assert.equal((await deleteButton.textContent())?.trim(), "");
+    const icon = deleteButton.locator("svg[data-icon=trash]");
+    assert.equal(await icon.count(), 1);
+    const box = await icon.boundingBox();
+    assert.ok(box && box.width >= 12 && box.height >= 12, `the icon is drawn: ${JSON.stringify(box)}`);
+    assert.ok((await icon.locator("path").count()) > 0);
+    await deleteButton.click();
     const yes = page.getByRole("alertdialog").getByRole("button", { name: "Yes" });
     await yes.waitFor();
     await screenshot(page, "portal-partner-information-delete");
@@ -83,6 +92,27 @@ describe("portal: partner information (DPOR) of a subscription", () => {
     const refused = await alice.call("PUT", `/subscriptions/${FABRIKAM_PROD}/partner-of-record`, { body: { partnerId: "4000001" } });
     assert.equal(refused.status, 403);
     assert.match(refused.body.error.message, /^You can't change the partner of record: /);
+  });
+
+  it("the navigation has Partner information: it lists the subscriptions the person can see in the directory, each opening its page", async () => {
+    const { page, context, problems } = await watchedPage(browser, server.url);
+    await browserSignIn(page, server.url, DEMO.erin, "/portal/link-partner-id");
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Partner information" }).click();
+    await page.getByRole("heading", { name: "Subscriptions in Fabrikam" }).waitFor();
+    const erin = await portalSignIn(server, DEMO.erin);
+    const listed = await erin.call("GET", "/subscriptions");
+    assert.equal(listed.status, 200);
+    const names = (listed.body.value as { displayName: string; subscriptionId: string }[]).map((x) => x.displayName);
+    assert.ok(names.includes("fabrikam-prod") && names.includes("fabrikam-dev"), names.join(", "));
+    const links = page.getByRole("main").getByRole("link");
+    assert.deepEqual(await links.allTextContents(), names);
+    await screenshot(page, "portal-partner-information-list");
+    await links.filter({ hasText: "fabrikam-prod" }).click();
+    await page.waitForURL(`${server.url}${PAGE}`);
+    await page.getByRole("heading", { name: "Partner of record of fabrikam-prod" }).waitFor();
+    assert.equal(await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Partner information" }).getAttribute("aria-current"), "page");
+    await context.close();
+    assert.deepEqual(problems, []);
   });
 
   it("a subscription that is not EA is read-only with the reason (rule 10)", async () => {

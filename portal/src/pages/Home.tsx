@@ -48,6 +48,11 @@ export function HomePage({ go }: { go: (path: string) => void }) {
             Find the customers where links are missing
           </a>
         </li>
+        <li>
+          <a href="/portal/partner-information" onClick={(e) => (e.preventDefault(), go("/portal/partner-information"))}>
+            See or set the partner of record of your subscriptions
+          </a>
+        </li>
       </ul>
     </section>
   );
