@@ -126,7 +126,8 @@ export async function applyStartupWorld(ctx: AppContext): Promise<StartupWorldOu
     outcome = { kind: "already-applied", file, appliedAt: previous.at, changesSince: await changesSince(ctx, previous.seq) };
   } else {
     const result = await applyWorld(ctx.store, parsed.world, { clock: ctx.clock, ids: ctx.ids, actor: STARTUP_WORLD_ACTOR, requestId: null, source: { file, sha256 } });
-    if (!result.ok && !previous) throw new WorldFileError(file, result.problems);
+    // Only a conflict with history made since an earlier start is tolerated; an invalid file never is.
+    if (!result.ok && (!previous || !result.conflict)) throw new WorldFileError(file, result.problems);
     if (result.ok) {
       for (const w of result.summary.warnings) ctx.log.warn({ path: w.path }, `world file: ${w.path}: ${w.message}`);
       outcome = { kind: "applied", file, summary: result.summary };

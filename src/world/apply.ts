@@ -68,7 +68,7 @@ export interface WorldSummary {
 
 export type ApplyResult =
   | { readonly ok: true; readonly summary: WorldSummary }
-  | { readonly ok: false; readonly problems: readonly WorldProblem[]; readonly warnings: readonly WorldProblem[] };
+  | { readonly ok: false; readonly problems: readonly WorldProblem[]; readonly warnings: readonly WorldProblem[]; /** true: the file is valid but conflicts with the store's history. */ readonly conflict?: boolean };
 
 export interface ApplyOptions {
   readonly clock: Clock;
@@ -148,7 +148,7 @@ export async function applyWorld(store: Store, world: WorldFile, opts: ApplyOpti
       return { ok: true as const, summary };
     });
   } catch (error) {
-    if (error instanceof WorldConflict) return { ok: false, problems: error.problems, warnings: [] };
+    if (error instanceof WorldConflict) return { ok: false, problems: error.problems, warnings: [], conflict: true };
     throw error;
   }
 }

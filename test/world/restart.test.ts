@@ -129,6 +129,14 @@ for (const backend of backends) {
       assert.equal(tenant?.displayName, before, "nothing from the conflicting file was applied");
     });
 
+    it("on a data dir with history, a changed world that is invalid (not merely conflicting) still refuses to start", async () => {
+      await stop();
+      const doc = JSON.parse(readFileSync(worldFile, "utf8")) as { links: { tenantId: string; objectId: string; partnerId: string; from: string }[] };
+      doc.links.push({ tenantId: "99999999-0000-4000-8000-000000000009", objectId: "99999999-0001-4000-8000-000000000001", partnerId: "4000001", from: "2026-09-01T00:00:00Z" });
+      writeFileSync(worldFile, JSON.stringify(doc, null, 2));
+      await assert.rejects(start(), (e: Error) => e instanceof WorldFileError && /99999999-0000-4000-8000-000000000009/.test(e.message));
+    });
+
     it("a conflicting world on a data dir it was never applied to still refuses to start", async () => {
       await stop();
       const other = mkdtempSync(path.join(dir, "other-"));
