@@ -1,7 +1,7 @@
 /**
  * The Azure built-in role definitions OpenPAL knows, with their real (global) GUIDs.
  *
- * Generated from shared/data/pec-eligible-roles.json (the published partner-earned-credit table:
+ * Generated from data/pec-eligible-roles.json (the published partner-earned-credit table:
  * name, GUID, eligibility) plus built-ins that appear in real exports but are absent from that
  * table; their eligibility is `null` = "not in the published table". Regenerate rather than edit
  * by hand when the table changes, and bump PEC_POLICY_VERSION in roles.ts.
@@ -10,7 +10,7 @@
 /** [role definition GUID, role name, PEC eligibility (null: absent from the published table)]. */
 export type BuiltInRoleRow = readonly [id: string, name: string, pecEligible: boolean | null];
 
-/** Source of the published table (shared/data/pec-eligible-roles.json, eligibility_source). */
+/** Source of the published table (data/pec-eligible-roles.json, eligibility_source). */
 export const PEC_TABLE_SOURCE = "partner-center azure-roles-perms-pec.md, ms.date 2022-11-08";
 
 export const BUILT_IN_ROLES: readonly BuiltInRoleRow[] = [

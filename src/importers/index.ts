@@ -4,7 +4,7 @@
  * transaction back after computing the same report.
  *
  * @example
- * const report = await importRbac(store, ["../shared/data/rbac/azgovviz-demo"], { now: Date.now() });
+ * const report = await importRbac(store, ["test/fixtures/rbac/azgovviz-demo"], { now: Date.now() });
  * console.log(formatImportReport(report));
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";

@@ -1,6 +1,6 @@
 /**
  * Parsing real RBAC exports into one neutral import plan (no store access here; see
- * rbac-apply.ts). Formats (shared/data/FORMATS.md section 3):
+ * rbac-apply.ts). Formats (docs/ACCESS.md, "Importers"):
  * - `az-cli`: `az role assignment list --all` JSON (flat objects);
  * - `arg`: Azure Resource Graph `authorizationresources` / `resourcecontainers` rows
  *   (a JSON array or `{ data: [...] }`);

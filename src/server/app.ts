@@ -134,7 +134,14 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
 
   const identity = await createIdentity(context);
   await identity.register(app);
-  await registerComponents(app, { context, identity });
+  try {
+    await registerComponents(app, { context, identity });
+  } catch (error) {
+    // e.g. an invalid --world file: release the store so the process can end with the message.
+    await app.close();
+    if (ownsStore) await store.close();
+    throw error;
+  }
 
   return {
     app,

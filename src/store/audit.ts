@@ -2,7 +2,7 @@
  * Audit aggregate: an append-only log of every write (who, what, when, request id). The database
  * refuses updates and deletes (migration 0002); this interface offers only append and read.
  */
-import type { Kysely } from "kysely";
+import type { Kysely, Selectable } from "kysely";
 import type { Database } from "./schema.ts";
 
 export interface AuditEntry {
@@ -22,6 +22,13 @@ export interface AuditEntry {
 export interface AuditRecord extends AuditEntry {
   readonly seq: number;
 }
+
+type AuditRow = Selectable<Database["audit_log"]>;
+const toRecord = (r: AuditRow): AuditRecord => ({
+  seq: Number(r.seq), at: Number(r.at), tenantId: r.tenant_id, actorTenantId: r.actor_tenant_id,
+  actorObjectId: r.actor_object_id, action: r.action, target: r.target, requestId: r.request_id,
+  details: JSON.parse(r.details) as Record<string, unknown>,
+});
 
 export class AuditLog {
   readonly #db: Kysely<Database>;
@@ -43,10 +50,19 @@ export class AuditLog {
     if (filter.tenantId) q = q.where("tenant_id", "=", filter.tenantId);
     if (filter.afterSeq !== undefined) q = q.where("seq", ">", filter.afterSeq);
     const rows = await q.execute();
-    return rows.map((r) => ({
-      seq: Number(r.seq), at: Number(r.at), tenantId: r.tenant_id, actorTenantId: r.actor_tenant_id,
-      actorObjectId: r.actor_object_id, action: r.action, target: r.target, requestId: r.request_id,
-      details: JSON.parse(r.details) as Record<string, unknown>,
-    }));
+    return rows.map(toRecord);
+  }
+
+  /** The latest entries of one action, newest first (e.g. the last `world.apply`). */
+  async latest(action: string, limit = 20): Promise<AuditRecord[]> {
+    const rows = await this.#db.selectFrom("audit_log").selectAll().where("action", "=", action).orderBy("seq", "desc").limit(limit).execute();
+    return rows.map(toRecord);
+  }
+
+  /** How many entries of each action were written after a sequence number. */
+  async countByAction(afterSeq: number): Promise<Record<string, number>> {
+    const rows = await this.#db.selectFrom("audit_log").select(["action", (eb) => eb.fn.countAll<number | string | bigint>().as("n")])
+      .where("seq", ">", afterSeq).groupBy("action").execute();
+    return Object.fromEntries(rows.map((r) => [r.action, Number(r.n)]));
   }
 }

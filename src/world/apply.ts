@@ -68,7 +68,7 @@ export interface WorldSummary {
 
 export type ApplyResult =
   | { readonly ok: true; readonly summary: WorldSummary }
-  | { readonly ok: false; readonly problems: readonly WorldProblem[]; readonly warnings: readonly WorldProblem[] };
+  | { readonly ok: false; readonly problems: readonly WorldProblem[]; readonly warnings: readonly WorldProblem[]; /** true: the file is valid but conflicts with the store's history. */ readonly conflict?: boolean };
 
 export interface ApplyOptions {
   readonly clock: Clock;
@@ -77,6 +77,8 @@ export interface ApplyOptions {
   readonly requestId?: string | null;
   /** Key ids for new secrets and certificates. */
   readonly ids?: IdSource;
+  /** Where the file came from (recorded in the audit entry), e.g. `serve --world`'s file and its SHA-256. */
+  readonly source?: { readonly file: string; readonly sha256: string };
 }
 
 /** Raised inside the transaction to roll it back with the conflicts found while writing. */
@@ -141,12 +143,12 @@ export async function applyWorld(store: Store, world: WorldFile, opts: ApplyOpti
       await tx.audit.append({
         at: opts.clock.now(), tenantId: null, actorTenantId: null, actorObjectId: null,
         action: "world.apply", target: "/admin/world", requestId: opts.requestId ?? null,
-        details: { actor: opts.actor, counts: changedCounts(run.counts), notApplied: notApplied.map((s) => s.section) },
+        details: { actor: opts.actor, ...(opts.source ? { file: opts.source.file, sha256: opts.source.sha256 } : {}), counts: changedCounts(run.counts), notApplied: notApplied.map((s) => s.section) },
       });
       return { ok: true as const, summary };
     });
   } catch (error) {
-    if (error instanceof WorldConflict) return { ok: false, problems: error.problems, warnings: [] };
+    if (error instanceof WorldConflict) return { ok: false, problems: error.problems, warnings: [], conflict: true };
     throw error;
   }
 }

@@ -92,7 +92,7 @@ describe("the ARM layer on the wire", () => {
   describe("GET /operations answers the published list, byte for byte", () => {
     it("matches the spec example's value, compact, one page", async () => {
       const r = await arm(server, "GET", `${PAL}/operations?${V}`, alice);
-      const example = JSON.parse(readFileSync("/work/shared/spec/managementpartner-2018-02-01/examples/GetOperations.json", "utf8")) as { responses: { 200: { body: unknown } } };
+      const example = JSON.parse(readFileSync(new URL("../fixtures/spec/managementpartner-2018-02-01/GetOperations.json", import.meta.url), "utf8")) as { responses: { 200: { body: unknown } } };
       assert.equal(r.text, JSON.stringify(example.responses[200].body));
     });
   });

@@ -9,7 +9,7 @@ import { detectFormat, importRbac } from "../../src/importers/index.ts";
 import { storeBackends } from "../support/stores.ts";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const RBAC = path.resolve(repoRoot, "../shared/data/rbac");
+const RBAC = path.resolve(repoRoot, "test/fixtures/rbac");
 const AZGOVVIZ = path.join(RBAC, "azgovviz-demo");
 const ROOT = "896470ca-9c6e-4176-9b38-5a655403c638";
 const NOW = Date.UTC(2026, 0, 1);

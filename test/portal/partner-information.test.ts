@@ -2,7 +2,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { Browser } from "playwright-core";
 import { startTestServer, type TestServer } from "../support/server.ts";
-import { launchBrowser, screenshot, watchedPage } from "../support/browser.ts";
+import { browserSuiteSkip, launchBrowser, screenshot, watchedPage } from "../support/browser.ts";
 import { DEMO, DEMO_WORLD, armToken, browserSignIn, portalSignIn, type Person } from "./support.ts";
 
 const FABRIKAM_PROD = "e3000000-0000-4000-8000-000000000001";
@@ -18,16 +18,16 @@ async function partnerOfRecord(server: TestServer, person: Person, tenant: strin
   return ((await res.json()) as { properties: { partnerId: string | null } }).properties.partnerId;
 }
 
-describe("portal: partner information (DPOR) of a subscription", () => {
+describe("portal: partner information (DPOR) of a subscription", { skip: browserSuiteSkip }, () => {
   let server: TestServer;
   let browser: Browser;
   before(async () => {
-    server = await startTestServer({ options: { world: DEMO_WORLD } });
     browser = await launchBrowser();
+    server = await startTestServer({ options: { world: DEMO_WORLD } });
   });
   after(async () => {
-    await browser.close();
-    await server.close();
+    await browser?.close();
+    await server?.close();
   });
 
   it("the EA account owner validates an id (sees the partner's name), saves it, and deletes it with the icon and Yes; the DPOR API agrees at each step", async () => {

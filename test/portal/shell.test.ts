@@ -2,18 +2,18 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { Browser } from "playwright-core";
 import { startTestServer, type TestServer } from "../support/server.ts";
-import { launchBrowser, screenshot, watchedPage } from "../support/browser.ts";
+import { browserSuiteSkip, launchBrowser, screenshot, watchedPage } from "../support/browser.ts";
 
-describe("portal shell", () => {
+describe("portal shell", { skip: browserSuiteSkip }, () => {
   let server: TestServer;
   let browser: Browser;
   before(async () => {
-    server = await startTestServer();
     browser = await launchBrowser();
+    server = await startTestServer();
   });
   after(async () => {
-    await browser.close();
-    await server.close();
+    await browser?.close();
+    await server?.close();
   });
 
   it("serves the built app under /portal/, deep links included, with a CSP that allows only this server", async () => {

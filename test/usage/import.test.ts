@@ -9,7 +9,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { detectFormat, Header, importUsageFile, openUsageLake, SkipReason, USAGE_COLUMNS, UsageImportError, type ImportUsageOptions } from "../../src/usage/index.ts";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const samples = path.resolve(repoRoot, "../shared/data/usage");
+const samples = path.resolve(repoRoot, "test/fixtures/usage");
 const sample = (rel: string) => path.join(samples, rel);
 const AZGOVVIZ_PERIOD = { start: "2021-08-17", end: "2021-08-18" };
 

@@ -4,6 +4,7 @@ import { loadOptions, optionDefinitions, type Options, type RawValue } from "../
 import { startServer, type RunningServer } from "../../server/index.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { WorldFileError } from "../../world/index.ts";
+import { describeStartupWorld, startupWorldOutcome } from "../../admin/world.ts";
 
 /** Adds every server option (from the catalog) to a command. */
 export function addServerOptions(cmd: Command): Command {
@@ -54,6 +55,8 @@ export function serveCommand(): Command {
       lines.push(`  trust its certificate: export NODE_EXTRA_CA_CERTS=${server.caCertPath}`);
       lines.push(`  (az CLI: export REQUESTS_CA_BUNDLE=${server.caCertPath})`);
     }
+    const world = startupWorldOutcome(server.openpal.context);
+    if (world) lines.push(`  ${world.kind === "kept" ? "warning: " : ""}${describeStartupWorld(world)}`);
     lines.push(`  health: curl --cacert ${server.caCertPath ?? "<your CA>"} ${server.url}/healthz`);
     process.stdout.write(lines.join("\n") + "\n");
 

@@ -1,6 +1,6 @@
 /**
  * Wire shapes of Microsoft.Authorization roleAssignments and roleDefinitions (api-version
- * 2022-04-01), in the key order of the published examples (shared/data/rbac/rest-api-examples).
+ * 2022-04-01), in the key order of the published examples (azure-rest-api-specs).
  */
 import { formatArmTime } from "../../domain/time.ts";
 import type { RoleDefinition } from "../../domain/roles.ts";

@@ -1,7 +1,7 @@
 /**
  * Wire shapes of Microsoft.ManagedServices registrationDefinitions and registrationAssignments
  * (api-version 2022-10-01), in the key order of the published examples
- * (shared/data/rbac/rest-api-examples/managedservices.2022-10-01.*.json).
+ * (azure-rest-api-specs, Microsoft.ManagedServices 2022-10-01 examples).
  */
 import type { RegistrationAssignment, RegistrationDefinition } from "../../store/index.ts";
 
