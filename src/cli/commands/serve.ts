@@ -56,6 +56,7 @@ export function serveCommand(): Command {
     }
     lines.push(`  health: curl --cacert ${server.caCertPath ?? "<your CA>"} ${server.url}/healthz`);
     process.stdout.write(lines.join("\n") + "\n");
+    if (server.lockNote) process.stderr.write(`openpal: note: ${server.lockNote}\n`);
 
     let stopping = false;
     const stop = async (signal: string) => {
