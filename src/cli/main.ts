@@ -1,6 +1,10 @@
 /** `openpal` command-line entry point. */
 import { buildProgram } from "./program.ts";
 import { CliError } from "./errors.ts";
+import { endQuietlyOnBrokenPipe } from "./epipe.ts";
+
+endQuietlyOnBrokenPipe(process.stdout);
+endQuietlyOnBrokenPipe(process.stderr);
 
 const program = buildProgram();
 try {

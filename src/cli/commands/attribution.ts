@@ -9,6 +9,7 @@ import { databaseConfigFrom, openStore, type Store } from "../../store/index.ts"
 import { systemClock } from "../../domain/time.ts";
 import { attributeUsage, ReportError, type AttributionSummary, type Policy } from "../../attribution/index.ts";
 import { CliError, ExitCode } from "../errors.ts";
+import { requireDataDir } from "../data-dir.ts";
 import { DEMO_MONTHS, DEMO_WORLD_FILE, seedDemo } from "../../insights/demo.ts";
 
 /** Options every local attribution command takes. */
@@ -19,10 +20,14 @@ export function withStoreOptions(cmd: Command): Command {
     .addOption(new Option("--policy <policy>", "role eligibility policy").choices(["pec", "all-roles"]).default("pec"));
 }
 
-/** Opens the store named by the options; runs `work`; closes it. Report errors become CLI errors. */
-export async function withLocalStore<T>(parsed: Record<string, unknown>, work: (store: Store, dataDir: string) => Promise<T>): Promise<T> {
+/**
+ * Opens the store named by the options; runs `work`; closes it. Report errors become CLI errors.
+ * The data dir must exist (a SQLite store is never created as a side effect) unless `create`.
+ */
+export async function withLocalStore<T>(parsed: Record<string, unknown>, work: (store: Store, dataDir: string) => Promise<T>, opts: { create?: boolean } = {}): Promise<T> {
   const resolved = loadOptions({ dataDir: parsed.dataDir as string | undefined, postgresUrl: parsed.postgresUrl as string | undefined });
   if (!resolved.ok) throw new CliError(`invalid options:\n  - ${resolved.problems.join("\n  - ")}`, ExitCode.usage);
+  if (!opts.create && resolved.options.store === "sqlite") requireDataDir(resolved.options.dataDir, { flag: parsed.dataDir as string | undefined });
   const store = await openStore(databaseConfigFrom(resolved.options));
   try {
     return await work(store, resolved.options.dataDir);
@@ -74,7 +79,7 @@ export function attributionCommand(): Command {
   attribution.addCommand(run);
 
   const seed = new Command("seed-demo")
-    .description("Generate two months of usage for a world file (default: the demo world), import it and attribute both months.")
+    .description("Generate two months of usage for a world file (default: the demo world), import it and attribute both months (creates the data dir if needed).")
     .option("--data-dir <dir>", "data directory (env OPENPAL_DATA_DIR; default ./.openpal)")
     .option("--postgres-url <url>", "PostgreSQL store instead of the data dir's SQLite")
     .option("--world <file>", "world file whose subscriptions get usage (default: the demo world)")
@@ -84,7 +89,7 @@ export function attributionCommand(): Command {
     await withLocalStore(parsed, async (store, dataDir) => {
       const r = await seedDemo({ store, clock: systemClock }, dataDir, (parsed.world as string | undefined) ?? DEMO_WORLD_FILE, months);
       process.stdout.write(`imported ${r.imported} usage rows and attributed ${r.months.join(", ")} (policies pec and all-roles).\nTry: openpal report azure-usage --month ${r.months.at(-1)}\n`);
-    });
+    }, { create: true });
   });
   attribution.addCommand(seed);
   return attribution;

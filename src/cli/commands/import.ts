@@ -8,6 +8,7 @@ import { databaseConfigFrom, openStore } from "../../store/index.ts";
 import { RBAC_FORMATS, formatImportReport, importRbac, type RbacFormat } from "../../importers/index.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { optionsOrExit } from "./serve.ts";
+import { requireDataDir } from "../data-dir.ts";
 
 export function importCommand(): Command {
   const cmd = new Command("import").description("Import data into the store.");
@@ -20,9 +21,11 @@ export function importCommand(): Command {
     .option("--dry-run", "validate and report, write nothing")
     .option("--data-dir <dir>", "SQLite store directory (default ./.openpal)")
     .option("--postgres-url <url>", "PostgreSQL store instead of SQLite")
+    .option("--create", "create the data dir if it does not exist yet (otherwise a missing data dir is an error)")
     .option("--json", "print the report as JSON")
-    .action(async (files: string[], parsed: { tenant?: string; subscription?: string; format?: RbacFormat; dryRun?: boolean; dataDir?: string; postgresUrl?: string; json?: boolean }) => {
+    .action(async (files: string[], parsed: { tenant?: string; subscription?: string; format?: RbacFormat; dryRun?: boolean; dataDir?: string; postgresUrl?: string; json?: boolean; create?: boolean }) => {
       const options = optionsOrExit({ dataDir: parsed.dataDir, postgresUrl: parsed.postgresUrl });
+      if (options.store === "sqlite" && parsed.create !== true) requireDataDir(options.dataDir, { flag: parsed.dataDir }, "To start a new data dir there, add --create.");
       let store;
       try {
         store = await openStore(databaseConfigFrom(options));

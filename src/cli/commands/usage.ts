@@ -6,6 +6,7 @@ import { loadOptions, type Options } from "../../options/index.ts";
 import { databaseConfigFrom, openStore } from "../../store/index.ts";
 import { importUsageFile, USAGE_FORMATS, UsageImportError, type ImportPhase, type UsageImportSummary, type UsageFormat } from "../../usage/index.ts";
 import { CliError, ExitCode } from "../errors.ts";
+import { requireDataDir } from "../data-dir.ts";
 
 const PHASE_LABEL: Record<ImportPhase, string> = {
   hashing: "hashing",
@@ -75,11 +76,13 @@ export function usageCommand(): Command {
     .option("--max-bad-rows <n>", "skip and count up to n rows with unparsable values instead of failing the file", "0")
     .addOption(new Option("--decimal-separator <sep>", "decimal separator of numbers (default , for ;-separated files, else .)").choices([".", ","]))
     .option("--force", "read the file even if its content was imported before (rows are still deduplicated)")
+    .option("--create", "create the data dir if it does not exist yet (otherwise a missing data dir is an error)")
     .option("--memory-limit <size>", "DuckDB memory limit before spilling to disk", "2GB")
     .option("--json", "print the summaries as JSON");
   importCmd.action(async (files: string[], parsed: Record<string, unknown>) => {
     const resolved = loadOptions({ dataDir: parsed.dataDir as string | undefined, postgresUrl: parsed.postgresUrl as string | undefined });
     if (!resolved.ok) throw new CliError(`invalid options:\n  - ${resolved.problems.join("\n  - ")}`, ExitCode.usage);
+    if (parsed.create !== true) requireDataDir(resolved.options.dataDir, { flag: parsed.dataDir as string | undefined }, "To start a new data dir there, add --create.");
     const maxBadRows = Number(parsed.maxBadRows);
     if (!Number.isSafeInteger(maxBadRows) || maxBadRows < 0) throw new CliError(`--max-bad-rows "${String(parsed.maxBadRows)}": use a whole number ≥ 0.`, ExitCode.usage);
     const tty = process.stdout.isTTY === true && parsed.json !== true;
