@@ -5,12 +5,11 @@
  */
 import { Command, Option } from "commander";
 import { loadOptions } from "../../options/index.ts";
-import { databaseConfigFrom, openStore, type Store } from "../../store/index.ts";
+import type { Store } from "../../store/index.ts";
 import { systemClock } from "../../domain/time.ts";
-import { attributeUsage, ReportError, type AttributionSummary, type Policy } from "../../attribution/index.ts";
+import type { AttributionSummary, Policy } from "../../attribution/index.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { requireDataDir } from "../data-dir.ts";
-import { DEMO_MONTHS, DEMO_WORLD_FILE, seedDemo } from "../../insights/demo.ts";
 
 /** Options every local attribution command takes. */
 export function withStoreOptions(cmd: Command): Command {
@@ -28,6 +27,8 @@ export async function withLocalStore<T>(parsed: Record<string, unknown>, work: (
   const resolved = loadOptions({ dataDir: parsed.dataDir as string | undefined, postgresUrl: parsed.postgresUrl as string | undefined });
   if (!resolved.ok) throw new CliError(`invalid options:\n  - ${resolved.problems.join("\n  - ")}`, ExitCode.usage);
   if (!opts.create && resolved.options.store === "sqlite") requireDataDir(resolved.options.dataDir, { flag: parsed.dataDir as string | undefined });
+  // The store and the engine (DuckDB) load when a command runs, not when the CLI starts.
+  const [{ databaseConfigFrom, openStore }, { ReportError }] = await Promise.all([import("../../store/index.ts"), import("../../attribution/index.ts")]);
   const store = await openStore(databaseConfigFrom(resolved.options));
   try {
     return await work(store, resolved.options.dataDir);
@@ -68,6 +69,7 @@ export function attributionCommand(): Command {
     .option("--json", "print the summary as JSON");
   run.action(async (parsed: Record<string, unknown>) => {
     const month = requireMonth(parsed.month);
+    const { attributeUsage } = await import("../../attribution/index.ts");
     await withLocalStore(parsed, async (store, dataDir) => {
       const summary = await attributeUsage({
         store, dataDir, month, policy: parsed.policy as Policy, clock: systemClock, memoryLimit: parsed.memoryLimit as string,
@@ -83,9 +85,10 @@ export function attributionCommand(): Command {
     .option("--data-dir <dir>", "data directory (env OPENPAL_DATA_DIR; default ./.openpal)")
     .option("--postgres-url <url>", "PostgreSQL store instead of the data dir's SQLite")
     .option("--world <file>", "world file whose subscriptions get usage (default: the demo world)")
-    .option("--months <list>", "comma-separated months", DEMO_MONTHS.join(","));
+    .option("--months <list>", "comma-separated months (default: the demo world's two months)");
   seed.action(async (parsed: Record<string, unknown>) => {
-    const months = String(parsed.months).split(",").map((m) => requireMonth(m.trim(), "--months"));
+    const { DEMO_MONTHS, DEMO_WORLD_FILE, seedDemo } = await import("../../insights/demo.ts");
+    const months = String(parsed.months ?? DEMO_MONTHS.join(",")).split(",").map((m) => requireMonth(m.trim(), "--months"));
     await withLocalStore(parsed, async (store, dataDir) => {
       const r = await seedDemo({ store, clock: systemClock }, dataDir, (parsed.world as string | undefined) ?? DEMO_WORLD_FILE, months);
       process.stdout.write(`imported ${r.imported} usage rows and attributed ${r.months.join(", ")} (policies pec and all-roles).\nTry: openpal report azure-usage --month ${r.months.at(-1)}\n`);

@@ -4,8 +4,8 @@
  * (SQLite in WAL mode takes a concurrent writer; migrations run at open).
  */
 import { Command, Option } from "commander";
-import { databaseConfigFrom, openStore } from "../../store/index.ts";
-import { RBAC_FORMATS, formatImportReport, importRbac, type RbacFormat } from "../../importers/index.ts";
+import type { RbacFormat } from "../../importers/index.ts";
+import { RBAC_FORMATS } from "../../importers/rbac-parse.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { optionsOrExit } from "./serve.ts";
 import { requireDataDir } from "../data-dir.ts";
@@ -26,6 +26,7 @@ export function importCommand(): Command {
     .action(async (files: string[], parsed: { tenant?: string; subscription?: string; format?: RbacFormat; dryRun?: boolean; dataDir?: string; postgresUrl?: string; json?: boolean; create?: boolean }) => {
       const options = optionsOrExit({ dataDir: parsed.dataDir, postgresUrl: parsed.postgresUrl });
       if (options.store === "sqlite" && parsed.create !== true) requireDataDir(options.dataDir, { flag: parsed.dataDir }, "To start a new data dir there, add --create.");
+      const [{ databaseConfigFrom, openStore }, { formatImportReport, importRbac }] = await Promise.all([import("../../store/index.ts"), import("../../importers/index.ts")]);
       let store;
       try {
         store = await openStore(databaseConfigFrom(options));

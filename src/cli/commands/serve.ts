@@ -1,9 +1,8 @@
 /** `openpal serve`: run the server with its store (and a world file, if given). */
 import { Command, Option } from "commander";
 import { loadOptions, optionDefinitions, type Options, type RawValue } from "../../options/index.ts";
-import { startServer, type RunningServer } from "../../server/index.ts";
+import type { RunningServer } from "../../server/index.ts";
 import { CliError, ExitCode } from "../errors.ts";
-import { WorldFileError } from "../../world/index.ts";
 
 /** Adds every server option (from the catalog) to a command. */
 export function addServerOptions(cmd: Command): Command {
@@ -38,6 +37,8 @@ export function serveCommand(): Command {
   addServerOptions(cmd);
   cmd.action(async (parsed: Record<string, unknown>) => {
     const options = optionsOrExit(parsed);
+    // The server (fastify, the store, DuckDB) is loaded only when it runs, not for --help.
+    const [{ startServer }, { WorldFileError }] = await Promise.all([import("../../server/index.ts"), import("../../world/index.ts")]);
     let server: RunningServer;
     try {
       server = await startServer(options);

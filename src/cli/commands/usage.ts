@@ -1,10 +1,9 @@
 /** `openpal usage import FILE…`: cost exports into the usage lake (a local command: reads files, needs no server). */
 import { Command, Option } from "commander";
-import cliProgress from "cli-progress";
 import { existsSync } from "node:fs";
 import { loadOptions, type Options } from "../../options/index.ts";
-import { databaseConfigFrom, openStore } from "../../store/index.ts";
-import { importUsageFile, USAGE_FORMATS, UsageImportError, type ImportPhase, type UsageImportSummary, type UsageFormat } from "../../usage/index.ts";
+import type { ImportPhase, UsageImportSummary, UsageFormat } from "../../usage/index.ts";
+import { USAGE_FORMATS } from "../../usage/formats.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { requireDataDir } from "../data-dir.ts";
 
@@ -48,7 +47,8 @@ function parsePeriod(value: string): { start: string; end: string } {
  * store the options name. Undefined (reported as "not checked") when there is no store yet: an
  * import must not create one as a side effect.
  */
-function controlPlaneSubscriptions(options: Options): (() => Promise<Set<string>>) | undefined {
+async function controlPlaneSubscriptions(options: Options): Promise<(() => Promise<Set<string>>) | undefined> {
+  const { databaseConfigFrom, openStore } = await import("../../store/index.ts");
   const config = databaseConfigFrom(options);
   if (config.kind === "sqlite" && (options.inMemory || !existsSync(config.sqlitePath as string))) return undefined;
   let cached: Promise<Set<string>> | undefined;
@@ -87,7 +87,9 @@ export function usageCommand(): Command {
     if (!Number.isSafeInteger(maxBadRows) || maxBadRows < 0) throw new CliError(`--max-bad-rows "${String(parsed.maxBadRows)}": use a whole number ≥ 0.`, ExitCode.usage);
     const tty = process.stdout.isTTY === true && parsed.json !== true;
     const summaries: UsageImportSummary[] = [];
-    const knownSubscriptionIds = controlPlaneSubscriptions(resolved.options);
+    const knownSubscriptionIds = await controlPlaneSubscriptions(resolved.options);
+    // The lake's engine (DuckDB) and the progress bar load only when files are imported.
+    const [{ importUsageFile, UsageImportError }, { default: cliProgress }] = await Promise.all([import("../../usage/index.ts"), import("cli-progress")]);
     for (const file of files) {
       const bar = tty
         ? new cliProgress.SingleBar({ format: `{phase} ${file} [{bar}] {percentage}%`, stream: process.stdout, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
