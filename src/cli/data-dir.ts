@@ -9,7 +9,7 @@ import path from "node:path";
 import { CliError, ExitCode } from "./errors.ts";
 
 /** Entries that only an OpenPAL data dir holds: any one of them makes a folder a data dir. */
-export const DATA_DIR_MARKERS = ["openpal.db", "server.json", "server.lock", "admin.key", "tls", "usage", "facts"] as const;
+export const DATA_DIR_MARKERS = ["openpal.db", "server.json", "server.lock", "admin.key", "tls", "usage", "attribution"] as const;
 
 /** Whether `dir` is an existing OpenPAL data dir (a folder holding at least one marker). */
 export function isDataDir(dir: string): boolean {
