@@ -79,9 +79,10 @@ const COLUMNS = ["subscriptionId", "subscriptionName", "partnerId", "partnerName
  * What `dpor set` did, in words: the first assignment *sets* the partner of record, a different
  * one *changes* it (naming the previous one), the same one leaves it unchanged.
  */
-export function describeDporSet(before: string | null, after: FlatPartnerOfRecord): string {
+export function describeDporSet(before: string | null | undefined, after: FlatPartnerOfRecord): string {
   const who = `${after.partnerName ? `${after.partnerName} (${after.partnerId ?? ""})` : (after.partnerId ?? "")}`;
   const where = after.subscriptionName ?? after.subscriptionId ?? "the subscription";
+  if (before === undefined) return `partner of record: ${who} is the partner of record of ${where}.`;
   if (before === null) return `partner of record set: ${who} is now the partner of record of ${where}.`;
   if (before === after.partnerId) return `partner of record unchanged: ${who} already was the partner of record of ${where}.`;
   return `partner of record changed from ${before} to ${who} on ${where}.`;
@@ -109,7 +110,10 @@ export function dporCommand(openSession: () => Promise<ArmSession> = defaultSess
       .addOption(output())
       .action(async (opts: { subscription?: string; partnerId?: string; output: string }) => {
         const session = await openSession();
-        const before = action === "set" && opts.subscription && opts.partnerId ? (await runDporAction(session, "show", opts.subscription)).partnerId : null;
+        // The partner of record before a set, for "set" vs "changed"; the set itself reports any error.
+        const before = action === "set" && opts.subscription && opts.partnerId
+          ? await runDporAction(session, "show", opts.subscription).then((p) => p.partnerId, () => undefined)
+          : undefined;
         const after = await runDporAction(session, action, opts.subscription, opts.partnerId);
         print(after, opts.output);
         if (action === "set") process.stderr.write(`${describeDporSet(before, after)}\n`);
