@@ -20,6 +20,7 @@ import { buildCoverage, loadCoverageInput, monthWindow, type Policy } from "./co
 import { attributeInMemory } from "./engine.ts";
 import { ReportError } from "./report.ts";
 import type { CoverageIdentity, CoverageLinkState, CustomerCoverage } from "./wire.ts";
+import { PARTNER_REGISTRATION_HINT } from "../domain/partner-id.ts";
 export type { CoverageIdentity, CoverageLinkState, CustomerCoverage } from "./wire.ts";
 
 export interface CoverageReport {
@@ -34,7 +35,7 @@ const key2 = (t: string, o: string) => `${t.toLowerCase()}|${o.toLowerCase()}`;
 
 export async function coverageReport(store: Store, q: { partnerId: string; month?: string; policy?: Policy; dataDir: string; now: number }): Promise<CoverageReport> {
   const found = await store.partners.lookup(q.partnerId, q.now);
-  if (found.kind === "unknown") throw new ReportError(`partner id ${q.partnerId} is not registered; use a location id or the organisation's global id.`);
+  if (found.kind === "unknown") throw new ReportError(`partner id ${q.partnerId} is not registered; use a location id or the organisation's global id. ${PARTNER_REGISTRATION_HINT}`);
   const org = found.organisation;
   const policy = q.policy ?? "pec";
   const lake = openUsageLake(q.dataDir);

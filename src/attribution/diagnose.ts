@@ -27,6 +27,7 @@ import { openUsageLake } from "../usage/index.ts";
 import { loadCoverageInput, monthWindow, type Policy } from "./coverage.ts";
 import { ReportError } from "./report.ts";
 import type { DiagnosisCode, Diagnosis, DiagnoseResult } from "./wire.ts";
+import { PARTNER_REGISTRATION_HINT } from "../domain/partner-id.ts";
 export type { DiagnosisCode, Diagnosis, DiagnoseResult } from "./wire.ts";
 
 export interface DiagnoseQuery {
@@ -46,7 +47,7 @@ const fmt = (list: readonly Interval[]) => list.map((i) => `[${iso(i.from)}, ${i
 
 export async function diagnoseCustomer(store: Store, q: DiagnoseQuery): Promise<DiagnoseResult> {
   const found = await store.partners.lookup(q.partnerId, q.now);
-  if (found.kind === "unknown") throw new ReportError(`partner id ${q.partnerId} is not registered; use a location id or the organisation's global id.`);
+  if (found.kind === "unknown") throw new ReportError(`partner id ${q.partnerId} is not registered; use a location id or the organisation's global id. ${PARTNER_REGISTRATION_HINT}`);
   const org = found.organisation;
   const tenantId = q.tenantId.toLowerCase();
   const tenant = await store.directory.getTenant(tenantId);

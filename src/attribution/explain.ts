@@ -17,6 +17,7 @@ import { factsDir, readFacts } from "./engine.ts";
 import type { Evidence, Policy } from "./coverage.ts";
 import { ReportError } from "./report.ts";
 import type { ExplainedFact, Explanation } from "./wire.ts";
+import { PARTNER_REGISTRATION_HINT } from "../domain/partner-id.ts";
 export type { ExplainedFact, Explanation } from "./wire.ts";
 
 export interface ExplainQuery {
@@ -75,7 +76,7 @@ export async function explainAttribution(store: Store, dataDir: string, q: Expla
   const run = await store.attribution.run(q.month, policy);
   if (!run) throw new ReportError(`no attribution results for ${q.month} under policy ${policy}: run \`openpal attribution run --month ${q.month}\` first.`);
   const found = await store.partners.lookup(q.partnerId, Date.now());
-  if (found.kind === "unknown") throw new ReportError(`partner id ${q.partnerId} is not registered; use a location id or the organisation's global id.`);
+  if (found.kind === "unknown") throw new ReportError(`partner id ${q.partnerId} is not registered; use a location id or the organisation's global id. ${PARTNER_REGISTRATION_HINT}`);
   const locations = found.kind === "global" ? (await store.partners.listLocations(q.partnerId)).map((l) => l.id) : [q.partnerId];
   const names = new Map((await store.partners.listLocations()).map((l) => [l.id, l.name ?? found.organisation.name]));
   const sub = q.subscriptionId.toLowerCase();

@@ -11,6 +11,7 @@ import type { AttributionRollup, Store } from "../store/index.ts";
 import { formatDecimal, sumDecimals } from "../domain/attribution.ts";
 import type { Policy } from "./coverage.ts";
 import type { AzureUsageRow } from "./wire.ts";
+import { PARTNER_REGISTRATION_HINT } from "../domain/partner-id.ts";
 export type { AzureUsageRow } from "./wire.ts";
 
 /** Partner Center's column names, in its order. */
@@ -47,13 +48,20 @@ export async function azureUsageReport(store: Store, q: AzureUsageQuery): Promis
   let locationIds: string[] | undefined;
   if (q.partnerId) {
     const found = await store.partners.lookup(q.partnerId, Date.now());
-    if (found.kind === "unknown") throw new ReportError(`partner id ${q.partnerId} is not registered; use a location id or --global-id with the organisation's id.`);
+    if (found.kind === "unknown") throw new ReportError(`partner id ${q.partnerId} is not registered; use a location id or --global-id with the organisation's id. ${PARTNER_REGISTRATION_HINT}`);
     if (found.kind === "global") locationIds = (await store.partners.listLocations(q.partnerId)).map((l) => l.id);
     else locationIds = [q.partnerId];
   }
   if (q.globalId) {
     const org = await store.partners.getOrganisation(q.globalId);
-    if (!org) throw new ReportError(`global partner id ${q.globalId} is not registered; check the id (or use --partner-id with a location id).`);
+    if (!org) {
+      const found = await store.partners.lookup(q.globalId, Date.now());
+      if (found.kind === "location") {
+        throw new ReportError(`${q.globalId} is a location id of ${found.organisation.name}, not a global id; its global id is ${found.organisation.globalId}. ` +
+          `Use --global-id ${found.organisation.globalId} for every location of ${found.organisation.name}, or --partner-id ${q.globalId} for this location only.`);
+      }
+    }
+    if (!org) throw new ReportError(`global partner id ${q.globalId} is not registered; check the id (or use --partner-id with a location id). ${PARTNER_REGISTRATION_HINT}`);
   }
   const rollups = await store.attribution.rollups({
     month: q.month, policy, ...(locationIds ? { partnerLocationIds: locationIds } : {}), ...(q.globalId ? { globalId: q.globalId } : {}),

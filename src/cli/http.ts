@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { Agent } from "undici";
+import type { Agent } from "undici";
 import { CliError, ExitCode } from "./errors.ts";
 
 export interface ServerTarget {
@@ -57,8 +57,12 @@ export type HttpFetch = (pathOrUrl: string, init?: RequestInit) => Promise<Respo
 
 /** A fetch bound to a server: relative paths are resolved against it, its CA is trusted. */
 export function serverFetch(target: ServerTarget): HttpFetch {
-  const dispatcher = target.caCert ? new Agent({ connect: { ca: readFileSync(target.caCert, "utf8") } }) : undefined;
+  // undici is loaded on the first request, not when the CLI starts.
+  let agent: Promise<Agent | undefined> | undefined;
+  const caCert = target.caCert;
   return async (pathOrUrl, init) => {
+    agent ??= caCert ? import("undici").then(({ Agent }) => new Agent({ connect: { ca: readFileSync(caCert, "utf8") } })) : Promise.resolve(undefined);
+    const dispatcher = await agent;
     const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${target.url}${pathOrUrl.startsWith("/") ? "" : "/"}${pathOrUrl}`;
     try {
       return await fetch(url, { ...init, ...(dispatcher ? { dispatcher } : {}) } as RequestInit);

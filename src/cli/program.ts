@@ -14,6 +14,7 @@ import { diagnoseCommand } from "./commands/diagnose.ts";
 import { coverageCommand } from "./commands/coverage.ts";
 import { importCommand } from "./commands/import.ts";
 import { dporCommand } from "./commands/dpor.ts";
+import { CliError, ExitCode } from "./errors.ts";
 
 export function buildProgram(): Command {
   const program = new Command("openpal")
@@ -38,5 +39,35 @@ export function buildProgram(): Command {
   program.addCommand(coverageCommand());
   program.addCommand(importCommand());
   program.addCommand(dporCommand());
+  helpForBareGroups(program);
+  program.hook("preAction", trimPartnerIds);
   return program;
+}
+
+/** Options holding partner ids; a value pasted with surrounding whitespace means the id inside. */
+const PARTNER_ID_OPTIONS = ["partnerId", "globalId"] as const;
+
+/** preAction hook: trims the partner id options of the command about to run. */
+export function trimPartnerIds(_program: Command, action: Command): void {
+  const opts = action.opts();
+  for (const key of PARTNER_ID_OPTIONS) {
+    const value = opts[key];
+    if (typeof value === "string" && value !== value.trim()) action.setOptionValue(key, value.trim());
+  }
+}
+
+/**
+ * A command group run without a subcommand (`openpal account`) prints its help to stdout and exits
+ * 0; an unknown subcommand is a usage error naming the group's help.
+ */
+export function helpForBareGroups(cmd: Command): void {
+  for (const sub of cmd.commands) helpForBareGroups(sub);
+  const hasAction = (cmd as unknown as { _actionHandler?: unknown })._actionHandler !== undefined && (cmd as unknown as { _actionHandler?: unknown })._actionHandler !== null;
+  if (cmd.parent === null || cmd.commands.length === 0 || hasAction) return;
+  cmd.allowExcessArguments(true).action(() => {
+    const [first] = cmd.args;
+    const name = `openpal ${cmd.name()}`;
+    if (first !== undefined) throw new CliError(`unknown command '${first}' for '${name}'; the commands are ${cmd.commands.map((c) => c.name()).join(", ")} (see ${name} --help).`, ExitCode.usage);
+    cmd.outputHelp();
+  });
 }

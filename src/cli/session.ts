@@ -82,6 +82,14 @@ export function describeOAuthError(body: Record<string, unknown>): string {
   return description || String(body.error ?? "unknown error");
 }
 
+/**
+ * The message when a token cannot be renewed: the server's one line, ended by exactly one period
+ * (Entra's lines already end with one; appending another gave "refresh token.. Run").
+ */
+export function renewalFailure(tenantId: string, body: Record<string, unknown>): string {
+  return `cannot get a token for tenant ${tenantId}: ${describeOAuthError(body).replace(/[.\s]+$/, "")}. Run \`openpal login\` again if the account changed.`;
+}
+
 function claimsOf(jwt: string): Record<string, unknown> {
   try {
     return JSON.parse(Buffer.from(jwt.split(".")[1] ?? "", "base64url").toString("utf8")) as Record<string, unknown>;
@@ -172,7 +180,7 @@ export async function openSession(opts: OpenSessionOptions = {}): Promise<Sessio
       ? await postForm(http, endpoint, { grant_type: "client_credentials", client_id: account.appId, client_secret: account.secret, scope })
       : await postForm(http, endpoint, { grant_type: "refresh_token", client_id: account.clientId, refresh_token: account.refreshToken, scope: `${scope} offline_access`, client_info: "1" });
     if (r.status !== 200) {
-      throw new CliError(`cannot get a token for tenant ${tenantId}: ${describeOAuthError(r.body)}. Run \`openpal login\` again if the account changed.`, ExitCode.notSignedIn);
+      throw new CliError(renewalFailure(tenantId, r.body), ExitCode.notSignedIn);
     }
     // Refresh tokens rotate on use: keep the new one before anything else can fail.
     if (account.type === "user" && typeof r.body.refresh_token === "string") account.refreshToken = r.body.refresh_token;

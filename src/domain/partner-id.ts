@@ -34,3 +34,11 @@ export function judgeLinkTarget(partnerId: string, facts: PartnerIdFacts | undef
   if (!facts.active) return { ok: false, reason: "inactive" };
   return { ok: true, partnerName: facts.organisationName };
 }
+
+/**
+ * How partner ids get into this instance, for messages about an unknown id: the operator's partner
+ * registry (src/admin/partners.ts) or a world file's `partners` (docs/WORLD-FILE.md).
+ */
+export const PARTNER_REGISTRATION_HINT =
+  "Partner ids are registered by the operator of this OpenPAL instance: PUT /admin/partners/{globalId} with the operator key (docs/API.md), " +
+  "or the partners of a world file (openpal world apply FILE; docs/WORLD-FILE.md).";

@@ -18,6 +18,7 @@ import type { TokenVerifier } from "../identity/index.ts";
 import { ArmError, authenticateArmRequest } from "../arm/index.ts";
 import { azureUsageReport, coverageReport, diagnoseCustomer, explainAttribution, reportCsv, ReportError, type Policy } from "../attribution/index.ts";
 import type { PartnerOrganisation } from "../store/index.ts";
+import { PARTNER_REGISTRATION_HINT } from "../domain/partner-id.ts";
 
 export interface InsightsDeps {
   readonly context: AppContext;
@@ -51,9 +52,9 @@ export async function registerInsights(app: FastifyInstance, deps: InsightsDeps)
   /** The caller's organisation, and the location ids {partnerId} stands for. */
   const authorize = async (req: FastifyRequest): Promise<{ org: PartnerOrganisation; partnerId: string }> => {
     const caller = await authenticateArmRequest(req.headers.authorization, deps.verifier, ctx.baseUrl(), ctx.clock.now());
-    const partnerId = (req.params as { partnerId: string }).partnerId;
+    const partnerId = (req.params as { partnerId: string }).partnerId.trim();
     const found = await ctx.store.partners.lookup(partnerId, ctx.clock.now());
-    if (found.kind === "unknown") throw new InsightsError(404, "PartnerNotFound", `partner id ${partnerId} is not registered.`);
+    if (found.kind === "unknown") throw new InsightsError(404, "PartnerNotFound", `partner id ${partnerId} is not registered. ${PARTNER_REGISTRATION_HINT}`);
     const org = found.organisation;
     if (caller.foreign || !org.tenantIds.some((t) => t.toLowerCase() === caller.tenantId.toLowerCase())) {
       throw new InsightsError(403, "AuthorizationFailed",

@@ -11,7 +11,11 @@
  */
 import { readFileSync, existsSync } from "node:fs";
 import path from "node:path";
-import YAML from "yaml";
+import { createRequire } from "node:module";
+import type YAMLModule from "yaml";
+
+/** yaml is loaded only when a YAML config file is read (the CLI's start stays light). */
+const loadYaml = (): typeof YAMLModule => createRequire(import.meta.url)("yaml") as typeof YAMLModule;
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 export type LogFormat = "json" | "pretty";
@@ -207,7 +211,7 @@ export function loadOptions(
     }
     try {
       const text = readFileSync(configPath, "utf8");
-      const parsed: unknown = /\.ya?ml$/i.test(configPath) ? YAML.parse(text) : JSON.parse(text);
+      const parsed: unknown = /\.ya?ml$/i.test(configPath) ? loadYaml().parse(text) : JSON.parse(text);
       if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
         return { ok: false, problems: [`config file ${configPath}: must be an object of option names to values.`] };
       }

@@ -50,7 +50,7 @@ export function linkErrorInPartnerWords(status: number, body: unknown, ctx: { pa
       return {
         status, code,
         message: message === "The Partner ID is not valid"
-          ? `Partner ID '${id}' is not a known Partner ID. Check the Associated (location) Partner ID on your partner profile in Partner Center.`
+          ? `Partner ID '${id}' is not a known Partner ID. Check the Associated (location) Partner ID on your partner profile in Partner Center; if it is right, the operator of this OpenPAL instance has not registered it yet (partner registry or world file).`
           : message.replace(/^The Partner ID is not valid\. /, "This Partner ID can't be linked: "),
       };
     case "PartnerAlreadyLinked": {

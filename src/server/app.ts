@@ -27,6 +27,8 @@ import type { AppContext } from "./context.ts";
 import { createIdentity, type Identity } from "../identity/index.ts";
 import { loadTlsMaterial, type TlsMaterial } from "./tls.ts";
 import { registerComponents } from "./components.ts";
+import { serverBaseUrl, listeningPort } from "./url.ts";
+import { acquireDataDirLock } from "./data-dir-lock.ts";
 
 export interface AppDependencies {
   readonly clock?: Clock;
@@ -62,7 +64,7 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
   const log: Logger = createLogger(options, deps.logDestination);
   const store = deps.store ?? (await openStore(databaseConfigFrom(options)));
   const ownsStore = deps.store === undefined;
-  let baseUrl = options.publicUrl ?? `https://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
+  let baseUrl = options.publicUrl ?? serverBaseUrl(options.host, options.port);
   const context: AppContext = {
     options,
     store,
@@ -162,38 +164,54 @@ export interface RunningServer {
   readonly url: string;
   readonly caCertPath: string | undefined;
   readonly openpal: OpenPalApp;
+  /** Set when a stale lock of a server that did not shut down cleanly was taken over. */
+  readonly lockNote?: string | undefined;
+  /** Stops the server, closes the store, removes server.json and the data dir's lock. */
   close(): Promise<void>;
 }
 
 /**
- * Listens over HTTPS, then writes `<dataDir>/server.json` with the URL, CA certificate path and
- * pid, so that the CLI and tests find the server.
+ * Takes the data dir's lock (one server per data dir; see data-dir-lock.ts), listens over HTTPS,
+ * then writes `<dataDir>/server.json` with the URL, CA certificate path and pid, so that the CLI and
+ * tests find the server. `close()` removes both.
  */
 export async function startServer(options: Options, deps: Omit<AppDependencies, "tls"> = {}): Promise<RunningServer> {
-  const tls = await loadTlsMaterial({ dataDir: options.dataDir, cert: options.cert, key: options.key });
-  const openpal = await buildApp(options, { ...deps, tls });
+  // One server per data dir: refused here, before the store opens, when another one runs.
+  const lock = acquireDataDirLock(options.dataDir);
+  let openpal: OpenPalApp;
+  let tls: TlsMaterial;
+  try {
+    tls = await loadTlsMaterial({ dataDir: options.dataDir, cert: options.cert, key: options.key });
+    openpal = await buildApp(options, { ...deps, tls });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  if (lock.note) openpal.context.log.warn(lock.note);
   let address: string;
   try {
     address = await openpal.app.listen({ host: options.host, port: options.port });
   } catch (error) {
     await openpal.close();
+    lock.release();
     const e = error as NodeJS.ErrnoException;
     if (e.code === "EADDRINUSE") throw new Error(`port ${options.port} on ${options.host} is in use; stop the other server or choose --port (0 picks a free one).`);
     throw error;
   }
-  const port = new URL(address).port;
-  const hostForUrl = options.host === "0.0.0.0" || options.host === "::" ? "127.0.0.1" : options.host.includes(":") ? `[${options.host}]` : options.host;
-  const url = options.publicUrl ?? `https://${hostForUrl}:${port}`;
+  const url = options.publicUrl ?? serverBaseUrl(options.host, listeningPort(address));
   openpal.setBaseUrl(url);
-  mkdirSync(options.dataDir, { recursive: true });
-  const serverJson = path.join(options.dataDir, "server.json");
-  writeFileSync(serverJson, JSON.stringify({ url, caCert: tls.caCertPath ?? null, pid: process.pid }, null, 2) + "\n");
+  lock.writeServerJson({ url, caCert: tls.caCertPath ?? null, pid: process.pid });
   return {
     url,
     caCertPath: tls.caCertPath,
     openpal,
+    lockNote: lock.note,
     async close() {
-      await openpal.close();
+      try {
+        await openpal.close();
+      } finally {
+        lock.release();
+      }
     },
   };
 }

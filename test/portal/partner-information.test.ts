@@ -41,7 +41,7 @@ describe("portal: partner information (DPOR) of a subscription", { skip: browser
     await page.getByRole("button", { name: "Validate ID" }).click();
     await page.getByTestId("dpor-validation").filter({ hasText: /^Partner ID 4000001 is Contoso Consulting/ }).waitFor();
     await page.getByRole("button", { name: "Save partner" }).click();
-    await page.getByRole("status").filter({ hasText: /Partner of record changed: Contoso Consulting.* \(4000001\)/ }).waitFor();
+    await page.getByRole("status").filter({ hasText: /Partner of record set: Contoso Consulting.* \(4000001\)/ }).waitFor();
     assert.equal(await page.getByTestId("dpor-partner-id").textContent(), "4000001");
     assert.equal(await partnerOfRecord(server, DEMO.erin, DEMO.fabrikam.domain, FABRIKAM_PROD), "4000001");
     await screenshot(page, "portal-partner-information");

@@ -83,11 +83,14 @@ function PartnerOfRecord({ subscriptionId }: { subscriptionId: string }) {
 
   const save = () =>
     run(async () => {
+      const before = answer?.partnerOfRecord.partnerId ?? null;
       const next = await portalApi<DporAnswer>("PUT", base, { partnerId: partnerId.trim() });
       setAnswer(next);
       setValidation(undefined);
       setPartnerId("");
-      setStatus(`Partner of record changed: ${next.partnerOfRecord.partnerName ?? ""} (${next.partnerOfRecord.partnerId ?? ""}) is now the partner of record of ${next.partnerOfRecord.subscriptionName ?? subscriptionId}.`);
+      // The first assignment sets the partner of record; only a different one changes it.
+      const verb = before === null ? "set" : before === next.partnerOfRecord.partnerId ? "unchanged" : `changed (was ${before})`;
+      setStatus(`Partner of record ${verb}: ${next.partnerOfRecord.partnerName ?? ""} (${next.partnerOfRecord.partnerId ?? ""}) is now the partner of record of ${next.partnerOfRecord.subscriptionName ?? subscriptionId}.`);
     });
 
   const remove = () =>

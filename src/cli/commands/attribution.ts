@@ -5,11 +5,11 @@
  */
 import { Command, Option } from "commander";
 import { loadOptions } from "../../options/index.ts";
-import { databaseConfigFrom, openStore, type Store } from "../../store/index.ts";
+import type { Store } from "../../store/index.ts";
 import { systemClock } from "../../domain/time.ts";
-import { attributeUsage, ReportError, type AttributionSummary, type Policy } from "../../attribution/index.ts";
+import type { AttributionSummary, Policy } from "../../attribution/index.ts";
 import { CliError, ExitCode } from "../errors.ts";
-import { DEMO_MONTHS, DEMO_WORLD_FILE, seedDemo } from "../../insights/demo.ts";
+import { requireDataDir } from "../data-dir.ts";
 
 /** Options every local attribution command takes. */
 export function withStoreOptions(cmd: Command): Command {
@@ -19,10 +19,16 @@ export function withStoreOptions(cmd: Command): Command {
     .addOption(new Option("--policy <policy>", "role eligibility policy").choices(["pec", "all-roles"]).default("pec"));
 }
 
-/** Opens the store named by the options; runs `work`; closes it. Report errors become CLI errors. */
-export async function withLocalStore<T>(parsed: Record<string, unknown>, work: (store: Store, dataDir: string) => Promise<T>): Promise<T> {
+/**
+ * Opens the store named by the options; runs `work`; closes it. Report errors become CLI errors.
+ * The data dir must exist (a SQLite store is never created as a side effect) unless `create`.
+ */
+export async function withLocalStore<T>(parsed: Record<string, unknown>, work: (store: Store, dataDir: string) => Promise<T>, opts: { create?: boolean } = {}): Promise<T> {
   const resolved = loadOptions({ dataDir: parsed.dataDir as string | undefined, postgresUrl: parsed.postgresUrl as string | undefined });
   if (!resolved.ok) throw new CliError(`invalid options:\n  - ${resolved.problems.join("\n  - ")}`, ExitCode.usage);
+  if (!opts.create && resolved.options.store === "sqlite") requireDataDir(resolved.options.dataDir, { flag: parsed.dataDir as string | undefined });
+  // The store and the engine (DuckDB) load when a command runs, not when the CLI starts.
+  const [{ databaseConfigFrom, openStore }, { ReportError }] = await Promise.all([import("../../store/index.ts"), import("../../attribution/index.ts")]);
   const store = await openStore(databaseConfigFrom(resolved.options));
   try {
     return await work(store, resolved.options.dataDir);
@@ -63,6 +69,7 @@ export function attributionCommand(): Command {
     .option("--json", "print the summary as JSON");
   run.action(async (parsed: Record<string, unknown>) => {
     const month = requireMonth(parsed.month);
+    const { attributeUsage } = await import("../../attribution/index.ts");
     await withLocalStore(parsed, async (store, dataDir) => {
       const summary = await attributeUsage({
         store, dataDir, month, policy: parsed.policy as Policy, clock: systemClock, memoryLimit: parsed.memoryLimit as string,
@@ -74,17 +81,18 @@ export function attributionCommand(): Command {
   attribution.addCommand(run);
 
   const seed = new Command("seed-demo")
-    .description("Generate two months of usage for a world file (default: the demo world), import it and attribute both months.")
+    .description("Generate two months of usage for a world file (default: the demo world), import it and attribute both months (creates the data dir if needed).")
     .option("--data-dir <dir>", "data directory (env OPENPAL_DATA_DIR; default ./.openpal)")
     .option("--postgres-url <url>", "PostgreSQL store instead of the data dir's SQLite")
     .option("--world <file>", "world file whose subscriptions get usage (default: the demo world)")
-    .option("--months <list>", "comma-separated months", DEMO_MONTHS.join(","));
+    .option("--months <list>", "comma-separated months (default: the demo world's two months)");
   seed.action(async (parsed: Record<string, unknown>) => {
-    const months = String(parsed.months).split(",").map((m) => requireMonth(m.trim(), "--months"));
+    const { DEMO_MONTHS, DEMO_WORLD_FILE, seedDemo } = await import("../../insights/demo.ts");
+    const months = String(parsed.months ?? DEMO_MONTHS.join(",")).split(",").map((m) => requireMonth(m.trim(), "--months"));
     await withLocalStore(parsed, async (store, dataDir) => {
       const r = await seedDemo({ store, clock: systemClock }, dataDir, (parsed.world as string | undefined) ?? DEMO_WORLD_FILE, months);
       process.stdout.write(`imported ${r.imported} usage rows and attributed ${r.months.join(", ")} (policies pec and all-roles).\nTry: openpal report azure-usage --month ${r.months.at(-1)}\n`);
-    });
+    }, { create: true });
   });
   attribution.addCommand(seed);
   return attribution;

@@ -1,6 +1,6 @@
 /** `openpal coverage`: per customer, the partner's identities, links, roles, share of spend credited and revenue at risk. */
 import { Command } from "commander";
-import { coverageReport, formatCoverage, type Policy } from "../../attribution/index.ts";
+import type { Policy } from "../../attribution/index.ts";
 import { requireMonth, withLocalStore, withStoreOptions } from "./attribution.ts";
 
 export function coverageCommand(): Command {
@@ -10,6 +10,7 @@ export function coverageCommand(): Command {
     .option("--json", "print JSON");
   cmd.action(async (parsed: Record<string, unknown>) => {
     const month = parsed.month === undefined ? undefined : requireMonth(parsed.month);
+    const { coverageReport, formatCoverage } = await import("../../attribution/index.ts");
     await withLocalStore(parsed, async (store, dataDir) => {
       const r = await coverageReport(store, { partnerId: parsed.partnerId as string, month, policy: parsed.policy as Policy, dataDir, now: Date.now() });
       process.stdout.write(parsed.json === true ? JSON.stringify(r, null, 2) + "\n" : formatCoverage(r));

@@ -75,6 +75,19 @@ export async function validatePartnerId(session: ArmSession, partnerId: string):
 
 const COLUMNS = ["subscriptionId", "subscriptionName", "partnerId", "partnerName", "since"];
 
+/**
+ * What `dpor set` did, in words: the first assignment *sets* the partner of record, a different
+ * one *changes* it (naming the previous one), the same one leaves it unchanged.
+ */
+export function describeDporSet(before: string | null | undefined, after: FlatPartnerOfRecord): string {
+  const who = `${after.partnerName ? `${after.partnerName} (${after.partnerId ?? ""})` : (after.partnerId ?? "")}`;
+  const where = after.subscriptionName ?? after.subscriptionId ?? "the subscription";
+  if (before === undefined) return `partner of record: ${who} is the partner of record of ${where}.`;
+  if (before === null) return `partner of record set: ${who} is now the partner of record of ${where}.`;
+  if (before === after.partnerId) return `partner of record unchanged: ${who} already was the partner of record of ${where}.`;
+  return `partner of record changed from ${before} to ${who} on ${where}.`;
+}
+
 async function defaultSession(): Promise<ArmSession> {
   const { openSession } = await import("../session.ts");
   return openSession();
@@ -96,7 +109,14 @@ export function dporCommand(openSession: () => Promise<ArmSession> = defaultSess
       .option("--partner-id <id>", "Partner ID (an active Associated/location id), for set")
       .addOption(output())
       .action(async (opts: { subscription?: string; partnerId?: string; output: string }) => {
-        print(await runDporAction(await openSession(), action, opts.subscription, opts.partnerId), opts.output);
+        const session = await openSession();
+        // The partner of record before a set, for "set" vs "changed"; the set itself reports any error.
+        const before = action === "set" && opts.subscription && opts.partnerId
+          ? await runDporAction(session, "show", opts.subscription).then((p) => p.partnerId, () => undefined)
+          : undefined;
+        const after = await runDporAction(session, action, opts.subscription, opts.partnerId);
+        print(after, opts.output);
+        if (action === "set") process.stderr.write(`${describeDporSet(before, after)}\n`);
       });
   }
   cmd.command("validate").description("Check a Partner ID and show the partner's name, as the portal's \"Validate ID\" does.")

@@ -1,6 +1,6 @@
 /** `openpal explain`: the chain behind every credited amount of a partner on a subscription (rule 18). */
 import { Command } from "commander";
-import { explainAttribution, formatExplanation, type Policy } from "../../attribution/index.ts";
+import type { Policy } from "../../attribution/index.ts";
 import { requireMonth, withLocalStore, withStoreOptions } from "./attribution.ts";
 
 export function explainCommand(): Command {
@@ -12,6 +12,7 @@ export function explainCommand(): Command {
     .option("--json", "print JSON");
   cmd.action(async (parsed: Record<string, unknown>) => {
     const month = requireMonth(parsed.month);
+    const { explainAttribution, formatExplanation } = await import("../../attribution/index.ts");
     await withLocalStore(parsed, async (store, dataDir) => {
       const x = await explainAttribution(store, dataDir, {
         partnerId: parsed.partnerId as string, subscriptionId: parsed.subscription as string, resourceId: parsed.resource as string | undefined,

@@ -4,10 +4,11 @@
  * (SQLite in WAL mode takes a concurrent writer; migrations run at open).
  */
 import { Command, Option } from "commander";
-import { databaseConfigFrom, openStore } from "../../store/index.ts";
-import { RBAC_FORMATS, formatImportReport, importRbac, type RbacFormat } from "../../importers/index.ts";
+import type { RbacFormat } from "../../importers/index.ts";
+import { RBAC_FORMATS } from "../../importers/rbac-parse.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { optionsOrExit } from "./serve.ts";
+import { requireDataDir } from "../data-dir.ts";
 
 export function importCommand(): Command {
   const cmd = new Command("import").description("Import data into the store.");
@@ -20,9 +21,12 @@ export function importCommand(): Command {
     .option("--dry-run", "validate and report, write nothing")
     .option("--data-dir <dir>", "SQLite store directory (default ./.openpal)")
     .option("--postgres-url <url>", "PostgreSQL store instead of SQLite")
+    .option("--create", "create the data dir if it does not exist yet (otherwise a missing data dir is an error)")
     .option("--json", "print the report as JSON")
-    .action(async (files: string[], parsed: { tenant?: string; subscription?: string; format?: RbacFormat; dryRun?: boolean; dataDir?: string; postgresUrl?: string; json?: boolean }) => {
+    .action(async (files: string[], parsed: { tenant?: string; subscription?: string; format?: RbacFormat; dryRun?: boolean; dataDir?: string; postgresUrl?: string; json?: boolean; create?: boolean }) => {
       const options = optionsOrExit({ dataDir: parsed.dataDir, postgresUrl: parsed.postgresUrl });
+      if (options.store === "sqlite" && parsed.create !== true) requireDataDir(options.dataDir, { flag: parsed.dataDir }, "To start a new data dir there, add --create.");
+      const [{ databaseConfigFrom, openStore }, { formatImportReport, importRbac }] = await Promise.all([import("../../store/index.ts"), import("../../importers/index.ts")]);
       let store;
       try {
         store = await openStore(databaseConfigFrom(options));

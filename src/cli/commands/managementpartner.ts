@@ -5,6 +5,7 @@
  */
 import { Command, Option } from "commander";
 import { CliError, ExitCode } from "../errors.ts";
+import { PARTNER_REGISTRATION_HINT } from "../../domain/partner-id.ts";
 
 const PARTNERS = "/providers/Microsoft.ManagementPartner/partners";
 const API = "api-version=2018-02-01";
@@ -63,7 +64,9 @@ export function cliErrorFrom(status: number, text: string): CliError {
   }
   const exit = status === 401 ? ExitCode.notSignedIn : status === 403 ? ExitCode.forbidden : status === 404 ? ExitCode.notFound
     : status === 409 ? ExitCode.conflict : status === 400 ? ExitCode.usage : ExitCode.failure;
-  const hint = status === 401 ? " Sign in again: openpal login." : "";
+  // PAL answers an unregistered id with its recorded bare words; say how ids get into this instance.
+  const hint = status === 401 ? " Sign in again: openpal login."
+    : code === "PartnerIdInvalid" && message === "The Partner ID is not valid" ? `: it is not registered in this OpenPAL instance. ${PARTNER_REGISTRATION_HINT}` : "";
   return new CliError(`${code ? `(${code}) ` : ""}${message}${hint}`, exit);
 }
 

@@ -1,6 +1,6 @@
 /** `openpal report azure-usage`: the Partner Center Azure usage dataset, from the store's rollups. */
 import { Command, Option } from "commander";
-import { AZURE_USAGE_COLUMNS, azureUsageReport, formatTable, reportCsv, type Policy } from "../../attribution/index.ts";
+import type { Policy } from "../../attribution/index.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { requireMonth, withLocalStore, withStoreOptions } from "./attribution.ts";
 
@@ -15,6 +15,7 @@ export function reportCommand(): Command {
   azure.action(async (parsed: Record<string, unknown>) => {
     const month = requireMonth(parsed.month);
     if (parsed.partnerId && parsed.globalId) throw new CliError("give --partner-id or --global-id, not both.", ExitCode.usage);
+    const { AZURE_USAGE_COLUMNS, azureUsageReport, formatTable, reportCsv } = await import("../../attribution/index.ts");
     await withLocalStore(parsed, async (store) => {
       const rows = await azureUsageReport(store, {
         month, policy: parsed.policy as Policy, partnerId: parsed.partnerId as string | undefined, globalId: parsed.globalId as string | undefined,

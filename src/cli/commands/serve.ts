@@ -1,10 +1,8 @@
 /** `openpal serve`: run the server with its store (and a world file, if given). */
 import { Command, Option } from "commander";
 import { loadOptions, optionDefinitions, type Options, type RawValue } from "../../options/index.ts";
-import { startServer, type RunningServer } from "../../server/index.ts";
+import type { RunningServer } from "../../server/index.ts";
 import { CliError, ExitCode } from "../errors.ts";
-import { WorldFileError } from "../../world/index.ts";
-import { describeStartupWorld, startupWorldOutcome } from "../../admin/world.ts";
 
 /** Adds every server option (from the catalog) to a command. */
 export function addServerOptions(cmd: Command): Command {
@@ -39,6 +37,12 @@ export function serveCommand(): Command {
   addServerOptions(cmd);
   cmd.action(async (parsed: Record<string, unknown>) => {
     const options = optionsOrExit(parsed);
+    // The server (fastify, the store, DuckDB) is loaded only when it runs, not for --help.
+    const [{ startServer }, { WorldFileError }, { describeStartupWorld, startupWorldOutcome }] = await Promise.all([
+      import("../../server/index.ts"),
+      import("../../world/index.ts"),
+      import("../../admin/world.ts"),
+    ]);
     let server: RunningServer;
     try {
       server = await startServer(options);
@@ -59,6 +63,7 @@ export function serveCommand(): Command {
     if (world) lines.push(`  ${world.kind === "kept" ? "warning: " : ""}${describeStartupWorld(world)}`);
     lines.push(`  health: curl --cacert ${server.caCertPath ?? "<your CA>"} ${server.url}/healthz`);
     process.stdout.write(lines.join("\n") + "\n");
+    if (server.lockNote) process.stderr.write(`openpal: note: ${server.lockNote}\n`);
 
     let stopping = false;
     const stop = async (signal: string) => {

@@ -1,11 +1,11 @@
 /** `openpal usage import FILE…`: cost exports into the usage lake (a local command: reads files, needs no server). */
 import { Command, Option } from "commander";
-import cliProgress from "cli-progress";
 import { existsSync } from "node:fs";
 import { loadOptions, type Options } from "../../options/index.ts";
-import { databaseConfigFrom, openStore } from "../../store/index.ts";
-import { importUsageFile, USAGE_FORMATS, UsageImportError, type ImportPhase, type UsageImportSummary, type UsageFormat } from "../../usage/index.ts";
+import type { ImportPhase, UsageImportSummary, UsageFormat } from "../../usage/index.ts";
+import { USAGE_FORMATS } from "../../usage/formats.ts";
 import { CliError, ExitCode } from "../errors.ts";
+import { requireDataDir } from "../data-dir.ts";
 
 const PHASE_LABEL: Record<ImportPhase, string> = {
   hashing: "hashing",
@@ -47,7 +47,8 @@ function parsePeriod(value: string): { start: string; end: string } {
  * store the options name. Undefined (reported as "not checked") when there is no store yet: an
  * import must not create one as a side effect.
  */
-function controlPlaneSubscriptions(options: Options): (() => Promise<Set<string>>) | undefined {
+async function controlPlaneSubscriptions(options: Options): Promise<(() => Promise<Set<string>>) | undefined> {
+  const { databaseConfigFrom, openStore } = await import("../../store/index.ts");
   const config = databaseConfigFrom(options);
   if (config.kind === "sqlite" && (options.inMemory || !existsSync(config.sqlitePath as string))) return undefined;
   let cached: Promise<Set<string>> | undefined;
@@ -75,16 +76,20 @@ export function usageCommand(): Command {
     .option("--max-bad-rows <n>", "skip and count up to n rows with unparsable values instead of failing the file", "0")
     .addOption(new Option("--decimal-separator <sep>", "decimal separator of numbers (default , for ;-separated files, else .)").choices([".", ","]))
     .option("--force", "read the file even if its content was imported before (rows are still deduplicated)")
+    .option("--create", "create the data dir if it does not exist yet (otherwise a missing data dir is an error)")
     .option("--memory-limit <size>", "DuckDB memory limit before spilling to disk", "2GB")
     .option("--json", "print the summaries as JSON");
   importCmd.action(async (files: string[], parsed: Record<string, unknown>) => {
     const resolved = loadOptions({ dataDir: parsed.dataDir as string | undefined, postgresUrl: parsed.postgresUrl as string | undefined });
     if (!resolved.ok) throw new CliError(`invalid options:\n  - ${resolved.problems.join("\n  - ")}`, ExitCode.usage);
+    if (parsed.create !== true) requireDataDir(resolved.options.dataDir, { flag: parsed.dataDir as string | undefined }, "To start a new data dir there, add --create.");
     const maxBadRows = Number(parsed.maxBadRows);
     if (!Number.isSafeInteger(maxBadRows) || maxBadRows < 0) throw new CliError(`--max-bad-rows "${String(parsed.maxBadRows)}": use a whole number ≥ 0.`, ExitCode.usage);
     const tty = process.stdout.isTTY === true && parsed.json !== true;
     const summaries: UsageImportSummary[] = [];
-    const knownSubscriptionIds = controlPlaneSubscriptions(resolved.options);
+    const knownSubscriptionIds = await controlPlaneSubscriptions(resolved.options);
+    // The lake's engine (DuckDB) and the progress bar load only when files are imported.
+    const [{ importUsageFile, UsageImportError }, { default: cliProgress }] = await Promise.all([import("../../usage/index.ts"), import("cli-progress")]);
     for (const file of files) {
       const bar = tty
         ? new cliProgress.SingleBar({ format: `{phase} ${file} [{bar}] {percentage}%`, stream: process.stdout, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)

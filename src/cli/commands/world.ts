@@ -9,15 +9,18 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Command } from "commander";
-import { Agent, fetch as undiciFetch } from "undici";
-import { formatProblem, readWorldFile, validateWorld, type WorldProblem, type WorldSummary } from "../../world/index.ts";
+import type { WorldProblem, WorldSummary } from "../../world/index.ts";
 import { CliError, ExitCode } from "../errors.ts";
 
 interface AdminConnection {
   readonly url: string;
   readonly key: string;
-  readonly dispatcher: Agent | undefined;
+  /** PEM of the server's CA, trusted for this connection only. */
+  readonly ca: string | undefined;
 }
+
+/** The world component (schema validation, YAML) and undici load when a command runs, not for --help. */
+const worldModule = () => import("../../world/index.ts");
 
 /** Finds the server and the operator key from the data dir (and an optional --server URL). */
 export function adminConnection(opts: { server?: string; dataDir?: string }): AdminConnection {
@@ -37,11 +40,13 @@ export function adminConnection(opts: { server?: string; dataDir?: string }): Ad
   if (!existsSync(keyFile)) throw new CliError(`no operator key at ${keyFile}; pass the server's --data-dir (the key is written there on start).`, ExitCode.forbidden);
   const key = readFileSync(keyFile, "utf8").trim();
   // Trust the server's own CA (server.json names it) without touching the process-wide trust store.
-  const dispatcher = info.caCert && existsSync(info.caCert) ? new Agent({ connect: { ca: readFileSync(info.caCert, "utf8") } }) : undefined;
-  return { url, key, dispatcher };
+  const ca = info.caCert && existsSync(info.caCert) ? readFileSync(info.caCert, "utf8") : undefined;
+  return { url, key, ca };
 }
 
 async function adminFetch(conn: AdminConnection, method: string, pathname: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const { Agent, fetch: undiciFetch } = await import("undici");
+  const dispatcher = conn.ca ? new Agent({ connect: { ca: conn.ca } }) : undefined;
   let res: Awaited<ReturnType<typeof undiciFetch>>;
   try {
     // undici's own fetch, so the Agent that trusts the server's CA is used by the same library.
@@ -49,7 +54,7 @@ async function adminFetch(conn: AdminConnection, method: string, pathname: strin
       method,
       headers: { authorization: `Bearer ${conn.key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
       body: body === undefined ? undefined : JSON.stringify(body),
-      ...(conn.dispatcher ? { dispatcher: conn.dispatcher } : {}),
+      ...(dispatcher ? { dispatcher } : {}),
     });
   } catch (error) {
     const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
@@ -69,12 +74,14 @@ async function adminFetch(conn: AdminConnection, method: string, pathname: strin
   return { status: res.status, json };
 }
 
-function printProblems(file: string, problems: readonly WorldProblem[], warnings: readonly WorldProblem[]): void {
+async function printProblems(file: string, problems: readonly WorldProblem[], warnings: readonly WorldProblem[]): Promise<void> {
+  const { formatProblem } = await worldModule();
   for (const p of problems) process.stderr.write(`${file}: error ${formatProblem(p)}\n`);
   for (const w of warnings) process.stderr.write(`${file}: warning ${formatProblem(w)}\n`);
 }
 
-function printSummary(summary: WorldSummary): void {
+async function printSummary(summary: WorldSummary): Promise<void> {
+  const { formatProblem } = await worldModule();
   const rows = Object.entries(summary.counts).filter(([, c]) => c.created + c.updated + c.unchanged > 0);
   const width = Math.max(4, ...rows.map(([k]) => k.length));
   process.stdout.write(`${"kind".padEnd(width)}  created  updated  unchanged\n`);
@@ -91,14 +98,15 @@ export function worldCommand(): Command {
   world.command("validate")
     .description("Check a world file offline (schema and rules; references must be declared in the file itself). Exit code 2 when invalid.")
     .argument("<file>", "world file, JSON or YAML")
-    .action((file: string) => {
+    .action(async (file: string) => {
+      const { readWorldFile, validateWorld } = await worldModule();
       const parsed = readWorldFile(file);
       if (!parsed.ok) {
-        printProblems(file, parsed.problems, []);
+        await printProblems(file, parsed.problems, []);
         throw new CliError(`${file} is invalid: ${parsed.problems.length} problem(s).`, ExitCode.usage);
       }
       const { problems, warnings } = validateWorld(parsed.world);
-      printProblems(file, problems, warnings);
+      await printProblems(file, problems, warnings);
       if (problems.length > 0) throw new CliError(`${file} is invalid: ${problems.length} problem(s).`, ExitCode.usage);
       process.stdout.write(`${file} is valid (${parsed.world.tenants?.length ?? 0} tenants, ${parsed.world.partners?.length ?? 0} partners).\n`);
     });
@@ -109,15 +117,16 @@ export function worldCommand(): Command {
     .option("--server <url>", "server URL (default: the url in <data-dir>/server.json)")
     .option("--data-dir <dir>", "the server's data dir, for server.json and admin.key (default ./.openpal)")
     .action(async (file: string, opts: { server?: string; dataDir?: string }) => {
+      const { readWorldFile } = await worldModule();
       const parsed = readWorldFile(file);
       if (!parsed.ok) {
-        printProblems(file, parsed.problems, []);
+        await printProblems(file, parsed.problems, []);
         throw new CliError(`${file} is invalid: ${parsed.problems.length} problem(s); nothing was applied.`, ExitCode.usage);
       }
       const conn = adminConnection(opts);
       const { status, json } = await adminFetch(conn, "POST", "/admin/world", parsed.world);
       if (status === 200) {
-        printSummary((json as { summary: WorldSummary }).summary);
+        await printSummary((json as { summary: WorldSummary }).summary);
         return;
       }
       const err = (json as { error?: { message?: string; details?: { message: string }[] } } | undefined)?.error;

@@ -92,10 +92,19 @@ async function readOwnLink(store: Store, caller: Caller, now: number, partnerId:
   return render(caller, outcome.state, view.partnerName);
 }
 
+/**
+ * The partner id in the URL, without surrounding whitespace: `az managementpartner create
+ * --partner-id " 4000001"` sends `/partners/%204000001`, and the id meant is 4000001
+ * (docs/SPEC-DEVIATIONS.md 60).
+ */
+function partnerIdOf(call: ArmCall): string {
+  return (call.name ?? "").trim();
+}
+
 /** PUT (create) and PATCH (update): judge the id against the registry, then write under the lock. */
 async function linkTo(deps: ManagementPartnerDeps, call: ArmCall, kind: "create" | "update"): Promise<ArmResult> {
   await requireTenantPrincipal(deps.store, call.caller, call.now);
-  const partnerId = call.name as string;
+  const partnerId = partnerIdOf(call);
   const partnerName = await requireLinkablePartnerId(deps.store, partnerId, call.now);
   const outcome = await write(deps, call, { kind, partnerId });
   return render(call.caller, outcome.kind === "write" ? outcome.next : outcome.state, partnerName);
@@ -108,7 +117,7 @@ export function managementPartnerHandlers(deps: ManagementPartnerDeps) {
     getOwn: (call: ArmCall): Promise<ArmResult> => readOwnLink(store, call.caller, call.now, undefined),
 
     /** GET /partners/{id}: 404 unless linked to exactly that id. */
-    get: (call: ArmCall): Promise<ArmResult> => readOwnLink(store, call.caller, call.now, call.name),
+    get: (call: ArmCall): Promise<ArmResult> => readOwnLink(store, call.caller, call.now, partnerIdOf(call)),
 
     put: (call: ArmCall): Promise<ArmResult> => linkTo(deps, call, "create"),
 
@@ -116,7 +125,7 @@ export function managementPartnerHandlers(deps: ManagementPartnerDeps) {
 
     async delete(call: ArmCall): Promise<ArmResult> {
       await requireTenantPrincipal(store, call.caller, call.now);
-      await write(deps, call, { kind: "delete", partnerId: call.name as string });
+      await write(deps, call, { kind: "delete", partnerId: partnerIdOf(call) });
       return { empty: true };
     },
   };

@@ -11,7 +11,7 @@
 import type { Store, Subscription } from "../../store/index.ts";
 import { accessAt, armError, auditedWrite, jsonObject, propertiesOf, resolveScope, stringProperty, type ArmCall, type ArmResult } from "../../arm/index.ts";
 import { checkDporPermission } from "../../domain/partner-of-record.ts";
-import { isWellFormedPartnerId, judgeLinkTarget, type PartnerIdRejection } from "../../domain/partner-id.ts";
+import { isWellFormedPartnerId, judgeLinkTarget, PARTNER_REGISTRATION_HINT, type PartnerIdRejection } from "../../domain/partner-id.ts";
 import { partnerOfRecordPath, partnerOfRecordResource, SINGLETON } from "./representation.ts";
 
 export interface PartnerOfRecordDeps {
@@ -31,7 +31,7 @@ interface Judgement {
 function invalidDetail(reason: PartnerIdRejection, partnerId: string, organisation: string): string {
   return {
     malformed: `. A Partner ID is 1 to 10 digits, e.g. 4000001; '${partnerId}' is not.`,
-    unknown: "",
+    unknown: `. Partner ID '${partnerId}' is not registered in this OpenPAL instance. ${PARTNER_REGISTRATION_HINT}`,
     global: `. '${partnerId}' is the global (headquarters) Partner ID of ${organisation}; use the Associated (location) Partner ID shown on your partner profile instead.`,
     inactive: `. Partner ID '${partnerId}' of ${organisation} is inactive; link one of its active Associated (location) Partner IDs instead.`,
   }[reason];
