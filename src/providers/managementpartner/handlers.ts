@@ -94,7 +94,10 @@ async function readOwnLink(store: Store, caller: Caller, now: number, partnerId:
 
 /** PUT (create) and PATCH (update): judge the id against the registry, then write under the lock. */
 async function linkTo(deps: ManagementPartnerDeps, call: ArmCall, kind: "create" | "update"): Promise<ArmResult> {
-  await requireTenantPrincipal(deps.store, call.caller, call.now);
+  const view = await requireTenantPrincipal(deps.store, call.caller, call.now);
+  // PATCH when not linked is a 404 whatever the id, as the recorded service answers (PAL-API.md):
+  // there is nothing to update, so the id is not judged. The write re-checks under the lock.
+  if (kind === "update" && view.state.partnerId === null) throw armError("ManagementPartnerNotFound");
   const partnerId = call.name as string;
   const partnerName = await requireLinkablePartnerId(deps.store, partnerId, call.now);
   const outcome = await write(deps, call, { kind, partnerId });
