@@ -30,6 +30,7 @@ except ImportError as error:  # pragma: no cover - depends on the machine
     sys.exit(f"{error}: run this with the Python that has the Azure CLI (Debian: apt-get install azure-cli; /usr/bin/python3).")
 
 MICROSOFT_DISCOVERY = "https://login.microsoftonline.com/common/discovery/instance"
+MSAL_METADATA = MICROSOFT_DISCOVERY + "?api-version=1.1&authorization_endpoint=https://login.microsoftonline.com/common/oauth2/authorize"
 
 
 class OpenPalDiscovery:
@@ -39,8 +40,8 @@ class OpenPalDiscovery:
         self.server = server
 
     def get(self, url, params=None, **kwargs):
-        if url == MICROSOFT_DISCOVERY:
-            target = f"{self.server}/common/discovery/instance"
+        if url.startswith(MICROSOFT_DISCOVERY):
+            target = self.server + "/common/discovery/instance" + url[len(MICROSOFT_DISCOVERY):]
         elif url.startswith(f"https://{urlparse(self.server).hostname}/"):
             # MSAL drops the port from the host it asks for home realm discovery.
             target = self.server + "/" + url.split("/", 3)[3]
@@ -71,6 +72,9 @@ def main():
         authorize = f"https://{host}/{segment}/oauth2/v2.0/authorize"
         response = client.get(MICROSOFT_DISCOVERY, params={"authorization_endpoint": authorize, "api-version": "1.0"})
         print(f"{segment}: {response.json()['tenant_discovery_endpoint']}")
+    # MSAL's own question for the instance aliases (asked when it lists or removes accounts:
+    # az account list/show after a user sign-in, az logout), with its query written in the URL.
+    client.get(MSAL_METADATA, headers={"Accept": "application/json"})
     for user in args.user:
         # MSAL asks where a password sign-in goes at https://<host>/common/userrealm/<user>, without
         # the port: it reaches a server on port 443 itself, any other port only through this cache.

@@ -107,16 +107,22 @@ export async function registerIdentityRoutes(app: FastifyInstance, deps: Identit
       url = undefined;
     }
     const segment = url?.pathname.split("/")[1];
+    const metadata = [{ preferred_network: base.host, preferred_cache: base.host, aliases: [base.host, base.hostname] }];
+    reply.header("cache-control", "max-age=86400, private");
+    // MSAL also asks about Microsoft's own authority, only to learn the instance aliases it
+    // knows (for its token cache): the answer lists this server's.
+    if (url?.hostname.toLowerCase() === "login.microsoftonline.com") {
+      return { tenant_discovery_endpoint: `${ctx.baseUrl()}/common/v2.0/.well-known/openid-configuration`, "api-version": param(req.query, "api-version") ?? "1.1", metadata };
+    }
     // MSAL names the instance by host name without the port.
     if (!url || url.hostname.toLowerCase() !== base.hostname.toLowerCase() || !segment) {
       const err = new OAuthError("invalidInstance", `Unknown or invalid instance. The authorization_endpoint must be an authority of this server, e.g. ${ctx.baseUrl()}/organizations/oauth2/v2.0/authorize.`);
       return sendOAuthError(req, reply, err);
     }
-    reply.header("cache-control", "max-age=86400, private");
     return {
       tenant_discovery_endpoint: `${ctx.baseUrl()}/${segment}/v2.0/.well-known/openid-configuration`,
       "api-version": param(req.query, "api-version") ?? "1.1",
-      metadata: [{ preferred_network: base.host, preferred_cache: base.host, aliases: [base.host] }],
+      metadata,
     };
   });
 
