@@ -4,7 +4,7 @@
  * as a user (with and without --tenant), read accounts, groups, providers and role assignments,
  * link a partner through `az rest`, sign out. No network but the server (support.ts).
  */
-import { after, test } from "node:test";
+import { after, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
@@ -14,7 +14,7 @@ import { HERE, PYTHON, requireClients, run, startClientServer, W, type ClientSer
 let ctx: ClientServer | undefined;
 let skipped = false;
 
-async function setUp(t: import("node:test").TestContext): Promise<ClientServer | undefined> {
+async function setUp(t: TestContext): Promise<ClientServer | undefined> {
   if (skipped || !requireClients(t, "az")) {
     skipped = true;
     return undefined;
