@@ -170,6 +170,21 @@ export class ArmLayer {
           return dispatch(req, reply);
         },
       });
+      // ARM's cloud metadata (no token), what `az cloud register --endpoint-resource-manager`
+      // and other clients read: the authority and the audiences. 2019-05-01 and later: a list.
+      scope.get("/metadata/endpoints", async (req, reply) => {
+        const base = this.#deps.context.baseUrl();
+        const cloud = {
+          portal: `${base}/portal/`, graph: `${base}/`, graphAudience: `${base}/`, microsoftGraphResourceId: `${base}/`,
+          name: "OpenPAL", resourceManager: `${base}/`,
+          authentication: { loginEndpoint: base, audiences: ["https://management.core.windows.net/", "https://management.azure.com/"], tenant: "common", identityProvider: "AAD" },
+          suffixes: {},
+        };
+        const version = (req.query as Record<string, unknown>)["api-version"];
+        const list = typeof version === "string" && version >= "2019-05-01";
+        const legacy = { galleryEndpoint: "", graphEndpoint: `${base}/`, portalEndpoint: `${base}/portal/`, authentication: cloud.authentication };
+        return reply.type(JSON_CONTENT_TYPE).send(JSON.stringify(list ? [cloud] : legacy));
+      });
       for (const route of this.#routes) {
         scope.route({
           method: route.method,
