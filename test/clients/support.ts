@@ -47,7 +47,8 @@ function check(command: string, args: string[]): boolean {
 /** Why the clients cannot run here, or undefined when they can. */
 export function missingClients(which: "az" | "python"): string | undefined {
   if (which === "az") {
-    if (!check("az", ["version", "--output", "none"])) return "the Azure CLI is not installed: apt-get install azure-cli";
+    // Only whether it is installed: `az version` would ask the internet for the latest version.
+    if (!check("sh", ["-c", "command -v az"])) return "the Azure CLI is not installed: apt-get install azure-cli";
     return undefined;
   }
   if (!check(PYTHON, ["-c", "import azure.identity, azure.mgmt.resource, azure.mgmt.authorization, azure.mgmt.managementpartner"])) {
