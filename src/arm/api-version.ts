@@ -10,6 +10,10 @@ export function requireApiVersion(query: unknown, supported: readonly string[], 
   // A repeated parameter (?api-version=a&api-version=b) is as unusable as a missing one.
   const value = Array.isArray(raw) ? undefined : typeof raw === "string" ? raw.trim() : undefined;
   if (!value) throw armError("MissingApiVersionParameter");
+  // Not a date-shaped version at all: ARM's InvalidApiVersionParameter, with the list.
+  if (!/^\d{4}-\d{2}-\d{2}(-(preview|privatepreview|alpha|beta))?$/i.test(value)) {
+    throw armError("InvalidApiVersionParameter", { apiVersion: value, supported: supported.join(",") });
+  }
   if (!supported.includes(value)) {
     throw armError("NoRegisteredProviderFound", {
       apiVersion: value, type, supported: supported.join(", "), latest: [...supported].sort().at(-1) ?? "",

@@ -31,6 +31,14 @@ export const errorCatalog = {
     status: 400, envelope: "arm",
     message: "No registered resource provider found for API version '{apiVersion}' and type '{type}'. The supported api-versions are '{supported}'. Use ?api-version={latest}.",
   },
+  InvalidApiVersionParameter: {
+    status: 400, envelope: "arm",
+    message: "The api-version '{apiVersion}' is invalid. The supported versions are '{supported}'.",
+  },
+  ProviderUnregistrationNotSupported: {
+    status: 409, envelope: "arm",
+    message: "The resource provider '{namespace}' cannot be unregistered on this server: the providers it plays are registered on every subscription. Leave it registered; there is nothing to clean up.",
+  },
   InvalidResourceNamespace: {
     status: 400, envelope: "arm",
     message: "The resource namespace '{namespace}' is invalid. This server registers: {registered}.",

@@ -25,10 +25,14 @@ import { armError, ArmError } from "./errors.ts";
 import { requireApiVersion } from "./api-version.ts";
 import { authenticateArmRequest } from "./auth.ts";
 import { parseArmPath, type ArmPath } from "./path.ts";
+import { apiVersionsOf, providerData } from "./api-versions.ts";
+import { providersApi } from "./providers.ts";
 import type { Scope, ScopeKind } from "../domain/scope.ts";
 
 export type ArmMethod = "GET" | "PUT" | "PATCH" | "DELETE" | "POST";
 const METHODS: readonly ArmMethod[] = ["GET", "PUT", "PATCH", "DELETE", "POST"];
+/** Methods routed into the layer: HEAD is answered from the GET handlers. */
+const ROUTED_METHODS = [...METHODS, "HEAD"] as const;
 
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
@@ -153,17 +157,33 @@ export class ArmLayer {
       const dispatch = (req: FastifyRequest, reply: FastifyReply) => this.#run(req, reply, (caller) => this.#dispatchPath(req, caller));
       // One regex for both first segments: find-my-way keeps one parametric child per position.
       const first = `/:root(^(?:${anyCase("providers").slice(1, -1)}|${anyCase("subscriptions").slice(1, -1)})$)`;
-      scope.route({ method: [...METHODS], url: first, handler: dispatch });
-      scope.route({ method: [...METHODS], url: `${first}/*`, handler: dispatch });
+      scope.route({ method: [...ROUTED_METHODS], url: first, handler: dispatch, exposeHeadRoute: false });
+      scope.route({ method: [...ROUTED_METHODS], url: `${first}/*`, handler: dispatch, exposeHeadRoute: false });
       // `//subscriptions/…`, `///providers/…`: what SDKs send for scopes given with a leading "/".
       scope.route({
-        method: [...METHODS],
+        method: [...ROUTED_METHODS],
+        exposeHeadRoute: false,
         url: "/*",
         handler: (req, reply) => {
           const path = req.url.split("?")[0] ?? "";
           if (!/^\/\/+(providers|subscriptions)(\/|$)/i.test(path)) return reply.callNotFound();
           return dispatch(req, reply);
         },
+      });
+      // ARM's cloud metadata (no token), what `az cloud register --endpoint-resource-manager`
+      // and other clients read: the authority and the audiences. 2019-05-01 and later: a list.
+      scope.get("/metadata/endpoints", async (req, reply) => {
+        const base = this.#deps.context.baseUrl();
+        const cloud = {
+          portal: `${base}/portal/`, graph: `${base}/`, graphAudience: `${base}/`, microsoftGraphResourceId: `${base}/`,
+          name: "OpenPAL", resourceManager: `${base}/`,
+          authentication: { loginEndpoint: base, audiences: ["https://management.core.windows.net/", "https://management.azure.com/"], tenant: "common", identityProvider: "AAD" },
+          suffixes: {},
+        };
+        const version = (req.query as Record<string, unknown>)["api-version"];
+        const list = typeof version === "string" && version >= "2019-05-01";
+        const legacy = { galleryEndpoint: "", graphEndpoint: `${base}/`, portalEndpoint: `${base}/portal/`, authentication: cloud.authentication };
+        return reply.type(JSON_CONTENT_TYPE).send(JSON.stringify(list ? [cloud] : legacy));
       });
       for (const route of this.#routes) {
         scope.route({
@@ -230,12 +250,30 @@ export class ArmLayer {
 
   async #dispatchProvider(req: FastifyRequest, caller: Caller, addressed: ArmPath): Promise<ArmResult> {
     const { namespace, type, name, extra, scope } = addressed;
+    // The resource provider API: `{scope}/providers[/{namespace}[/register|/unregister]]`.
+    const providerAction = namespace === "" && type === undefined ? "list"
+      : type === undefined || type === "" ? "get"
+      : req.method === "POST" && name === undefined && extra.length === 0 && /^(un)?register$/i.test(type) ? (type.toLowerCase() as "register" | "unregister")
+      : undefined;
+    if (providerAction) {
+      requireApiVersion(req.query, apiVersionsOf("Microsoft.Resources", "providers"), "Microsoft.Resources/providers");
+      if (req.method !== (providerAction === "register" || providerAction === "unregister" ? "POST" : "GET") && req.method !== "HEAD") {
+        throw armError("HttpMethodNotAllowed", { method: req.method, path: req.url.split("?")[0] ?? "", allowed: providerAction === "register" || providerAction === "unregister" ? "POST" : "GET" });
+      }
+      const { context } = this.#deps;
+      const body = await providersApi(context.store, caller, { scope, namespace: namespace === "" ? undefined : namespace, action: providerAction }, context.clock.now(), context.baseUrl());
+      return { body };
+    }
     const provider = this.#providers.get(namespace.toLowerCase());
     if (!provider) throw armError("InvalidResourceNamespace", { namespace, registered: this.#registered() });
     const qualifiedType = `${provider.namespace}/${type ?? ""}`;
-    const apiVersion = requireApiVersion(req.query, provider.apiVersions, qualifiedType);
     const resourceType = type === undefined ? undefined : provider.resourceTypes.find((t) => t.type.toLowerCase() === type.toLowerCase()
       && (t.scopes ?? ["root"]).includes(scope.kind));
+    // Each resource type accepts its own api-versions (api-versions.ts); an unknown type is
+    // refused below, after the namespace-wide version check ARM makes first.
+    const versions = resourceType && providerData(provider.namespace)?.resourceTypes.some((t) => t.resourceType.toLowerCase() === resourceType.type.toLowerCase())
+      ? apiVersionsOf(provider.namespace, resourceType.type) : provider.apiVersions;
+    const apiVersion = requireApiVersion(req.query, versions, qualifiedType);
     if (!resourceType || extra.length > 0) {
       const served = provider.resourceTypes.filter((t) => (t.scopes ?? ["root"]).includes(scope.kind)).map((t) => t.type);
       throw armError("InvalidResourceType", {
@@ -244,6 +282,12 @@ export class ArmLayer {
       });
     }
     const handlers = name === undefined || name === "" ? resourceType.collection : resourceType.item;
+    // HEAD is ARM's existence check (check_existence in the SDKs, `az group exists`): the GET
+    // without a body, 204 when the resource exists, the GET's error status (404) when not.
+    if (req.method === "HEAD" && handlers?.GET) {
+      await handlers.GET(this.#call(req, caller, apiVersion, name, scope));
+      return { empty: true, status: 204 };
+    }
     const handler = handlers?.[req.method as ArmMethod];
     if (!handler) {
       throw armError("HttpMethodNotAllowed", {

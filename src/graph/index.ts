@@ -89,7 +89,10 @@ export async function registerGraph(app: FastifyInstance, deps: GraphDeps): Prom
       if (!match?.[1]) throw graphErrors.noToken();
       let caller: Caller;
       try {
-        caller = await identity.verifier.authenticate(match[1], GRAPH_AUDIENCES);
+        // The Azure CLI asks for Graph tokens with its cloud's Graph endpoint as the resource,
+        // which for a cloud pointed at this server is the server's own URL (docs/CLIENTS.md).
+        const base = deps.context.baseUrl();
+        caller = await identity.verifier.authenticate(match[1], [...GRAPH_AUDIENCES, base, `${base}/`]);
       } catch (error) {
         if (error instanceof TokenVerificationError) throw graphErrors.badToken(error.message);
         throw error;

@@ -18,6 +18,9 @@ export interface OAuthErrorSpec {
 /** Catalog entries; the message is built by the factory so it can name the offending value. */
 export const OAUTH_ERRORS = {
   tenantNotFound: { error: "invalid_request", code: 90002, status: 400 },
+  invalidInstance: { error: "invalid_instance", code: 50049, status: 400 },
+  noTenantIdentified: { error: "invalid_request", code: 50059, status: 400 },
+  consumersNotEnabled: { error: "unauthorized_client", code: 700016, status: 400 },
   missingParameter: { error: "invalid_request", code: 900144, status: 400 },
   unsupportedGrantType: { error: "unsupported_grant_type", code: 70003, status: 400 },
   invalidScope: { error: "invalid_scope", code: 70011, status: 400 },

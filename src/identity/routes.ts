@@ -14,7 +14,7 @@ import type { AppContext } from "../server/context.ts";
 import type { KeyRing } from "./keys.ts";
 import { OAUTH_ERRORS, OAuthError, oauthError, oauthErrorBody } from "./errors.ts";
 import type { TokenService} from "./service.ts";
-import { AuthorizePageError, AuthorizeRedirectError, param, type FormParams, type TokenRequestContext } from "./service.ts";
+import { AuthorizePageError, AuthorizeRedirectError, multiTenantAuthority, param, type FormParams, type TokenRequestContext } from "./service.ts";
 import { deviceCodePage, errorPage, escapeHtml, redirectToClient, sendPage, signInPage } from "./pages.ts";
 import { isLoopbackRedirect, isPortalRedirect } from "./clients.ts";
 
@@ -50,7 +50,10 @@ export async function registerIdentityRoutes(app: FastifyInstance, deps: Identit
 
   app.get<{ Params: { tenant: string } }>("/:tenant/v2.0/.well-known/openid-configuration", async (req, reply) => {
     return oauth(req, reply, async () => {
-      const tenant = await service.tenant(req.params.tenant);
+      // organizations/common: Entra's document for them names the segment in every endpoint and
+      // the issuer with the literal {tenantid} (each token's issuer is its tenant's).
+      const multi = multiTenantAuthority(req.params.tenant);
+      const tenant = multi && multi !== "consumers" ? { id: multi } : await service.tenant(req.params.tenant);
       const base = `${ctx.baseUrl()}/${tenant.id}`;
       reply.header("cache-control", "max-age=86400, private");
       return {
@@ -62,7 +65,7 @@ export async function registerIdentityRoutes(app: FastifyInstance, deps: Identit
         id_token_signing_alg_values_supported: ["RS256"],
         response_types_supported: ["code"],
         scopes_supported: ["openid", "profile", "email", "offline_access"],
-        issuer: issuerFor(tenant.id),
+        issuer: multi ? issuerFor("{tenantid}") : issuerFor(tenant.id),
         request_uri_parameter_supported: false,
         userinfo_endpoint: `${base}/oidc/userinfo`,
         authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
@@ -85,9 +88,55 @@ export async function registerIdentityRoutes(app: FastifyInstance, deps: Identit
 
   app.get<{ Params: { tenant: string } }>("/:tenant/discovery/v2.0/keys", async (req, reply) => {
     return oauth(req, reply, async () => {
-      await service.tenant(req.params.tenant);
+      const multi = multiTenantAuthority(req.params.tenant);
+      if (!multi || multi === "consumers") await service.tenant(req.params.tenant);
       return keys.jwks();
     });
+  });
+
+  // Instance discovery, as login.microsoftonline.com/common/discovery/instance answers it: MSAL
+  // asks it whether an authority is a real one before it trusts the authority's own metadata.
+  // Only this server's own host is a valid instance here.
+  app.get<{ Params: { tenant: string }; Querystring: FormParams }>("/:tenant/discovery/instance", async (req, reply) => {
+    const endpoint = param(req.query, "authorization_endpoint");
+    const base = new URL(ctx.baseUrl());
+    let url: URL | undefined;
+    try {
+      url = endpoint ? new URL(endpoint) : undefined;
+    } catch {
+      url = undefined;
+    }
+    const segment = url?.pathname.split("/")[1];
+    const metadata = [{ preferred_network: base.host, preferred_cache: base.host, aliases: [base.host, base.hostname] }];
+    reply.header("cache-control", "max-age=86400, private");
+    // MSAL also asks about Microsoft's own authority, only to learn the instance aliases it
+    // knows (for its token cache): the answer lists this server's.
+    if (url?.hostname.toLowerCase() === "login.microsoftonline.com") {
+      return { tenant_discovery_endpoint: `${ctx.baseUrl()}/common/v2.0/.well-known/openid-configuration`, "api-version": param(req.query, "api-version") ?? "1.1", metadata };
+    }
+    // MSAL names the instance by host name without the port.
+    if (!url || url.hostname.toLowerCase() !== base.hostname.toLowerCase() || !segment) {
+      const err = new OAuthError("invalidInstance", `Unknown or invalid instance. The authorization_endpoint must be an authority of this server, e.g. ${ctx.baseUrl()}/organizations/oauth2/v2.0/authorize.`);
+      return sendOAuthError(req, reply, err);
+    }
+    return {
+      tenant_discovery_endpoint: `${ctx.baseUrl()}/${segment}/v2.0/.well-known/openid-configuration`,
+      "api-version": param(req.query, "api-version") ?? "1.1",
+      metadata,
+    };
+  });
+
+  // Home realm discovery (MSAL asks it before a password sign-in): every account here is managed
+  // by this server (no federation), so MSAL goes on with the password grant.
+  app.get<{ Params: { tenant: string; username: string } }>("/:tenant/userrealm/:username", async (req, reply) => {
+    const upn = req.params.username;
+    const member = await ctx.store.directory.findMemberByUpn(upn.trim());
+    const domain = upn.includes("@") ? upn.slice(upn.lastIndexOf("@") + 1) : "";
+    reply.header("cache-control", "no-store");
+    return {
+      ver: "1.0", account_type: member ? "Managed" : "Unknown", domain_name: domain,
+      cloud_instance_name: new URL(ctx.baseUrl()).hostname, cloud_audience_urn: "urn:federation:MicrosoftOnline",
+    };
   });
 
   // --- token endpoint ------------------------------------------------------------------------
@@ -164,7 +213,8 @@ export async function registerIdentityRoutes(app: FastifyInstance, deps: Identit
 
   app.get("/:tenant/oauth2/v2.0/logout", async (req: TenantRequest, reply) => {
     try {
-      await service.tenant(req.params.tenant);
+      const multi = multiTenantAuthority(req.params.tenant);
+      if (!multi || multi === "consumers") await service.tenant(req.params.tenant);
       const target = param(req.query, "post_logout_redirect_uri");
       // Sign-in keeps no server-side session (every sign-in asks for the password), so ending the
       // session is only the redirect; open redirects are refused.

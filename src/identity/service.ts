@@ -19,6 +19,23 @@ import { PrincipalResolver, type HomeAccount, type UserSubject } from "./princip
 import { handleHash, newHandle, TokenMinter, type RefreshTokenDetails, type TokenResponse } from "./tokens.ts";
 import type { KeyRing } from "./keys.ts";
 
+/**
+ * The tenant-independent authorities of Entra: `organizations` and `common` sign a work account in
+ * at its home tenant (the token's `tid`); `consumers` is for personal Microsoft accounts, which
+ * this server does not have.
+ */
+export type MultiTenantAuthority = "organizations" | "common" | "consumers";
+
+export function multiTenantAuthority(segment: string): MultiTenantAuthority | undefined {
+  const s = segment.toLowerCase();
+  return s === "organizations" || s === "common" || s === "consumers" ? s : undefined;
+}
+
+/** Entra's answer on /consumers for an app that is not registered for personal accounts. */
+export function consumersRefused(clientId: string | undefined): OAuthError {
+  return oauthError("consumersNotEnabled", `Application with identifier '${clientId ?? "(none)"}' was not found in the directory 'Microsoft Accounts'. This server has work accounts only: sign in at /organizations, /common or a tenant id or domain instead of /consumers.`);
+}
+
 export const GRANT_DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code";
 /** Device codes: 15 minutes, poll every 5 seconds (Entra's values). */
 export const DEVICE_CODE_LIFETIME_SECONDS = 900;
@@ -136,6 +153,7 @@ export class TokenService {
   }
 
   async tenant(segment: string): Promise<Tenant> {
+    if (multiTenantAuthority(segment) === "consumers") throw consumersRefused(undefined);
     const tenant = await this.#ctx.store.directory.findTenant(segment);
     if (!tenant) {
       throw oauthError("tenantNotFound", `Tenant '${segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`);
@@ -151,7 +169,8 @@ export class TokenService {
   // --- the token endpoint --------------------------------------------------------------------
 
   async token(form: FormParams, req: TokenRequestContext): Promise<TokenResponse> {
-    const tenant = await this.tenant(req.tenantSegment);
+    const multi = multiTenantAuthority(req.tenantSegment);
+    const tenant = multi ? await this.#tenantOfRequest(multi, form, req) : await this.tenant(req.tenantSegment);
     const grantType = param(form, "grant_type");
     if (!grantType) throw oauthError("missingParameter", "The request body must contain the following parameter: 'grant_type'.");
     switch (grantType) {
@@ -169,6 +188,40 @@ export class TokenService {
       default:
         throw oauthError("unsupportedGrantType", `The provided value for the input parameter 'grant_type' is not valid: '${grantType}'. Use one of client_credentials, password, refresh_token, authorization_code, ${GRANT_DEVICE_CODE}.`);
     }
+  }
+
+  /**
+   * The tenant a request to /organizations or /common is served in: the home tenant of the user
+   * (by user name, or by the refresh token or code it presents). App-only and device code flows
+   * name no user up front, so they need a tenant in the URL (AADSTS50059, as Entra answers).
+   */
+  async #tenantOfRequest(multi: MultiTenantAuthority, form: FormParams, req: TokenRequestContext): Promise<Tenant> {
+    if (multi === "consumers") throw consumersRefused(req.basic?.clientId ?? param(form, "client_id"));
+    const directory = this.#ctx.store.directory;
+    const home = async (tenantId: string | undefined): Promise<Tenant | undefined> => (tenantId ? directory.getTenant(tenantId) : undefined);
+    const grantType = param(form, "grant_type");
+    if (grantType === "password") {
+      const username = required(form, "username");
+      const member = await directory.findMemberByUpn(username.trim());
+      const tenant = await home(member?.tenantId);
+      if (!tenant || !member || member.deletedAt !== null) {
+        throw oauthError("userNotFound", `User account '${username}' does not exist in any directory of this server. Check the user name, or sign in at the tenant (/{tenant-id}/) where the account lives.`);
+      }
+      return tenant;
+    }
+    if (grantType === "refresh_token" || grantType === "authorization_code") {
+      const handle = required(form, grantType === "refresh_token" ? "refresh_token" : "code");
+      const grant = await this.#ctx.store.grants.get(handleHash(handle));
+      const details = grant?.details as { homeTenantId?: string } | undefined;
+      const tenant = await home(grant?.kind === "authorization_code" ? grant.tenantId : details?.homeTenantId);
+      if (!grant || grant.kind !== grantType || !tenant) {
+        throw grantType === "refresh_token"
+          ? oauthError("refreshTokenInvalid", "The provided value for the input parameter 'refresh_token' is not valid. Sign in again to get a new refresh token.")
+          : oauthError("invalidGrant", "The provided value for the 'code' parameter is not valid. Start the sign-in again to get a new code.");
+      }
+      return tenant;
+    }
+    throw oauthError("noTenantIdentified", `No tenant-identifying information found in either the request or implied by any provided credentials. The ${grantType ?? "requested"} grant needs a tenant: use /{tenant-id}/oauth2/v2.0/token instead of /${multi}/.`);
   }
 
   /** client_id and credential from the form or HTTP Basic (never both client ids disagreeing). */
@@ -297,7 +350,11 @@ export class TokenService {
     let redirectUri: string;
     let client: UserFlowClient;
     try {
-      tenant = await this.tenant(tenantSegment);
+      const multi = multiTenantAuthority(tenantSegment);
+      // organizations/common: the tenant is the signing-in user's home tenant, known after sign-in.
+      tenant = multi && multi !== "consumers"
+        ? { id: multi, displayName: "your organization", domain: multi, createdAt: 0 }
+        : await this.tenant(tenantSegment);
       clientId = required(q, "client_id").toLowerCase();
       redirectUri = required(q, "redirect_uri");
       client = await this.userFlowClientById(tenant, clientId, {}, tenantSegment);
@@ -343,14 +400,21 @@ export class TokenService {
   /** Signs the user in for an authorization request and returns a one-time code. */
   async issueAuthorizationCode(request: AuthorizeRequest, upn: string, password: string): Promise<string> {
     const now = this.#now();
-    const user = await this.#principals.signIn(request.tenant, upn, password, now);
+    let tenant = request.tenant;
+    if (multiTenantAuthority(tenant.id)) {
+      const member = await this.#ctx.store.directory.findMemberByUpn(upn.trim());
+      const home = member ? await this.#ctx.store.directory.getTenant(member.tenantId) : undefined;
+      if (!home) throw oauthError("userNotFound", `User account '${upn}' does not exist in any directory of this server. Check the user name.`);
+      tenant = home;
+    }
+    const user = await this.#principals.signIn(tenant, upn, password, now);
     const code = newHandle(64);
     const details: Record<string, unknown> = {
       homeTenantId: user.homeTenantId, homeObjectId: user.homeObjectId, redirectUri: request.redirectUri,
       codeChallenge: request.codeChallenge, scope: request.scope.requested.join(" "), nonce: request.nonce ?? null,
     };
     await this.#ctx.store.grants.add({
-      tenantId: request.tenant.id, handleHash: handleHash(code), kind: "authorization_code", clientId: request.clientId,
+      tenantId: tenant.id, handleHash: handleHash(code), kind: "authorization_code", clientId: request.clientId,
       userCode: null, status: "approved", objectId: user.objectId, details, createdAt: now, expiresAt: now + AUTHORIZATION_CODE_LIFETIME_MS,
     });
     return code;
@@ -393,6 +457,10 @@ export class TokenService {
   // --- device code ---------------------------------------------------------------------------
 
   async deviceAuthorization(tenantSegment: string, form: FormParams): Promise<DeviceCodeResponse> {
+    const multi = multiTenantAuthority(tenantSegment);
+    if (multi === "organizations" || multi === "common") {
+      throw oauthError("noTenantIdentified", `No tenant-identifying information found in either the request or implied by any provided credentials. Device code sign-in on this server needs a tenant: use /{tenant-id}/oauth2/v2.0/devicecode instead of /${multi}/.`);
+    }
     const tenant = await this.tenant(tenantSegment);
     const clientId = required(form, "client_id").toLowerCase();
     const client = await this.userFlowClientById(tenant, clientId, {}, tenantSegment);

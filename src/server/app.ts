@@ -29,6 +29,7 @@ import { loadTlsMaterial, type TlsMaterial } from "./tls.ts";
 import { registerComponents } from "./components.ts";
 import { serverBaseUrl, listeningPort } from "./url.ts";
 import { acquireDataDirLock } from "./data-dir-lock.ts";
+import { RequestBudget, setAzureResponseHeaders } from "./response-headers.ts";
 
 export interface AppDependencies {
   readonly clock?: Clock;
@@ -88,12 +89,10 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
   const app = Fastify(fastifyOptions) as unknown as FastifyInstance;
 
   // Callback-style hooks: they run on every request, and an async hook costs a promise each.
+  // Azure's response headers on every answer (ids, routing id, read/write budget, HSTS, nosniff).
+  const budget = new RequestBudget();
   app.addHook("onRequest", (req, reply, done) => {
-    reply.header("x-ms-request-id", req.id);
-    const correlation = req.headers["x-ms-correlation-request-id"];
-    reply.header("x-ms-correlation-request-id", typeof correlation === "string" && correlation ? correlation : req.id);
-    const clientRequestId = req.headers["x-ms-client-request-id"];
-    if (typeof clientRequestId === "string" && clientRequestId) reply.header("x-ms-client-request-id", clientRequestId);
+    setAzureResponseHeaders(req, reply, context.clock, budget);
     done();
   });
   app.addHook("onResponse", (req, reply, done) => {

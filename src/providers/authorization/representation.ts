@@ -7,10 +7,11 @@ import type { RoleDefinition } from "../../domain/roles.ts";
 import type { RolePermission } from "../../domain/permissions.ts";
 import type { RoleAssignment } from "../../store/index.ts";
 import type { Scope } from "../../domain/scope.ts";
+import { apiVersionsOf } from "../../arm/api-versions.ts";
 
 export const NAMESPACE = "Microsoft.Authorization";
 /** 2022-04-01 is what @azure/arm-authorization 9 sends; the previews are what older tools send. */
-export const API_VERSIONS: readonly string[] = Object.freeze(["2020-04-01-preview", "2022-01-01-preview", "2022-04-01"]);
+export const API_VERSIONS: readonly string[] = apiVersionsOf(NAMESPACE);
 
 const time = (ms: number | null) => (ms === null ? null : formatArmTime(ms));
 

@@ -4,10 +4,11 @@
  * (azure-rest-api-specs, Microsoft.ManagedServices 2022-10-01 examples).
  */
 import type { RegistrationAssignment, RegistrationDefinition } from "../../store/index.ts";
+import { apiVersionsOf } from "../../arm/api-versions.ts";
 
 export const NAMESPACE = "Microsoft.ManagedServices";
 /** 2022-10-01 is the stable version the current SDKs and `az managedservices` send. */
-export const API_VERSIONS: readonly string[] = Object.freeze(["2022-10-01"]);
+export const API_VERSIONS: readonly string[] = apiVersionsOf(NAMESPACE);
 
 export const DEFINITION_TYPE = `${NAMESPACE}/registrationDefinitions`;
 export const ASSIGNMENT_TYPE = `${NAMESPACE}/registrationAssignments`;

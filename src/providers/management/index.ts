@@ -8,9 +8,10 @@ import type { ArmCall, ArmProvider, ArmResult, ResolvedScope } from "../../arm/i
 import { accessAt, armError, auditedWrite, jsonObject, propertiesOf, stringProperty } from "../../arm/index.ts";
 import type { ManagementGroup, Store } from "../../store/index.ts";
 import { managementGroupScope, parseScope } from "../../domain/scope.ts";
+import { apiVersionsOf } from "../../arm/api-versions.ts";
 
 export const NAMESPACE = "Microsoft.Management";
-export const MANAGEMENT_API_VERSIONS: readonly string[] = Object.freeze(["2020-05-01", "2021-04-01", "2023-04-01"]);
+export const MANAGEMENT_API_VERSIONS: readonly string[] = apiVersionsOf(NAMESPACE);
 const WRITE = `${NAMESPACE}/managementGroups/write`;
 const READ = `${NAMESPACE}/managementGroups/read`;
 

@@ -103,7 +103,10 @@ function partnerIdOf(call: ArmCall): string {
 
 /** PUT (create) and PATCH (update): judge the id against the registry, then write under the lock. */
 async function linkTo(deps: ManagementPartnerDeps, call: ArmCall, kind: "create" | "update"): Promise<ArmResult> {
-  await requireTenantPrincipal(deps.store, call.caller, call.now);
+  const view = await requireTenantPrincipal(deps.store, call.caller, call.now);
+  // PATCH when not linked is a 404 whatever the id, as the recorded service answers (PAL-API.md):
+  // there is nothing to update, so the id is not judged. The write re-checks under the lock.
+  if (kind === "update" && view.state.partnerId === null) throw armError("ManagementPartnerNotFound");
   const partnerId = partnerIdOf(call);
   const partnerName = await requireLinkablePartnerId(deps.store, partnerId, call.now);
   const outcome = await write(deps, call, { kind, partnerId });

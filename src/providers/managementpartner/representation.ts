@@ -5,10 +5,11 @@
  */
 import { formatArmTime } from "../../domain/time.ts";
 import type { PartnerLinkState } from "../../domain/partner-link.ts";
+import { apiVersionsOf } from "../../arm/api-versions.ts";
 
 export const NAMESPACE = "Microsoft.ManagementPartner";
 export const RESOURCE_TYPE = "Microsoft.ManagementPartner/partners";
-export const API_VERSIONS: readonly string[] = Object.freeze(["2018-02-01"]);
+export const API_VERSIONS: readonly string[] = apiVersionsOf(NAMESPACE);
 
 /** `id` is lower case up to the partner id, as the real service answers. */
 export function partnerResourceId(partnerId: string): string {

@@ -4,9 +4,10 @@
  */
 import { formatArmTime } from "../../domain/time.ts";
 import type { PartnerOfRecordInterval, Subscription } from "../../store/index.ts";
+import { apiVersionsOf } from "../../arm/api-versions.ts";
 
 export const NAMESPACE = "Microsoft.OpenPAL";
-export const API_VERSIONS: readonly string[] = Object.freeze(["2026-01-01"]);
+export const API_VERSIONS: readonly string[] = apiVersionsOf(NAMESPACE);
 export const SINGLETON = "default";
 
 export function partnerOfRecordPath(subscriptionId: string): string {

@@ -3,15 +3,14 @@
  * as @azure/arm-resources 7 and `az group`/`az account` parse them).
  */
 import type { OfferType, ResourceGroup, Subscription } from "../../store/index.ts";
+import { apiVersionsOf } from "../../arm/api-versions.ts";
 
 export const NAMESPACE = "Microsoft.Resources";
 /**
  * One list for the namespace: subscriptions (2016-06-01 … 2022-12-01, what arm-subscriptions and
  * az send) and resource groups (2021-04-01 … 2025-04-01; @azure/arm-resources 7 sends 2025-04-01).
  */
-export const API_VERSIONS: readonly string[] = Object.freeze([
-  "2016-06-01", "2019-11-01", "2020-01-01", "2021-01-01", "2021-04-01", "2022-09-01", "2022-12-01", "2024-03-01", "2024-11-01", "2025-04-01",
-]);
+export const API_VERSIONS: readonly string[] = apiVersionsOf(NAMESPACE);
 
 /** The quota id ARM reports per offer; the RBAC importer maps these back to the same offers. */
 const QUOTA_IDS: Record<OfferType, string> = {

@@ -10,8 +10,9 @@
 import type { ArmRoute } from "../../arm/index.ts";
 import type { Caller } from "../../identity/index.ts";
 import type { Store, Tenant } from "../../store/index.ts";
+import { apiVersionsOf } from "../../arm/api-versions.ts";
 
-export const TENANTS_API_VERSIONS: readonly string[] = Object.freeze(["2016-06-01", "2018-05-01", "2019-11-01", "2020-01-01", "2021-01-01", "2022-12-01"]);
+export const TENANTS_API_VERSIONS: readonly string[] = apiVersionsOf("Microsoft.Resources", "tenants");
 
 interface TenantRef {
   readonly tenantId: string;
