@@ -5,11 +5,13 @@
 import type { FastifyInstance } from "fastify";
 import type { AppContext } from "../server/context.ts";
 import { KeyRing } from "./keys.ts";
+import type { KeyEncryptionKey } from "./key-protection.ts";
 import { TokenVerifier, type Caller } from "./verifier.ts";
 import { TokenService } from "./service.ts";
 import { bearerCaller, type HasAuthorizationHeader } from "./bearer.ts";
 
-export { KeyRing } from "./keys.ts";
+export { KeyRing, UNKNOWN_KID_RELOAD_MS } from "./keys.ts";
+export { KeyEncryptionKey, KeyProtectionError, loadKeyEncryptionKey, KEK_ENV, KEK_FILE_NAME } from "./key-protection.ts";
 export { hashPassword, hashClientSecret, verifyCredential, newClientSecret } from "./credentials.ts";
 export { TokenVerifier, TokenVerificationError, ALLOWED_ALGORITHMS, type Caller, type AccessTokenClaims, type VerifyFailure } from "./verifier.ts";
 export { bearerCaller, bearerToken, type HasAuthorizationHeader } from "./bearer.ts";
@@ -38,8 +40,9 @@ export interface Identity {
   register(app: FastifyInstance): Promise<void>;
 }
 
-export async function createIdentity(ctx: AppContext): Promise<Identity> {
-  const keys = new KeyRing(ctx.store.signingKeys, ctx.clock, ctx.options.tokenLifetimeSeconds);
+/** `keyEncryptionKey` seals private signing keys at rest (see key-protection.ts). */
+export async function createIdentity(ctx: AppContext, keyEncryptionKey: KeyEncryptionKey): Promise<Identity> {
+  const keys = new KeyRing(ctx.store.signingKeys, ctx.clock, ctx.options.tokenLifetimeSeconds, keyEncryptionKey);
   await keys.init();
   const issuerFor = (tenantId: string): string => `${ctx.baseUrl()}/${tenantId}/v2.0`;
   const verifier = new TokenVerifier(keys, ctx.clock, issuerFor);
