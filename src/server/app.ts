@@ -25,7 +25,7 @@ import { systemClock, type Clock } from "../domain/time.ts";
 import { randomIds, type IdSource } from "../domain/ids.ts";
 import { createLogger, redactUrl } from "./logging.ts";
 import type { AppContext } from "./context.ts";
-import { createIdentity, type Identity } from "../identity/index.ts";
+import { createIdentity, type GuessingPolicies, type Identity } from "../identity/index.ts";
 import { loadTlsMaterial, type TlsMaterial } from "./tls.ts";
 import { registerComponents } from "./components.ts";
 import { secureDataDir } from "./data-dir.ts";
@@ -41,6 +41,8 @@ export interface AppDependencies {
   readonly store?: Store;
   /** TLS material; when absent buildApp serves plain HTTP for inject() tests. */
   readonly tls?: TlsMaterial;
+  /** Lock-out and throttling policies instead of Entra's defaults (benchmarks). */
+  readonly guessingPolicies?: GuessingPolicies;
 }
 
 export interface OpenPalApp {
@@ -149,7 +151,7 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
 
   registerTransportErrors(app, options, log);
 
-  const identity = await createIdentity(context, keyEncryptionKey);
+  const identity = await createIdentity(context, keyEncryptionKey, deps.guessingPolicies ? { guessingPolicies: deps.guessingPolicies } : {});
   await identity.register(app);
   await registerComponents(app, { context, identity });
 

@@ -31,11 +31,10 @@ export class CredentialThrottleStore {
     this.#db = db;
   }
 
-  /** Until when `key` is locked, or 0 when it is not (or no longer) locked at `now`. */
-  async lockedUntil(key: string, now: number): Promise<number> {
-    const r = await this.#db.selectFrom("credential_throttle").select("locked_until").where("key", "=", key).executeTakeFirst();
-    const until = r ? Number(r.locked_until) : 0;
-    return until > now ? until : 0;
+  /** The counter of `key`, if it has one. */
+  async state(key: string): Promise<ThrottleState | undefined> {
+    const r = await this.#db.selectFrom("credential_throttle").select(["failures", "locked_until"]).where("key", "=", key).executeTakeFirst();
+    return r ? { failures: Number(r.failures), lockedUntil: Number(r.locked_until) } : undefined;
   }
 
   /**
