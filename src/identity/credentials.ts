@@ -11,11 +11,28 @@
  * that serves everyone else. The synchronous forms remain for callers outside request paths.
  */
 import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual, type ScryptOptions } from "node:crypto";
+import os from "node:os";
 
-function scryptAsync(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password, salt, keylen, options, (error, key) => (error ? reject(error) : resolve(key)));
-  });
+/**
+ * How many scrypt computations run at once: half the cores (at least one). A password flood then
+ * queues behind these instead of taking every core from the event loop that serves everyone else;
+ * the queue slows the flood, which is the point.
+ */
+export const MAX_CONCURRENT_PASSWORD_HASHES = Math.max(1, Math.floor(os.availableParallelism() / 2));
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function scryptAsync(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
+  if (running >= MAX_CONCURRENT_PASSWORD_HASHES) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await new Promise((resolve, reject) => {
+      scrypt(password, salt, keylen, options, (error, key) => (error ? reject(error) : resolve(key)));
+    });
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
 }
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
