@@ -12,7 +12,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AppContext } from "../server/context.ts";
 import type { Identity, Caller } from "../identity/index.ts";
-import { TokenVerificationError, hashClientSecret, hashPassword, newClientSecret } from "../identity/index.ts";
+import { TokenVerificationError, hashClientSecret, hashPasswordAsync, newClientSecret } from "../identity/index.ts";
 import type { Aggregates, Principal } from "../store/index.ts";
 import { isGuid } from "../domain/ids.ts";
 import { contains } from "../domain/interval.ts";
@@ -165,8 +165,10 @@ export async function registerGraph(app: FastifyInstance, deps: GraphDeps): Prom
       }
       if (await ctx.store.directory.findUserByUpn(caller.tenantId, upn)) throw graphErrors.conflict("userPrincipalName");
       const id = ctx.ids.newGuid();
+      // Hashed before the transaction, off the event loop.
+      const passwordHash = await hashPasswordAsync(profile.password as string);
       const user = await write(req, "users", "graph.user.create", `/users/${id}`, async (tx, at) => {
-        const u = { tenantId: caller.tenantId, id, userPrincipalName: upn, displayName, kind: "member" as const, passwordHash: hashPassword(profile.password as string), homeTenantId: null, homeObjectId: null, createdAt: at, deletedAt: null };
+        const u = { tenantId: caller.tenantId, id, userPrincipalName: upn, displayName, kind: "member" as const, passwordHash, homeTenantId: null, homeObjectId: null, createdAt: at, deletedAt: null };
         await tx.directory.putUser(u);
         if (!accountEnabled) await tx.directory.disable(caller.tenantId, id, at);
         return u;
@@ -185,9 +187,10 @@ export async function registerGraph(app: FastifyInstance, deps: GraphDeps): Prom
         throw graphErrors.badRequest("Property 'passwordProfile.password' must have at least 8 characters.");
       }
       if (u.kind === "guest" && profile !== undefined) throw graphErrors.badRequest("A guest signs in with its home account; its password cannot be set in this tenant.");
+      const passwordHash = profile ? await hashPasswordAsync(profile.password as string) : u.passwordHash;
       await write(req, "users", accountEnabled === false ? "graph.user.disable" : accountEnabled === true ? "graph.user.enable" : "graph.user.update", `/users/${u.id}`, async (tx, at) => {
         if (displayName !== undefined || profile !== undefined) {
-          await tx.directory.putUser({ ...u, displayName: displayName ?? u.displayName, passwordHash: profile ? hashPassword(profile.password as string) : u.passwordHash });
+          await tx.directory.putUser({ ...u, displayName: displayName ?? u.displayName, passwordHash });
         }
         if (accountEnabled === false) await tx.directory.disable(u.tenantId, u.id, at);
         if (accountEnabled === true) await tx.directory.enable(u.tenantId, u.id, at);

@@ -6,7 +6,7 @@
 import { createHash, X509Certificate } from "node:crypto";
 import { decodeProtectedHeader, errors as joseErrors, importX509, jwtVerify } from "jose";
 import type { Application, ApplicationCertificate, DirectoryStore } from "../store/index.ts";
-import { verifyCredential } from "./credentials.ts";
+import { verifyCredentialAsync } from "./credentials.ts";
 import { oauthError } from "./errors.ts";
 
 export const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -53,7 +53,13 @@ export async function authenticateClient(
   }
   if (input.clientSecret !== undefined) {
     const secrets = await directory.listSecrets(app.appId);
-    const match = secrets.find((s) => verifyCredential(input.clientSecret as string, s.secretHash));
+    let match: (typeof secrets)[number] | undefined;
+    for (const s of secrets) {
+      if (await verifyCredentialAsync(input.clientSecret, s.secretHash)) {
+        match = s;
+        break;
+      }
+    }
     if (!match) {
       throw oauthError("invalidClientSecret", `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.appId}'.`);
     }

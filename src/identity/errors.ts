@@ -54,6 +54,10 @@ export const OAUTH_ERRORS = {
   deviceCodeExpired: { error: "expired_token", code: 70019, status: 400 },
   authorizationDeclined: { error: "authorization_declined", code: 70000, status: 400 },
   deviceCodeInvalid: { error: "invalid_grant", code: 70000, status: 400 },
+  accountLocked: { error: "invalid_grant", code: 50053, status: 400 },
+  throttledClient: { error: "temporarily_unavailable", code: 50196, status: 429 },
+  throttledUser: { error: "invalid_grant", code: 50196, status: 400 },
+  resourceNotFound: { error: "invalid_resource", code: 500011, status: 400 },
 } as const satisfies Record<string, OAuthErrorSpec>;
 
 export type OAuthErrorName = keyof typeof OAUTH_ERRORS;
@@ -61,14 +65,17 @@ export type OAuthErrorName = keyof typeof OAUTH_ERRORS;
 export class OAuthError extends Error {
   readonly spec: OAuthErrorSpec;
   override readonly name = "OAuthError";
-  constructor(which: OAuthErrorName, message: string) {
+  /** Seconds for a `Retry-After` header (throttling). */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(which: OAuthErrorName, message: string, retryAfterSeconds?: number) {
     super(message);
     this.spec = OAUTH_ERRORS[which];
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
-export function oauthError(which: OAuthErrorName, message: string): OAuthError {
-  return new OAuthError(which, message);
+export function oauthError(which: OAuthErrorName, message: string, retryAfterSeconds?: number): OAuthError {
+  return new OAuthError(which, message, retryAfterSeconds);
 }
 
 /** Entra's timestamp format in error bodies: "2026-11-01 10:00:00Z". */

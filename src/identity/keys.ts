@@ -2,10 +2,18 @@
  * The key ring: RS256 signing keys persisted in the store, each with a `kid` (its RFC 7638
  * thumbprint). One key signs; on rotation the old key stops signing but stays published in the
  * JWKS until every token it signed has expired.
+ *
+ * Private keys are sealed under the key-encryption key before they reach the store
+ * (key-protection.ts); keys stored in clear by an older version are sealed at start.
+ *
+ * A token naming an unknown `kid` may come from a key another server just created, so it triggers
+ * a reload from the store, but at most one per UNKNOWN_KID_RELOAD_MS (and concurrent misses share
+ * it): a flood of made-up kids costs the store one read per interval, not one per request.
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from "jose";
 import type { SigningKeyStore, SigningKey } from "../store/index.ts";
 import type { Clock } from "../domain/time.ts";
+import { KeyEncryptionKey } from "./key-protection.ts";
 
 type Key = Awaited<ReturnType<typeof importJWK>>;
 
@@ -22,22 +30,32 @@ interface LoadedKey {
 
 /** Extra time a retired key stays published beyond the token lifetime (clock skew allowance). */
 const PUBLISH_MARGIN_MS = 10 * 60 * 1000;
+/** At most one reload from the store per this interval on unknown `kid`s. */
+export const UNKNOWN_KID_RELOAD_MS = 10_000;
 
 export class KeyRing {
   readonly #keys: SigningKeyStore;
   readonly #clock: Clock;
   readonly #tokenLifetimeMs: number;
+  readonly #kek: KeyEncryptionKey;
   #active: LoadedKey | undefined;
   #byKid = new Map<string, LoadedKey>();
+  /** When the last reload for an unknown kid started, and the reload in flight. */
+  #lastMissReloadAt = Number.NEGATIVE_INFINITY;
+  #missReload: Promise<void> | undefined;
 
-  constructor(keys: SigningKeyStore, clock: Clock, tokenLifetimeSeconds: number) {
+  constructor(keys: SigningKeyStore, clock: Clock, tokenLifetimeSeconds: number, kek: KeyEncryptionKey) {
     this.#keys = keys;
     this.#clock = clock;
     this.#tokenLifetimeMs = tokenLifetimeSeconds * 1000;
+    this.#kek = kek;
   }
 
-  /** Loads the persisted keys, creating the first one on a new store. */
+  /** Loads the persisted keys, creating the first one on a new store; seals keys kept in clear. */
   async init(): Promise<void> {
+    for (const record of await this.#keys.inClear()) {
+      await this.#keys.replacePrivateJwk(record.kid, record.privateJwk, this.#kek.seal(record.privateJwk));
+    }
     if (!(await this.#keys.active())) await this.#create();
     await this.reload();
   }
@@ -47,7 +65,7 @@ export class KeyRing {
     const now = this.#clock.now();
     const records = await this.#keys.published(now);
     const byKid = new Map<string, LoadedKey>();
-    for (const record of records) byKid.set(record.kid, this.#byKid.get(record.kid) ?? (await load(record)));
+    for (const record of records) byKid.set(record.kid, this.#byKid.get(record.kid) ?? (await load(record, this.#kek)));
     this.#byKid = byKid;
     const active = records.find((r) => r.retiredAt === null);
     this.#active = active ? byKid.get(active.kid) : undefined;
@@ -70,7 +88,7 @@ export class KeyRing {
     const privateJwk = await exportJWK(privateKey);
     await this.#keys.add({
       kid, alg: "RS256",
-      privateJwk: JSON.stringify({ ...privateJwk, kid, alg: "RS256" }),
+      privateJwk: this.#kek.seal(JSON.stringify({ ...privateJwk, kid, alg: "RS256" })),
       publicJwk: JSON.stringify({ ...publicJwk, kid, alg: "RS256", use: "sig" }),
       createdAt: this.#clock.now(), retiredAt: null, publishUntil: null,
     });
@@ -86,9 +104,23 @@ export class KeyRing {
       .sign(active.privateKey);
   }
 
-  /** The public key for a `kid`, reloading once from the store when it is not known yet. */
+  /**
+   * The public key for a `kid`. An unknown kid reloads from the store (another server may have
+   * rotated), at most once per UNKNOWN_KID_RELOAD_MS; misses in between wait for the reload in
+   * flight or answer "unknown" at once.
+   */
   async publicKey(kid: string): Promise<Key | undefined> {
-    if (!this.#byKid.has(kid)) await this.reload();
+    const known = this.#byKid.get(kid);
+    if (known) return known.publicKey;
+    if (!this.#missReload) {
+      const now = this.#clock.now();
+      if (now - this.#lastMissReloadAt < UNKNOWN_KID_RELOAD_MS) return undefined;
+      this.#lastMissReloadAt = now;
+      this.#missReload = this.reload().finally(() => {
+        this.#missReload = undefined;
+      });
+    }
+    await this.#missReload;
     return this.#byKid.get(kid)?.publicKey;
   }
 
@@ -107,11 +139,12 @@ export class KeyRing {
   }
 }
 
-async function load(record: SigningKey): Promise<LoadedKey> {
+async function load(record: SigningKey, kek: KeyEncryptionKey): Promise<LoadedKey> {
   const publicJwk = JSON.parse(record.publicJwk) as PublicJwk;
+  const privateJwk = KeyEncryptionKey.isSealed(record.privateJwk) ? kek.open(record.privateJwk, `Signing key ${record.kid}`) : record.privateJwk;
   return {
     record,
-    privateKey: await importJWK(JSON.parse(record.privateJwk) as JWK, "RS256"),
+    privateKey: await importJWK(JSON.parse(privateJwk) as JWK, "RS256"),
     publicKey: await importJWK(publicJwk, "RS256"),
     publicJwk,
   };

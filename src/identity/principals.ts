@@ -14,8 +14,9 @@
  * account and to the guest object alike.
  */
 import type { DirectoryStore, Tenant, User } from "../store/index.ts";
-import { verifyCredential } from "./credentials.ts";
+import { verifyCredentialAsync } from "./credentials.ts";
 import { oauthError } from "./errors.ts";
+import type { GuessingDefence } from "./throttle.ts";
 
 /** A user as a token subject in one tenant. */
 export interface UserSubject {
@@ -36,23 +37,33 @@ export interface HomeAccount {
 
 export class PrincipalResolver {
   readonly #directory: DirectoryStore;
-  constructor(directory: DirectoryStore) {
+  readonly #guard: GuessingDefence | undefined;
+  constructor(directory: DirectoryStore, guard?: GuessingDefence) {
     this.#directory = directory;
+    this.#guard = guard;
   }
 
   /**
    * Checks UPN + password and resolves the account in `tenant`. The UPN may be the home UPN or
    * the guest's UPN in that tenant (`bob_contoso.example#EXT#@fabrikam.example`).
+   *
+   * Order: a throttled source is refused first, then a locked account (before its password is
+   * checked, so guesses during a lock-out learn nothing); failures are counted for both.
    */
-  async signIn(tenant: Tenant, upn: string, password: string, now: number): Promise<UserSubject> {
+  async signIn(tenant: Tenant, upn: string, password: string, now: number, source?: string): Promise<UserSubject> {
+    await this.#guard?.assertSourceOpen(source, "user");
     const home = await this.#homeAccountFor(tenant, upn);
     if (!home || home.deletedAt !== null) {
+      await this.#guard?.sourceFailed(source);
       throw oauthError("userNotFound", `User account '${upn}' does not exist in the '${tenant.domain}' directory. To sign into this application, the account must be added to the directory.`);
     }
+    const hadFailures = (await this.#guard?.assertAccountOpen(home.tenantId, home.id)) ?? false;
     // The password is checked before any state of the account is revealed.
-    if (!home.passwordHash || !verifyCredential(password, home.passwordHash)) {
-      throw oauthError("invalidPassword", "Error validating credentials due to invalid username or password.");
+    if (!home.passwordHash || !(await verifyCredentialAsync(password, home.passwordHash))) {
+      const wrong = oauthError("invalidPassword", "Error validating credentials due to invalid username or password.");
+      throw this.#guard ? await this.#guard.passwordFailed(home.tenantId, home.id, source, wrong) : wrong;
     }
+    await this.#guard?.passwordSucceeded(home.tenantId, home.id, hadFailures);
     return this.resolve(tenant, { homeTenantId: home.tenantId, homeObjectId: home.id }, now);
   }
 

@@ -32,6 +32,7 @@ export async function registerIdentityRoutes(app: FastifyInstance, deps: Identit
 
   const sendOAuthError = (req: FastifyRequest, reply: FastifyReply, err: OAuthError): FastifyReply => {
     const correlation = req.headers["client-request-id"];
+    if (err.retryAfterSeconds !== undefined) reply.header("retry-after", String(err.retryAfterSeconds));
     return reply.code(err.spec.status)
       .header("cache-control", "no-store").header("pragma", "no-cache")
       .send(oauthErrorBody(err, { now: ctx.clock.now(), traceId: req.id, correlationId: typeof correlation === "string" && correlation ? correlation : undefined, baseUrl: ctx.baseUrl() }));
@@ -144,7 +145,7 @@ export async function registerIdentityRoutes(app: FastifyInstance, deps: Identit
   app.post("/:tenant/oauth2/v2.0/token", async (req: TenantRequest, reply) => {
     return oauth(req, reply, async () => {
       const form = formOf(req);
-      const context: TokenRequestContext = { tenantSegment: req.params.tenant, ...basicCredentials(req.headers.authorization) };
+      const context: TokenRequestContext = { tenantSegment: req.params.tenant, source: req.ip, ...basicCredentials(req.headers.authorization) };
       return service.token(form, context);
     });
   });
@@ -193,7 +194,7 @@ export async function registerIdentityRoutes(app: FastifyInstance, deps: Identit
       }
       const login = param(form, "login") ?? "";
       try {
-        const code = await service.issueAuthorizationCode(request, login, param(form, "passwd") ?? "");
+        const code = await service.issueAuthorizationCode(request, login, param(form, "passwd") ?? "", req.ip);
         return redirectToClient(reply, request, { code, state: request.state, session_state: req.id });
       } catch (error) {
         if (!(error instanceof OAuthError)) throw error;
@@ -213,11 +214,15 @@ export async function registerIdentityRoutes(app: FastifyInstance, deps: Identit
 
   app.get("/:tenant/oauth2/v2.0/logout", async (req: TenantRequest, reply) => {
     try {
+      // organizations / common: a session of any tenant ends here (the ID token names its tenant).
       const multi = multiTenantAuthority(req.params.tenant);
-      if (!multi || multi === "consumers") await service.tenant(req.params.tenant);
+      const tenant = !multi || multi === "consumers" ? await service.tenant(req.params.tenant) : undefined;
       const target = param(req.query, "post_logout_redirect_uri");
-      // Sign-in keeps no server-side session (every sign-in asks for the password), so ending the
-      // session is only the redirect; open redirects are refused.
+      // Sign-in keeps no browser session (every sign-in asks for the password); what a session
+      // leaves behind is its refresh tokens: with `id_token_hint` (the session's ID token) they
+      // are revoked. Open redirects are refused.
+      const hint = param(req.query, "id_token_hint");
+      if (hint) await service.endSession(tenant, hint);
       if (target) {
         if (!isLoopbackRedirect(target) && !isPortalRedirect(target, ctx.baseUrl())) {
           return sendPage(reply, 400, "Sign out", errorPage(50011, `The post_logout_redirect_uri '${target}' is not allowed; use a URI under ${ctx.baseUrl()}/portal/ or a loopback URI.`, req.id));
@@ -258,7 +263,7 @@ export async function registerIdentityRoutes(app: FastifyInstance, deps: Identit
         await service.pendingDeviceCode(code);
         return sendPage(reply, 200, "Sign in", deviceCodePage({ action: deviceAction(), code, error: "Enter your email and password to sign in." }));
       }
-      const { tenant } = await service.completeDeviceCode(code, { approve: true, upn, password });
+      const { tenant } = await service.completeDeviceCode(code, { approve: true, upn, password }, req.ip);
       return sendPage(reply, 200, "Signed in", deviceCodePage({ action: deviceAction(), done: `You have signed in to ${tenant.displayName} on your device` }));
     } catch (error) {
       if (!(error instanceof OAuthError)) throw error;

@@ -8,16 +8,28 @@
  *   material (password, code, refresh token) → principal state (disabled, deleted) → mint.
  * One-time material (codes, refresh tokens) is consumed with a compare-and-set only after every
  * check has passed, so a refused request never burns a valid code.
+ *
+ * Hardening (docs/IDENTITY.md, "Abuse resistance"):
+ * - a confidential client (an application with a secret or certificate) authenticates in every
+ *   grant, not only client credentials (AADSTS7000218 otherwise);
+ * - tokens are issued only for resources the server plays (audiences.ts), else AADSTS500011;
+ * - one-time credentials belong to a token family (one sign-in): a used refresh token presented
+ *   again, or a code replayed, revokes the whole family; ending the session revokes it too;
+ * - wrong passwords lock the account and wrong secrets throttle the client and the source
+ *   (throttle.ts), counted in the store.
  */
-import { createHash, randomInt } from "node:crypto";
+import { createHash, randomInt, randomUUID } from "node:crypto";
+import { compactVerify, decodeJwt, decodeProtectedHeader } from "jose";
 import type { AppContext } from "../server/context.ts";
 import type { Application, Grant, Tenant } from "../store/index.ts";
-import { oauthError, OAuthError } from "./errors.ts";
+import { OAUTH_ERRORS, oauthError, OAuthError } from "./errors.ts";
 import { parseScope, ScopeError, WELL_KNOWN_CLIENTS, OPENPAL_PORTAL_CLIENT_ID, isLoopbackRedirect, type ParsedScope } from "./clients.ts";
 import { authenticateClient, hasClientCredential, type ClientCredentialInput } from "./client-auth.ts";
 import { PrincipalResolver, type HomeAccount, type UserSubject } from "./principals.ts";
 import { handleHash, newHandle, TokenMinter, type RefreshTokenDetails, type TokenResponse } from "./tokens.ts";
 import type { KeyRing } from "./keys.ts";
+import { applicationResourceAppId, playedAudience, PLAYED_RESOURCES } from "./audiences.ts";
+import { DEFAULT_GUESSING_POLICIES, GuessingDefence, type GrantFlow, type GuessingPolicies } from "./throttle.ts";
 
 /**
  * The tenant-independent authorities of Entra: `organizations` and `common` sign a work account in
@@ -54,6 +66,8 @@ export interface TokenRequestContext {
   readonly basic?: { readonly clientId: string; readonly clientSecret: string };
   /** The tenant segment as the client wrote it in the URL (GUID or domain). */
   readonly tenantSegment: string;
+  /** The client's address (throttling per source). */
+  readonly source?: string;
 }
 
 export interface DeviceCodeResponse {
@@ -137,10 +151,16 @@ export class TokenService {
   readonly #ctx: AppContext;
   readonly #minter: TokenMinter;
   readonly #principals: PrincipalResolver;
+  readonly #guard: GuessingDefence;
+  readonly #keys: KeyRing;
+  readonly #issuerFor: (tenantId: string) => string;
 
-  constructor(ctx: AppContext, keys: KeyRing, issuerFor: (tenantId: string) => string) {
+  constructor(ctx: AppContext, keys: KeyRing, issuerFor: (tenantId: string) => string, policies: GuessingPolicies = DEFAULT_GUESSING_POLICIES) {
     this.#ctx = ctx;
-    this.#principals = new PrincipalResolver(ctx.store.directory);
+    this.#keys = keys;
+    this.#issuerFor = issuerFor;
+    this.#guard = new GuessingDefence(ctx.store.credentialThrottle, ctx.clock, policies);
+    this.#principals = new PrincipalResolver(ctx.store.directory, this.#guard);
     this.#minter = new TokenMinter({ keys, clock: ctx.clock, grants: ctx.store.grants, lifetimeSeconds: ctx.options.tokenLifetimeSeconds, issuerFor });
   }
 
@@ -245,6 +265,41 @@ export class TokenService {
     };
   }
 
+  /**
+   * Authenticates a confidential client. Secret guessing is throttled per application and per
+   * source: a throttled one is refused before its secret is checked.
+   */
+  async #authenticate(app: Application, credential: ClientCredentialInput, tenant: Tenant, tenantSegment: string, source: string | undefined, flow: GrantFlow): Promise<"secret" | "certificate"> {
+    if (credential.clientSecret !== undefined && credential.clientAssertion === undefined) {
+      await this.#guard.assertSourceOpen(source, flow);
+      await this.#guard.assertClientOpen(app.appId, flow);
+    }
+    try {
+      return await authenticateClient(this.#ctx.store.directory, app, credential, { now: this.#now(), tokenEndpoints: this.#tokenEndpoints(tenant, tenantSegment) });
+    } catch (error) {
+      if (error instanceof OAuthError && error.spec === OAUTH_ERRORS.invalidClientSecret) {
+        throw await this.#guard.clientSecretFailed(app.appId, source, flow, error);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * The scope with the audience to issue: a resource the server plays, or a registered
+   * application's own `api://<appId>`; anything else is AADSTS500011, as Entra answers for a
+   * resource with no service principal in the tenant.
+   */
+  async #playedScope(scope: ParsedScope, tenant: Tenant): Promise<ParsedScope> {
+    const played = playedAudience(scope.audience);
+    if (played) return played === scope.audience ? scope : { ...scope, audience: played };
+    const appId = applicationResourceAppId(scope.audience);
+    if (appId) {
+      const app = await this.#ctx.store.directory.getApplication(appId);
+      if (app && app.deletedAt === null) return scope;
+    }
+    throw oauthError("resourceNotFound", `The resource principal named ${scope.audience} was not found in the tenant named ${tenant.displayName}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant. This server issues tokens for ${PLAYED_RESOURCES.map((r) => r.audience).join(", ")}, Dataverse environments and registered applications (api://<appId>).`);
+  }
+
   #unknownClient(clientId: string, tenant: Tenant): OAuthError {
     return oauthError("unknownClient", `Application with identifier '${clientId}' was not found in the directory '${tenant.displayName}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`);
   }
@@ -262,21 +317,28 @@ export class TokenService {
     // tenant's service principal as the subject.
     const sp = await directory.findServicePrincipalByApp(tenant.id, app.appId);
     if (!sp || sp.deletedAt !== null) throw this.#unknownClient(clientId, tenant);
-    const now = this.#now();
-    const kind = await authenticateClient(directory, app, credential, { now, tokenEndpoints: this.#tokenEndpoints(tenant, req.tenantSegment) });
-    if (await directory.isDisabled(tenant.id, sp.id, now)) {
+    const kind = await this.#authenticate(app, credential, tenant, req.tenantSegment, req.source, "client");
+    if (await directory.isDisabled(tenant.id, sp.id, this.#now())) {
       throw oauthError("servicePrincipalDisabled", `Application '${app.appId}'(${app.displayName}) is disabled in the directory '${tenant.displayName}'. Ask an administrator to enable its service principal.`);
     }
-    return this.#minter.appToken(tenant, sp, scope, kind);
+    return this.#minter.appToken(tenant, sp, await this.#playedScope(scope, tenant), kind);
   }
 
-  /** Resolves the client of a user flow and checks its credential when it presents one. */
+  /**
+   * Resolves the client of a user flow at the token endpoint and authenticates it: a confidential
+   * client (an application with a secret or certificate) must present its credential in every
+   * grant, as Entra requires (AADSTS7000218).
+   */
   async #userFlowClient(tenant: Tenant, form: FormParams, req: TokenRequestContext): Promise<UserFlowClient> {
     const { clientId, credential } = this.#clientIdentity(form, req);
-    return this.userFlowClientById(tenant, clientId, credential, req.tenantSegment);
+    return this.userFlowClientById(tenant, clientId, credential, req.tenantSegment, { atTokenEndpoint: true, source: req.source });
   }
 
-  async userFlowClientById(tenant: Tenant, clientId: string, credential: ClientCredentialInput, tenantSegment: string): Promise<UserFlowClient> {
+  /**
+   * The client of a user flow. At the token endpoint (`atTokenEndpoint`) a confidential client
+   * must authenticate; at the front channel (authorize, device authorization) it cannot.
+   */
+  async userFlowClientById(tenant: Tenant, clientId: string, credential: ClientCredentialInput, tenantSegment: string, opts: { atTokenEndpoint: boolean; source?: string | undefined } = { atTokenEndpoint: false }): Promise<UserFlowClient> {
     const wellKnown = WELL_KNOWN_CLIENTS.get(clientId.toLowerCase());
     if (wellKnown) {
       if (hasClientCredential(credential)) {
@@ -287,22 +349,38 @@ export class TokenService {
     const app = await this.#ctx.store.directory.getApplication(clientId);
     if (!app || app.deletedAt !== null) throw this.#unknownClient(clientId, tenant);
     if (hasClientCredential(credential)) {
-      await authenticateClient(this.#ctx.store.directory, app, credential, { now: this.#now(), tokenEndpoints: this.#tokenEndpoints(tenant, tenantSegment) });
+      await this.#authenticate(app, credential, tenant, tenantSegment, opts.source, "user");
+    } else if (opts.atTokenEndpoint && (await this.#isConfidential(app))) {
+      throw oauthError("clientAuthRequired", `The request body must contain the following parameter: 'client_assertion' or 'client_secret'. Application '${app.appId}' (${app.displayName}) has credentials, so it is a confidential client and must authenticate in every grant.`);
     }
     return { clientId: app.appId, displayName: app.displayName, app };
+  }
+
+  /** An application with a secret or a certificate is a confidential client. */
+  async #isConfidential(app: Application): Promise<boolean> {
+    const directory = this.#ctx.store.directory;
+    return (await directory.listSecrets(app.appId)).length > 0 || (await directory.listCertificates(app.appId)).length > 0;
   }
 
   async #password(tenant: Tenant, form: FormParams, req: TokenRequestContext): Promise<TokenResponse> {
     const client = await this.#userFlowClient(tenant, form, req);
     const username = required(form, "username");
     const password = required(form, "password");
-    const scope = scopeOf(form, false);
-    const user = await this.#principals.signIn(tenant, username, password, this.#now());
-    return this.#userTokens(tenant, user, client.clientId, scope, form, undefined, ["pwd"]);
+    const scope = await this.#playedScope(scopeOf(form, false), tenant);
+    const user = await this.#principals.signIn(tenant, username, password, this.#now(), req.source);
+    return this.#userTokens(tenant, user, client.clientId, scope, form, undefined, ["pwd"], randomUUID());
   }
 
-  #userTokens(tenant: Tenant, user: UserSubject, clientId: string, scope: ParsedScope, form: FormParams, nonce: string | undefined, amr: readonly string[]): Promise<TokenResponse> {
-    return this.#minter.userTokens(tenant, user, { clientId, scope, nonce, clientInfo: param(form, "client_info") === "1", amr });
+  async #userTokens(tenant: Tenant, user: UserSubject, clientId: string, scope: ParsedScope, form: FormParams, nonce: string | undefined, amr: readonly string[], familyId: string): Promise<TokenResponse> {
+    const played = await this.#playedScope(scope, tenant);
+    return this.#minter.userTokens(tenant, user, { clientId, scope: played, nonce, clientInfo: param(form, "client_info") === "1", amr, familyId });
+  }
+
+  /** Revokes a token family after one of its one-time credentials was presented again. */
+  async #revokeFamily(grant: Grant, why: string): Promise<void> {
+    if (!grant.familyId) return;
+    const revoked = await this.#ctx.store.grants.revokeFamily(grant.familyId);
+    this.#ctx.log.warn({ tenantId: grant.tenantId, clientId: grant.clientId, kind: grant.kind, revoked }, `token family revoked: ${why}`);
   }
 
   async #refreshToken(tenant: Tenant, form: FormParams, req: TokenRequestContext): Promise<TokenResponse> {
@@ -313,8 +391,14 @@ export class TokenService {
       throw oauthError("refreshTokenInvalid", "The provided value for the input parameter 'refresh_token' is not valid. Sign in again to get a new refresh token.");
     }
     this.#checkLive(grant, "refresh token");
+    if (grant.status === "redeemed") {
+      // A used refresh token presented again: stolen, or a client that kept an old one. Either
+      // way the family can no longer be trusted.
+      await this.#revokeFamily(grant, "a used refresh token was presented again");
+      throw oauthError("refreshTokenRevoked", "The refresh token was already used (refresh tokens are replaced on every use), so every refresh token of this sign-in is now revoked. Sign in again.");
+    }
     if (grant.status !== "pending") {
-      throw oauthError("refreshTokenRevoked", "The refresh token has been revoked or was already used (refresh tokens are replaced on every use). Use the newest refresh token, or sign in again.");
+      throw oauthError("refreshTokenRevoked", "The refresh token has been revoked (the session ended, or a used refresh token of the same sign-in was presented again). Sign in again.");
     }
     if (grant.clientId !== client.clientId) {
       throw oauthError("codeClientMismatch", `The refresh token was issued to a different client than '${client.clientId}'. Refresh it with the client it was issued to.`);
@@ -326,9 +410,10 @@ export class TokenService {
     // A user disabled or deleted since is refused here.
     const user = await this.#principals.resolve(tenant, { homeTenantId: details.homeTenantId, homeObjectId: details.homeObjectId }, this.#now());
     if (!(await this.#ctx.store.grants.transition(grant.handleHash, "pending", "redeemed"))) {
-      throw oauthError("refreshTokenRevoked", "The refresh token was already used (refresh tokens are replaced on every use). Use the newest refresh token, or sign in again.");
+      await this.#revokeFamily(grant, "a refresh token was used twice at once");
+      throw oauthError("refreshTokenRevoked", "The refresh token was already used (refresh tokens are replaced on every use), so every refresh token of this sign-in is now revoked. Sign in again.");
     }
-    return this.#userTokens(tenant, user, client.clientId, scope, form, undefined, ["pwd"]);
+    return this.#userTokens(tenant, user, client.clientId, scope, form, undefined, ["pwd"], grant.familyId ?? randomUUID());
   }
 
   #checkLive(grant: Grant, what: string): void {
@@ -398,7 +483,7 @@ export class TokenService {
   }
 
   /** Signs the user in for an authorization request and returns a one-time code. */
-  async issueAuthorizationCode(request: AuthorizeRequest, upn: string, password: string): Promise<string> {
+  async issueAuthorizationCode(request: AuthorizeRequest, upn: string, password: string, source?: string): Promise<string> {
     const now = this.#now();
     let tenant = request.tenant;
     if (multiTenantAuthority(tenant.id)) {
@@ -407,7 +492,7 @@ export class TokenService {
       if (!home) throw oauthError("userNotFound", `User account '${upn}' does not exist in any directory of this server. Check the user name.`);
       tenant = home;
     }
-    const user = await this.#principals.signIn(tenant, upn, password, now);
+    const user = await this.#principals.signIn(tenant, upn, password, now, source);
     const code = newHandle(64);
     const details: Record<string, unknown> = {
       homeTenantId: user.homeTenantId, homeObjectId: user.homeObjectId, redirectUri: request.redirectUri,
@@ -416,6 +501,7 @@ export class TokenService {
     await this.#ctx.store.grants.add({
       tenantId: tenant.id, handleHash: handleHash(code), kind: "authorization_code", clientId: request.clientId,
       userCode: null, status: "approved", objectId: user.objectId, details, createdAt: now, expiresAt: now + AUTHORIZATION_CODE_LIFETIME_MS,
+      familyId: randomUUID(),
     });
     return code;
   }
@@ -428,8 +514,10 @@ export class TokenService {
     if (!grant || grant.kind !== "authorization_code" || grant.tenantId !== tenant.id) {
       throw oauthError("invalidGrant", "The provided value for the 'code' parameter is not valid. Start the sign-in again to get a new code.");
     }
-    if (grant.status === "redeemed") {
-      throw oauthError("codeRedeemed", "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.");
+    if (grant.status === "redeemed" || grant.status === "revoked") {
+      // A replayed code: the refresh tokens it produced can no longer be trusted (RFC 9700 §4.5).
+      if (grant.status === "redeemed") await this.#revokeFamily(grant, "an authorization code was replayed");
+      throw oauthError("codeRedeemed", "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token. The tokens issued for it are revoked.");
     }
     this.#checkLive(grant, "authorization code");
     const details = grant.details as { homeTenantId: string; homeObjectId: string; redirectUri: string; codeChallenge: string; scope: string; nonce: string | null };
@@ -446,12 +534,13 @@ export class TokenService {
     }
     const user = await this.#principals.resolve(tenant, details, this.#now());
     if (!(await this.#ctx.store.grants.transition(grant.handleHash, "approved", "redeemed"))) {
+      await this.#revokeFamily(grant, "an authorization code was redeemed twice at once");
       throw oauthError("codeRedeemed", "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.");
     }
     // The scope of the token is the one the user consented to at /authorize.
     const requestedScope = param(form, "scope");
     const scope = requestedScope ? scopeOf(form, false) : parseScope(details.scope);
-    return this.#userTokens(tenant, user, client.clientId, scope, form, details.nonce ?? undefined, ["pwd"]);
+    return this.#userTokens(tenant, user, client.clientId, scope, form, details.nonce ?? undefined, ["pwd"], grant.familyId ?? randomUUID());
   }
 
   // --- device code ---------------------------------------------------------------------------
@@ -471,7 +560,7 @@ export class TokenService {
     await this.#ctx.store.grants.add({
       tenantId: tenant.id, handleHash: handleHash(deviceCode), kind: "device_code", clientId: client.clientId, userCode,
       status: "pending", objectId: null, details: { scope: scope.requested.join(" ") }, createdAt: now,
-      expiresAt: now + DEVICE_CODE_LIFETIME_SECONDS * 1000,
+      expiresAt: now + DEVICE_CODE_LIFETIME_SECONDS * 1000, familyId: randomUUID(),
     });
     const verificationUri = `${this.#ctx.baseUrl()}/devicelogin`;
     return {
@@ -498,14 +587,14 @@ export class TokenService {
   }
 
   /** The user at /devicelogin signs in (approves) or declines a device code. */
-  async completeDeviceCode(userCode: string, decision: { approve: true; upn: string; password: string } | { approve: false }): Promise<{ tenant: Tenant; user?: UserSubject }> {
+  async completeDeviceCode(userCode: string, decision: { approve: true; upn: string; password: string } | { approve: false }, source?: string): Promise<{ tenant: Tenant; user?: UserSubject }> {
     const grant = await this.pendingDeviceCode(userCode);
     const tenant = await this.tenant(grant.tenantId);
     if (!decision.approve) {
       await this.#ctx.store.grants.transition(grant.handleHash, "pending", "denied");
       return { tenant };
     }
-    const user = await this.#principals.signIn(tenant, decision.upn, decision.password, this.#now());
+    const user = await this.#principals.signIn(tenant, decision.upn, decision.password, this.#now(), source);
     const account: HomeAccount = { homeTenantId: user.homeTenantId, homeObjectId: user.homeObjectId };
     const moved = await this.#ctx.store.grants.transitionWithDetails(grant.handleHash, "pending", "approved", user.objectId, { ...grant.details, ...account });
     if (!moved) throw oauthError("deviceCodeInvalid", "This code was already used. Start the sign-in in the application again.");
@@ -523,7 +612,8 @@ export class TokenService {
     if (grant.clientId !== client.clientId) {
       throw oauthError("codeClientMismatch", `The device code was issued to a different client than '${client.clientId}'.`);
     }
-    if (grant.status === "redeemed") {
+    if (grant.status === "redeemed" || grant.status === "revoked") {
+      if (grant.status === "redeemed") await this.#revokeFamily(grant, "a device code was replayed");
       throw oauthError("codeRedeemed", "The device code was already redeemed. Request a new device code.");
     }
     if (grant.expiresAt <= this.#now()) {
@@ -538,8 +628,37 @@ export class TokenService {
     const details = grant.details as unknown as { scope: string } & HomeAccount;
     const user = await this.#principals.resolve(tenant, details, this.#now());
     if (!(await this.#ctx.store.grants.transition(grant.handleHash, "approved", "redeemed"))) {
+      await this.#revokeFamily(grant, "a device code was redeemed twice at once");
       throw oauthError("codeRedeemed", "The device code was already redeemed. Request a new device code.");
     }
-    return this.#userTokens(tenant, user, client.clientId, parseScope(details.scope), form, undefined, ["pwd"]);
+    return this.#userTokens(tenant, user, client.clientId, parseScope(details.scope), form, undefined, ["pwd"], grant.familyId ?? randomUUID());
+  }
+
+  // --- end session ---------------------------------------------------------------------------
+
+  /**
+   * Ends the session an id token names (`id_token_hint` at the logout endpoint): revokes every
+   * refresh token of its family (`sid`). The hint must be an id token this server signed for the
+   * tenant; an expired one is accepted (OpenID Connect RP-Initiated Logout allows it). Returns how
+   * many grants were revoked; a hint that is not ours is refused.
+   */
+  /** Revokes the refresh tokens of the session the ID token names; `tenant` undefined = any tenant (organizations/common). */
+  async endSession(tenant: Tenant | undefined, idTokenHint: string): Promise<number> {
+    let claims: ReturnType<typeof decodeJwt>;
+    try {
+      const header = decodeProtectedHeader(idTokenHint);
+      const key = header.alg === "RS256" && header.kid ? await this.#keys.publicKey(header.kid) : undefined;
+      if (!key) throw new Error("unknown key");
+      await compactVerify(idTokenHint, key, { algorithms: ["RS256"] });
+      claims = decodeJwt(idTokenHint);
+    } catch {
+      throw oauthError("invalidGrant", "The id_token_hint is not an ID token issued by this server; send the ID token of the session to end, or leave id_token_hint out.");
+    }
+    const tid = tenant?.id ?? String(claims.tid);
+    if (claims.tid !== tid || claims.iss !== this.#issuerFor(tid)) {
+      throw oauthError("invalidGrant", `The id_token_hint was issued for another tenant; send it to the logout endpoint of tenant ${String(claims.tid)}.`);
+    }
+    if (typeof claims.sid !== "string") return 0;
+    return this.#ctx.store.grants.revokeFamily(claims.sid);
   }
 }

@@ -32,6 +32,11 @@ export interface UserTokenRequest {
   readonly clientInfo: boolean;
   /** How the user proved who they are (the `amr` claim). */
   readonly amr: readonly string[];
+  /**
+   * The token family (one sign-in): the new refresh token joins it, and the id token carries it
+   * as `sid`, so that ending the session (`id_token_hint` at logout) revokes the family.
+   */
+  readonly familyId: string;
 }
 
 /** Details stored with a refresh token (never the token itself: only its hash is kept). */
@@ -128,6 +133,7 @@ export class TokenMinter {
       ...(req.nonce ? { nonce: req.nonce } : {}),
       oid: user.objectId,
       preferred_username: user.userPrincipalName,
+      sid: req.familyId,
       sub: user.objectId,
       tid: tenant.id,
       ver: "2.0",
@@ -140,17 +146,17 @@ export class TokenMinter {
     if (req.clientInfo) {
       response.client_info = Buffer.from(JSON.stringify({ uid: user.homeObjectId, utid: user.homeTenantId })).toString("base64url");
     }
-    response.refresh_token = await this.newRefreshToken(tenant.id, req.clientId, { homeTenantId: user.homeTenantId, homeObjectId: user.homeObjectId, scope: req.scope.requested.join(" ") });
+    response.refresh_token = await this.newRefreshToken(tenant.id, req.clientId, { homeTenantId: user.homeTenantId, homeObjectId: user.homeObjectId, scope: req.scope.requested.join(" ") }, req.familyId);
     return response;
   }
 
   /** Stores a new refresh token (its hash) and returns the handle. */
-  async newRefreshToken(tenantId: string, clientId: string, details: RefreshTokenDetails): Promise<string> {
+  async newRefreshToken(tenantId: string, clientId: string, details: RefreshTokenDetails, familyId: string): Promise<string> {
     const handle = newHandle();
     const now = this.#clock.now();
     await this.#grants.add({
       tenantId, handleHash: handleHash(handle), kind: "refresh_token", clientId, userCode: null, status: "pending",
-      objectId: details.homeObjectId, details: { ...details }, createdAt: now, expiresAt: now + REFRESH_TOKEN_LIFETIME_MS,
+      objectId: details.homeObjectId, details: { ...details }, createdAt: now, expiresAt: now + REFRESH_TOKEN_LIFETIME_MS, familyId,
     });
     return handle;
   }

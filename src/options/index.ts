@@ -36,6 +36,18 @@ export interface Options {
   readonly logFormat: LogFormat;
   readonly tokenLifetimeSeconds: number;
   readonly config: string | undefined;
+  /** Seconds a client has to send a request's headers (Node's headersTimeout). */
+  readonly headersTimeoutSeconds: number;
+  /** Seconds a client has to send a whole request (Node's requestTimeout). */
+  readonly requestTimeoutSeconds: number;
+  /** Seconds a connection may stay silent in the middle of a request. */
+  readonly idleTimeoutSeconds: number;
+  /** Seconds an idle keep-alive connection is kept open between requests. */
+  readonly keepAliveTimeoutSeconds: number;
+  /** Open connections accepted at once; further ones are closed at accept. */
+  readonly maxConnections: number;
+  /** File holding the key-encryption key that seals private signing keys at rest. */
+  readonly keyEncryptionKeyFile: string | undefined;
 }
 
 type Kind = "string" | "port" | "boolean" | "positiveInt" | { readonly oneOf: readonly string[] };
@@ -65,6 +77,12 @@ export const optionDefinitions: readonly OptionDefinition[] = [
   { key: "logLevel", flag: "--log-level", env: "OPENPAL_LOG_LEVEL", kind: { oneOf: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] }, defaultText: "info", description: "Minimum level of log lines." },
   { key: "logFormat", flag: "--log-format", env: "OPENPAL_LOG_FORMAT", kind: { oneOf: ["json", "pretty"] }, defaultText: "pretty on a terminal, else json", description: "Log line format." },
   { key: "tokenLifetimeSeconds", flag: "--token-lifetime", env: "OPENPAL_TOKEN_LIFETIME", kind: "positiveInt", defaultText: "3600", description: "Lifetime of issued access tokens, in seconds." },
+  { key: "headersTimeoutSeconds", flag: "--headers-timeout", env: "OPENPAL_HEADERS_TIMEOUT", kind: "positiveInt", defaultText: "20", description: "Seconds a client has to send a request's headers; slower connections get 408 and are closed." },
+  { key: "requestTimeoutSeconds", flag: "--request-timeout", env: "OPENPAL_REQUEST_TIMEOUT", kind: "positiveInt", defaultText: "120", description: "Seconds a client has to send a whole request (headers and body); at least --headers-timeout." },
+  { key: "idleTimeoutSeconds", flag: "--idle-timeout", env: "OPENPAL_IDLE_TIMEOUT", kind: "positiveInt", defaultText: "60", description: "Seconds a connection may stay silent in the middle of a request before it is closed." },
+  { key: "keepAliveTimeoutSeconds", flag: "--keep-alive-timeout", env: "OPENPAL_KEEP_ALIVE_TIMEOUT", kind: "positiveInt", defaultText: "72", description: "Seconds an idle keep-alive connection stays open between requests (above a load balancer's idle timeout)." },
+  { key: "maxConnections", flag: "--max-connections", env: "OPENPAL_MAX_CONNECTIONS", kind: "positiveInt", defaultText: "4096", description: "Connections open at once; further ones are closed on accept until others end." },
+  { key: "keyEncryptionKeyFile", flag: "--key-encryption-key-file", env: "OPENPAL_KEY_ENCRYPTION_KEY_FILE", kind: "string", defaultText: "(data dir's kek.key)", description: "File with the 32-byte key (base64) that encrypts private signing keys at rest; share it between servers on one PostgreSQL. OPENPAL_KEY_ENCRYPTION_KEY (the key itself) takes precedence." },
   { key: "config", flag: "--config", env: "OPENPAL_CONFIG", kind: "string", defaultText: "(none)", description: "Config file (JSON or YAML) whose keys are the option names in camelCase, e.g. {\"port\": 9443}." },
 ];
 
@@ -176,6 +194,11 @@ export function resolveOptions(sources: OptionSources): OptionsResult {
     }
     if (!ok) problems.push(`--public-url: "${publicUrl}" must be an absolute https:// URL.`);
   }
+  const headersTimeout = (values.headersTimeoutSeconds as number | undefined) ?? 20;
+  const requestTimeout = (values.requestTimeoutSeconds as number | undefined) ?? 120;
+  if (headersTimeout > requestTimeout) {
+    problems.push(`--headers-timeout (${headersTimeout}) must not exceed --request-timeout (${requestTimeout}); raise --request-timeout or lower --headers-timeout.`);
+  }
   if (problems.length > 0) return { ok: false, problems };
 
   const options: Options = Object.freeze({
@@ -193,6 +216,12 @@ export function resolveOptions(sources: OptionSources): OptionsResult {
     logFormat: (values.logFormat as LogFormat | undefined) ?? (sources.isTty ? "pretty" : "json"),
     tokenLifetimeSeconds: (values.tokenLifetimeSeconds as number | undefined) ?? 3600,
     config: values.config as string | undefined,
+    headersTimeoutSeconds: headersTimeout,
+    requestTimeoutSeconds: requestTimeout,
+    idleTimeoutSeconds: (values.idleTimeoutSeconds as number | undefined) ?? 60,
+    keepAliveTimeoutSeconds: (values.keepAliveTimeoutSeconds as number | undefined) ?? 72,
+    maxConnections: (values.maxConnections as number | undefined) ?? 4096,
+    keyEncryptionKeyFile: values.keyEncryptionKeyFile === undefined ? undefined : path.resolve(values.keyEncryptionKeyFile as string),
   });
   return { ok: true, options };
 }

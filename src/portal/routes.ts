@@ -193,6 +193,8 @@ export async function registerPortalRoutes(root: FastifyInstance, scope: Fastify
   });
 
   api("POST", "/signout", async (_req, reply, pc) => {
+    // Revoke the session's refresh tokens at the identity before forgetting the session.
+    await tokens.endSession(pc.session);
     sessions.end(pc.session.id);
     reply.clearCookie(SESSION_COOKIE, { path: COOKIE_PATH });
     // The identity's end-session endpoint brings the browser back to the portal's home.

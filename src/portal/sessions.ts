@@ -61,6 +61,8 @@ export interface PortalSession {
   currentTenantId: string;
   /** Replaced on every use (refresh tokens are single-use). */
   refreshToken: string;
+  /** The sign-in's ID token: sign-out sends it as `id_token_hint`, which revokes the refresh tokens. */
+  readonly idToken?: string;
   /** ARM access tokens per tenant. */
   readonly accessTokens: Map<string, AccessToken>;
   /** Refreshes run one at a time: a refresh token is single-use. */
@@ -108,12 +110,12 @@ export class PortalSessionStore {
     return login;
   }
 
-  create(fields: { account: PortalAccount; tenantId: string; refreshToken: string; accessToken: AccessToken }): PortalSession {
+  create(fields: { account: PortalAccount; tenantId: string; refreshToken: string; accessToken: AccessToken; idToken?: string }): PortalSession {
     this.#sweep();
     const now = this.#clock.now();
     const session: PortalSession = {
       id: randomHandle(), csrfToken: randomHandle(), account: fields.account, currentTenantId: fields.tenantId,
-      refreshToken: fields.refreshToken, accessTokens: new Map([[fields.tenantId, fields.accessToken]]),
+      refreshToken: fields.refreshToken, ...(fields.idToken ? { idToken: fields.idToken } : {}), accessTokens: new Map([[fields.tenantId, fields.accessToken]]),
       refreshing: Promise.resolve(), createdAt: now, lastSeenAt: now,
     };
     this.#sessions.set(session.id, session);

@@ -66,6 +66,21 @@ export class PortalTokenClient {
     return url.toString();
   }
 
+  /**
+   * Ends the session at the identity (in-process, through its public logout endpoint with the
+   * session's ID token as `id_token_hint`): every refresh token of the sign-in is revoked, so a
+   * copy of one taken before sign-out is worthless. Throws TokenRefused if the identity refuses.
+   */
+  async endSession(session: PortalSession): Promise<void> {
+    if (!session.idToken) return;
+    // The hint names the tenant the ID token was issued in (the sign-in tenant).
+    const tenant = String(decodeJwt(session.idToken).tid);
+    const url = new URL(`${this.#baseUrl()}/${encodeURIComponent(tenant)}/oauth2/v2.0/logout`);
+    url.searchParams.set("id_token_hint", session.idToken);
+    const res = await this.#app.inject({ method: "GET", url: `${url.pathname}${url.search}` });
+    if (res.statusCode >= 400) throw new TokenRefused(res.statusCode, "invalid_request", undefined, "The identity refused to end the session.");
+  }
+
   async #token(tenant: string, form: Record<string, string>): Promise<TokenAnswer> {
     const res = await this.#app.inject({
       method: "POST", url: `/${encodeURIComponent(tenant)}/oauth2/v2.0/token`,
@@ -82,7 +97,7 @@ export class PortalTokenClient {
   }
 
   /** Redeems the authorization code of a pending sign-in. */
-  async redeem(login: PendingLogin, code: string): Promise<{ account: PortalAccount; tenantId: string; refreshToken: string; accessToken: AccessToken }> {
+  async redeem(login: PendingLogin, code: string): Promise<{ account: PortalAccount; tenantId: string; refreshToken: string; accessToken: AccessToken; idToken: string }> {
     const answer = await this.#token(login.tenant, {
       grant_type: "authorization_code", client_id: OPENPAL_PORTAL_CLIENT_ID, code, redirect_uri: this.redirectUri(),
       code_verifier: login.codeVerifier, scope: SIGN_IN_SCOPE,
@@ -101,7 +116,7 @@ export class PortalTokenClient {
       name: String(idClaims.name ?? claims.name ?? claims.upn ?? ""),
       username: String(idClaims.preferred_username ?? claims.upn ?? ""),
     };
-    return { account, tenantId, refreshToken: answer.refresh_token, accessToken: this.#accessToken(answer) };
+    return { account, tenantId, refreshToken: answer.refresh_token, accessToken: this.#accessToken(answer), idToken: answer.id_token };
   }
 
   #accessToken(answer: TokenAnswer): AccessToken {

@@ -14,6 +14,7 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { isMainThread } from "node:worker_threads";
 import path from "node:path";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import formbody from "@fastify/formbody";
@@ -24,12 +25,15 @@ import { systemClock, type Clock } from "../domain/time.ts";
 import { randomIds, type IdSource } from "../domain/ids.ts";
 import { createLogger, redactUrl } from "./logging.ts";
 import type { AppContext } from "./context.ts";
-import { createIdentity, type Identity } from "../identity/index.ts";
+import { createIdentity, type GuessingPolicies, type Identity } from "../identity/index.ts";
 import { loadTlsMaterial, type TlsMaterial } from "./tls.ts";
 import { registerComponents } from "./components.ts";
 import { serverBaseUrl, listeningPort } from "./url.ts";
 import { acquireDataDirLock } from "./data-dir-lock.ts";
 import { RequestBudget, setAzureResponseHeaders } from "./response-headers.ts";
+import { secureDataDir } from "./data-dir.ts";
+import { connectionLimits, registerTransportErrors } from "./transport.ts";
+import { loadKeyEncryptionKey } from "../identity/index.ts";
 
 export interface AppDependencies {
   readonly clock?: Clock;
@@ -40,6 +44,8 @@ export interface AppDependencies {
   readonly store?: Store;
   /** TLS material; when absent buildApp serves plain HTTP for inject() tests. */
   readonly tls?: TlsMaterial;
+  /** Lock-out and throttling policies instead of Entra's defaults (benchmarks). */
+  readonly guessingPolicies?: GuessingPolicies;
 }
 
 export interface OpenPalApp {
@@ -63,7 +69,16 @@ export function ensureAdminKey(dataDir: string): string {
 /** Builds the app without listening. Call `close()` to release the store. */
 export async function buildApp(options: Options, deps: AppDependencies = {}): Promise<OpenPalApp> {
   const log: Logger = createLogger(options, deps.logDestination);
-  const store = deps.store ?? (await openStore(databaseConfigFrom(options)));
+  // The data dir holds keys and the database: 0700, files 0600 (looser ones are fixed, with a warning).
+  secureDataDir(options.dataDir, log);
+  const databaseConfig = databaseConfigFrom(options);
+  if (!deps.store && databaseConfig.sqlitePath && databaseConfig.sqlitePath !== ":memory:" && !existsSync(databaseConfig.sqlitePath)) {
+    // Created 0600 before SQLite opens it: SQLite gives the WAL and SHM files the database's mode.
+    mkdirSync(path.dirname(databaseConfig.sqlitePath), { recursive: true, mode: 0o700 });
+    writeFileSync(databaseConfig.sqlitePath, "", { mode: 0o600, flag: "a" });
+  }
+  const keyEncryptionKey = loadKeyEncryptionKey({ dataDir: options.dataDir, file: options.keyEncryptionKeyFile, env: process.env });
+  const store = deps.store ?? (await openStore(databaseConfig));
   const ownsStore = deps.store === undefined;
   let baseUrl = options.publicUrl ?? serverBaseUrl(options.host, options.port);
   const context: AppContext = {
@@ -76,6 +91,7 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
     adminKey: ensureAdminKey(options.dataDir),
   };
 
+  const { https: httpsLimits, ...transport } = connectionLimits(options);
   const fastifyOptions: FastifyServerOptions & { https?: { cert: string; key: string } } = {
     loggerInstance: log,
     // 1. context: every request gets a fresh GUID; the client's ids are echoed, never trusted as ours.
@@ -84,8 +100,9 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
     logController: new LogController({ requestIdLogLabel: "requestId", disableRequestLogging: true }),
     bodyLimit: 32 * 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true },
+    ...transport,
   };
-  if (deps.tls) fastifyOptions.https = { cert: deps.tls.cert, key: deps.tls.key };
+  if (deps.tls) fastifyOptions.https = { cert: deps.tls.cert, key: deps.tls.key, ...httpsLimits };
   const app = Fastify(fastifyOptions) as unknown as FastifyInstance;
 
   // Callback-style hooks: they run on every request, and an async hook costs a promise each.
@@ -133,7 +150,9 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
 
   app.get("/healthz", async () => ({ status: "ok" }));
 
-  const identity = await createIdentity(context);
+  registerTransportErrors(app, options, log);
+
+  const identity = await createIdentity(context, keyEncryptionKey, deps.guessingPolicies ? { guessingPolicies: deps.guessingPolicies } : {});
   await identity.register(app);
   try {
     await registerComponents(app, { context, identity });
@@ -177,6 +196,8 @@ export interface RunningServer {
 export async function startServer(options: Options, deps: Omit<AppDependencies, "tls"> = {}): Promise<RunningServer> {
   // One server per data dir: refused here, before the store opens, when another one runs.
   const lock = acquireDataDirLock(options.dataDir);
+  // Files the server creates from now on (lake, facts, server.json) are its user's only.
+  if (isMainThread && process.platform !== "win32") process.umask(0o077);
   let openpal: OpenPalApp;
   let tls: TlsMaterial;
   try {

@@ -8,8 +8,22 @@ import type { Options } from "../options/index.ts";
 
 export const REDACTED = "[redacted]";
 
-/** Query and form parameters whose values are credentials. */
-const SENSITIVE_PARAM = /^(code|device_code|user_code|refresh_token|access_token|id_token|client_secret|client_assertion|password|assertion|token|secret|code_verifier|admin_key)$/i;
+/**
+ * Query and form parameters whose values are credentials, by base name: `client_secret`,
+ * `client_secret[]`, `client_secret[0]` and `CLIENT_SECRET` are all the same parameter to a
+ * lenient parser, so all are redacted (names are compared without case and bracket suffixes).
+ */
+const SENSITIVE_PARAMS = new Set([
+  "code", "device_code", "user_code", "otc", "refresh_token", "access_token", "id_token", "id_token_hint", "client_secret",
+  "client_assertion", "password", "passwd", "pwd", "assertion", "token", "secret", "code_verifier", "admin_key",
+  "session_state", "state", "nonce", "key", "sig", "signature", "api_key", "apikey",
+]);
+
+/** Whether a parameter name names a credential (see SENSITIVE_PARAMS). */
+export function isSensitiveParam(name: string): boolean {
+  const base = name.toLowerCase().replace(/(\[[^\]]*\])+$/, "").trim();
+  return SENSITIVE_PARAMS.has(base);
+}
 
 const redactPaths = [
   "req.headers.authorization",
@@ -19,15 +33,27 @@ const redactPaths = [
   "headers.authorization",
   "headers.cookie",
   "headers[\"x-openpal-admin-key\"]",
+  "req.headers[\"set-cookie\"]",
+  "headers[\"set-cookie\"]",
   "*.password",
+  "*.passwd",
+  "*.otc",
+  "*.code",
+  "*.code_verifier",
+  "*.device_code",
+  "*.user_code",
   "*.client_secret",
   "*.client_assertion",
+  "*.assertion",
   "*.refresh_token",
   "*.access_token",
   "*.id_token",
+  "*.id_token_hint",
   "*.secret",
   "*.secretText",
   "*.token",
+  "*.privateJwk",
+  "*.private_jwk",
 ];
 
 /** Removes credential values from a URL's query string. */
@@ -36,8 +62,9 @@ export function redactUrl(url: string): string {
   if (q < 0) return url;
   const params = new URLSearchParams(url.slice(q + 1));
   let changed = false;
-  for (const key of [...params.keys()]) {
-    if (SENSITIVE_PARAM.test(key)) {
+  for (const key of new Set(params.keys())) {
+    if (isSensitiveParam(key)) {
+      // `set` replaces every repetition of the parameter with one redacted value.
       params.set(key, REDACTED);
       changed = true;
     }

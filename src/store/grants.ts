@@ -19,12 +19,18 @@ export interface Grant {
   readonly details: Readonly<Record<string, unknown>>;
   readonly createdAt: number;
   readonly expiresAt: number;
+  /**
+   * The token family: every refresh token descended from one sign-in and the code it started
+   * from share it. Absent on grants made before 0009.
+   */
+  readonly familyId?: string | null;
 }
 
 const toGrant = (r: Database["grants"]): Grant => ({
   tenantId: r.tenant_id, handleHash: r.handle_hash, kind: r.kind as GrantKind, clientId: r.client_id,
   userCode: r.user_code, status: r.status as GrantStatus, objectId: r.object_id,
   details: JSON.parse(r.details) as Record<string, unknown>, createdAt: Number(r.created_at), expiresAt: Number(r.expires_at),
+  familyId: r.family_id ?? null,
 });
 
 export class GrantStore {
@@ -37,6 +43,7 @@ export class GrantStore {
     await this.#db.insertInto("grants").values({
       tenant_id: g.tenantId, handle_hash: g.handleHash, kind: g.kind, client_id: g.clientId, user_code: g.userCode,
       status: g.status, object_id: g.objectId, details: JSON.stringify(g.details), created_at: g.createdAt, expires_at: g.expiresAt,
+      family_id: g.familyId ?? null,
     }).execute();
   }
 
@@ -71,6 +78,16 @@ export class GrantStore {
     const r = await this.#db.updateTable("grants").set({ status: to, object_id: objectId, details: JSON.stringify(details) })
       .where("handle_hash", "=", handleHash).where("status", "=", from).executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Revokes every still-usable grant of a token family (refresh tokens not yet used, codes not yet
+   * redeemed). Returns how many were revoked.
+   */
+  async revokeFamily(familyId: string): Promise<number> {
+    const r = await this.#db.updateTable("grants").set({ status: "revoked" })
+      .where("family_id", "=", familyId).where("status", "in", ["pending", "approved"]).executeTakeFirst();
+    return Number(r.numUpdatedRows);
   }
 
   async deleteExpired(before: number): Promise<number> {

@@ -18,6 +18,7 @@ import { DirectoryStore } from "./directory.ts";
 import { AuditLog } from "./audit.ts";
 import { SigningKeyStore } from "./keys.ts";
 import { GrantStore } from "./grants.ts";
+import { CredentialThrottleStore } from "./credential-throttle.ts";
 import { PartnerRegistryStore } from "./partners.ts";
 import { DirectoryRoleStore } from "./directory-roles.ts";
 import { LinkStore } from "./links.ts";
@@ -30,6 +31,7 @@ export * from "./directory.ts";
 export * from "./audit.ts";
 export * from "./keys.ts";
 export * from "./grants.ts";
+export * from "./credential-throttle.ts";
 export * from "./partners.ts";
 export * from "./directory-roles.ts";
 export * from "./links.ts";
@@ -47,6 +49,7 @@ export interface Aggregates {
   readonly audit: AuditLog;
   readonly signingKeys: SigningKeyStore;
   readonly grants: GrantStore;
+  readonly credentialThrottle: CredentialThrottleStore;
   readonly partners: PartnerRegistryStore;
   readonly directoryRoles: DirectoryRoleStore;
   readonly links: LinkStore;
@@ -75,6 +78,7 @@ function bind(db: Kysely<Database>, syncReader?: SyncReader): Aggregates {
     audit: new AuditLog(db),
     signingKeys: new SigningKeyStore(db),
     grants: new GrantStore(db),
+    credentialThrottle: new CredentialThrottleStore(db),
     partners: new PartnerRegistryStore(db),
     directoryRoles: new DirectoryRoleStore(db),
     links: new LinkStore(db, syncReader),

@@ -5,7 +5,7 @@ import type { Database } from "./schema.ts";
 export interface SigningKey {
   readonly kid: string;
   readonly alg: string;
-  /** JSON Web Key with the private parts. */
+  /** JSON Web Key with the private parts, sealed under the key-encryption key (`kek1:…`; JSON in clear before 0009's release). */
   readonly privateJwk: string;
   readonly publicJwk: string;
   readonly createdAt: number;
@@ -43,6 +43,19 @@ export class SigningKeyStore {
   async published(at: number): Promise<SigningKey[]> {
     const rows = await this.#db.selectFrom("signing_keys").selectAll().orderBy("created_at", "desc").execute();
     return rows.map(toKey).filter((k) => k.retiredAt === null || (k.publishUntil !== null && k.publishUntil > at));
+  }
+
+  /** Keys whose private part is still stored in clear (written by an older version). */
+  async inClear(): Promise<SigningKey[]> {
+    const rows = await this.#db.selectFrom("signing_keys").selectAll().where("private_jwk", "not like", "kek1:%").execute();
+    return rows.map(toKey);
+  }
+
+  /** Replaces a key's stored private part if it is still `from` (compare-and-set). */
+  async replacePrivateJwk(kid: string, from: string, to: string): Promise<boolean> {
+    const r = await this.#db.updateTable("signing_keys").set({ private_jwk: to })
+      .where("kid", "=", kid).where("private_jwk", "=", from).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 
   async retire(kid: string, at: number, publishUntil: number): Promise<void> {

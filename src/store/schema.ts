@@ -140,6 +140,17 @@ export interface GrantsTable {
   details: string;
   created_at: number;
   expires_at: number;
+  /** The token family (0009): revoked together when a used member is presented again. */
+  family_id: string | null;
+}
+
+/** Failure counters against credential guessing (0009), shared by every server on the store. */
+export interface CredentialThrottleTable {
+  key: string;
+  failures: number;
+  window_started_at: number;
+  locked_until: number;
+  lockouts: number;
 }
 
 export interface PartnersTable {
@@ -206,6 +217,7 @@ export interface Database {
   delegated_admins: DelegatedAdminsTable;
   signing_keys: SigningKeysTable;
   grants: GrantsTable;
+  credential_throttle: CredentialThrottleTable;
   partners: PartnersTable;
   partner_tenants: PartnerTenantsTable;
   partner_locations: PartnerLocationsTable;

@@ -25,7 +25,7 @@ import type { Clock } from "../domain/time.ts";
 import { randomIds, type IdSource } from "../domain/ids.ts";
 import { overlaps, type Interval } from "../domain/interval.ts";
 import { parseIsoTime } from "../domain/time.ts";
-import { hashClientSecret, hashPassword, verifyCredential } from "../identity/credentials.ts";
+import { hashClientSecret, hashPasswordAsync, verifyCredentialAsync } from "../identity/credentials.ts";
 import { AccessConflictError } from "../store/access.ts";
 import { DporConflictError } from "../store/partner-of-record.ts";
 import type { OfferType, PutOutcome, Subscription } from "../store/resources.ts";
@@ -266,7 +266,7 @@ async function applyApplications(run: Run, world: WorldFile): Promise<void> {
     const stored = await dir.listSecrets(appId);
     for (const s of a.secrets ?? []) {
       const value = secretValue(s);
-      if (stored.some((h) => verifyCredential(value, h.secretHash))) {
+      if ((await Promise.all(stored.map((h) => verifyCredentialAsync(value, h.secretHash)))).some(Boolean)) {
         run.count("secret", "unchanged");
         continue;
       }
@@ -317,7 +317,7 @@ async function applyDirectory(run: Run, t: WorldTenant, tp: string): Promise<voi
     let passwordHash = existing?.passwordHash ?? null;
     // Re-hash only when the file's password no longer verifies: hashes are salted, so comparing
     // hashes would report a change on every apply.
-    if (u.password !== undefined && !(passwordHash && verifyCredential(u.password, passwordHash))) passwordHash = hashPassword(u.password);
+    if (u.password !== undefined && !(passwordHash && (await verifyCredentialAsync(u.password, passwordHash)))) passwordHash = await hashPasswordAsync(u.password);
     const guest = u.type === "guest";
     const next = {
       tenantId: tid, id, userPrincipalName: u.userPrincipalName,

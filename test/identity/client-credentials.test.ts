@@ -125,8 +125,11 @@ for (const backend of storeBackends()) {
       assert.equal(claimsOf(String(graph.body.access_token)).aud, "https://graph.microsoft.com");
       const armDouble = await tokenRequest(server, T.contoso.id, { grant_type: "client_credentials", client_id: APP.automation.appId, client_secret: APP.automation.secret, scope: "https://management.azure.com//.default" });
       assert.equal(claimsOf(String(armDouble.body.access_token)).aud, ARM_AUDIENCE);
-      const custom = await tokenRequest(server, T.contoso.id, { grant_type: "client_credentials", client_id: APP.automation.appId, client_secret: APP.automation.secret, scope: "api://contoso-api/.default" });
-      assert.equal(claimsOf(String(custom.body.access_token)).aud, "api://contoso-api");
+      const registered = await tokenRequest(server, T.contoso.id, { grant_type: "client_credentials", client_id: APP.automation.appId, client_secret: APP.automation.secret, scope: `api://${APP.automation.appId}/.default` });
+      assert.equal(claimsOf(String(registered.body.access_token)).aud, `api://${APP.automation.appId}`);
+      const unregistered = await tokenRequest(server, T.contoso.id, { grant_type: "client_credentials", client_id: APP.automation.appId, client_secret: APP.automation.secret, scope: "api://contoso-api/.default" });
+      assert.equal(unregistered.status, 400);
+      assert.deepEqual(unregistered.body.error_codes, [500011]);
     });
 
     it("missing and unsupported grant types and a scope without /.default get OAuth errors naming the fix, never a 500", async () => {

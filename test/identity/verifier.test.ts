@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { generateKeyPair, SignJWT, exportJWK, base64url } from "jose";
 import { createHmac } from "node:crypto";
 import { openStore, type Store } from "../../src/store/index.ts";
-import { KeyRing, TokenVerifier, TokenVerificationError } from "../../src/identity/index.ts";
+import { KeyEncryptionKey, KeyRing, TokenVerifier, TokenVerificationError } from "../../src/identity/index.ts";
+import { randomBytes } from "node:crypto";
 import { ManualClock } from "../../src/domain/time.ts";
 
 const TID = "11111111-1111-1111-1111-111111111111";
@@ -20,7 +21,7 @@ describe("the verifier accepts only RS256 tokens it signed, for its issuer and t
 
   before(async () => {
     store = await openStore({ kind: "sqlite", sqlitePath: ":memory:" });
-    keys = new KeyRing(store.signingKeys, clock, 3600);
+    keys = new KeyRing(store.signingKeys, clock, 3600, new KeyEncryptionKey(randomBytes(32), "test"));
     await keys.init();
     verifier = new TokenVerifier(keys, clock, (tid) => `https://127.0.0.1:8443/${tid}/v2.0`);
   });
