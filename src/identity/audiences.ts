@@ -36,10 +36,17 @@ const byIdentifier = new Map(PLAYED_RESOURCES.map((r) => [withoutTrailingSlash(r
  * The audience to issue for a requested resource identifier if the server plays it (with or
  * without a trailing slash, the host in any case), else undefined.
  */
-export function playedAudience(resource: string): string | undefined {
+export function playedAudience(resource: string, serverBaseUrl?: string): string | undefined {
   const bare = withoutTrailingSlash(resource);
   const listed = byIdentifier.get(bare.toLowerCase());
   if (listed) return listed;
+  // The server's own URL (az asks for its Graph tokens by the cloud's Graph endpoint, which is the
+  // server) and the Dataverse environments it plays under `<server>/dataverse/<environment>`.
+  if (serverBaseUrl) {
+    const base = withoutTrailingSlash(serverBaseUrl).toLowerCase();
+    const lower = bare.toLowerCase();
+    if (lower === base || lower.startsWith(`${base}/dataverse/`)) return resource;
+  }
   if (PLAYED_RESOURCE_PATTERNS.some((p) => p.pattern.test(bare))) return bare.toLowerCase();
   return undefined;
 }

@@ -290,7 +290,7 @@ export class TokenService {
    * resource with no service principal in the tenant.
    */
   async #playedScope(scope: ParsedScope, tenant: Tenant): Promise<ParsedScope> {
-    const played = playedAudience(scope.audience);
+    const played = playedAudience(scope.audience, this.#ctx.baseUrl());
     if (played) return played === scope.audience ? scope : { ...scope, audience: played };
     const appId = applicationResourceAppId(scope.audience);
     if (appId) {
