@@ -32,6 +32,8 @@ export interface Options {
   readonly logFormat: LogFormat;
   readonly tokenLifetimeSeconds: number;
   readonly config: string | undefined;
+  /** Hosts (host or host:port, lower case) insights report callbacks may reach; empty = none. */
+  readonly insightsCallbackHosts: readonly string[];
 }
 
 type Kind = "string" | "port" | "boolean" | "positiveInt" | { readonly oneOf: readonly string[] };
@@ -61,6 +63,7 @@ export const optionDefinitions: readonly OptionDefinition[] = [
   { key: "logLevel", flag: "--log-level", env: "OPENPAL_LOG_LEVEL", kind: { oneOf: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] }, defaultText: "info", description: "Minimum level of log lines." },
   { key: "logFormat", flag: "--log-format", env: "OPENPAL_LOG_FORMAT", kind: { oneOf: ["json", "pretty"] }, defaultText: "pretty on a terminal, else json", description: "Log line format." },
   { key: "tokenLifetimeSeconds", flag: "--token-lifetime", env: "OPENPAL_TOKEN_LIFETIME", kind: "positiveInt", defaultText: "3600", description: "Lifetime of issued access tokens, in seconds." },
+  { key: "insightsCallbackHosts", flag: "--insights-callback-hosts", env: "OPENPAL_INSIGHTS_CALLBACK_HOSTS", kind: "string", defaultText: "(none)", description: "Comma-separated hosts (host or host:port) that Partner Center insights report callbacks (CallbackUrl) may reach; callbacks to any other host are refused. See docs/PARTNER-INSIGHTS-API.md." },
   { key: "config", flag: "--config", env: "OPENPAL_CONFIG", kind: "string", defaultText: "(none)", description: "Config file (JSON or YAML) whose keys are the option names in camelCase, e.g. {\"port\": 9443}." },
 ];
 
@@ -189,6 +192,7 @@ export function resolveOptions(sources: OptionSources): OptionsResult {
     logFormat: (values.logFormat as LogFormat | undefined) ?? (sources.isTty ? "pretty" : "json"),
     tokenLifetimeSeconds: (values.tokenLifetimeSeconds as number | undefined) ?? 3600,
     config: values.config as string | undefined,
+    insightsCallbackHosts: Object.freeze(((values.insightsCallbackHosts as string | undefined) ?? "").split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== "")),
   });
   return { ok: true, options };
 }

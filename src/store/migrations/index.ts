@@ -7,5 +7,7 @@ import { resourcesAccess } from "./0004_resources_access.ts";
 import { directoryRoles } from "./0005_directory_roles.ts";
 import { partnerOfRecord } from "./0006_partner_of_record.ts";
 import { attribution } from "./0007_attribution.ts";
+import { partnerInsights } from "./0010_partner_insights.ts";
 
-export const migrations: readonly Migration[] = [foundation, auditAppendOnly, partnerLinks, resourcesAccess, directoryRoles, partnerOfRecord, attribution];
+export const migrations: readonly Migration[] = [foundation, auditAppendOnly, partnerLinks, resourcesAccess, directoryRoles, partnerOfRecord, attribution,
+  partnerInsights];
