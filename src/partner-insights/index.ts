@@ -69,25 +69,23 @@ export async function registerPartnerInsights(app: FastifyInstance, deps: Partne
   const runner = new QueryRunner(ctx.store, ctx.options.dataDir);
   // The link secret derives from the operator key, so every server sharing the data dir agrees.
   const linkSecret = createHmac("sha256", ctx.adminKey).update("openpal insights download links").digest("base64url");
-  let scheduler: ReportScheduler | undefined;
   const service = new InsightsService({
     store: ctx.store, insights, registry: datasets, runner, clock: ctx.clock, ids: ctx.ids, linkSecret, baseUrl: () => ctx.baseUrl(),
-    callbackHosts: () => ctx.options.insightsCallbackHosts, poke: () => scheduler?.poke(),
+    callbackHosts: () => ctx.options.insightsCallbackHosts, poke: () => scheduler.poke(),
   });
-  scheduler = new ReportScheduler({
+  const scheduler: ReportScheduler = new ReportScheduler({
     store: ctx.store, insights, runner, service, clock: ctx.clock, ids: ctx.ids, dataDir: ctx.options.dataDir, linkSecret,
     callbackHosts: () => ctx.options.insightsCallbackHosts, log: ctx.log,
   });
   await registerInsightsApiRoutes(app, { context: ctx, verifier: deps.verifier, service, insights, linkSecret });
-  const s = scheduler;
   app.addHook("onReady", async () => {
-    if (deps.startScheduler !== false) s.start();
+    if (deps.startScheduler !== false) scheduler.start();
   });
   app.addHook("onClose", async () => {
-    await s.stop();
+    await scheduler.stop();
     runner.close();
   });
-  const handle: PartnerInsights = { datasets, scheduler: s, store: insights, runner };
+  const handle: PartnerInsights = { datasets, scheduler, store: insights, runner };
   byContext.set(ctx, handle);
   return handle;
 }

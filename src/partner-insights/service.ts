@@ -11,7 +11,7 @@ import { compileReportQuery, QueryError, type CompiledQuery } from "./query/comp
 import type { DatasetRegistry } from "./datasets/registry.ts";
 import type { SystemQuery } from "./datasets/dataset.ts";
 import type { QueryRunner, ResultRow } from "./runner.ts";
-import { Body, idList, InsightsApiError, MESSAGES, notFound, parseTime, wireTime, boolParam } from "./envelope.ts";
+import { idList, InsightsApiError, MESSAGES, notFound, parseTime, wireTime, boolParam, type Body } from "./envelope.ts";
 import { isCallbackAllowed, secureLink } from "./links.ts";
 
 /** Rows a test of a query returns at most. */

@@ -10,7 +10,7 @@
  * is taken over with another conditional UPDATE (`reclaimStale`), so a crashed server's work is
  * finished once, by one server.
  */
-import type { Kysely, Selectable } from "kysely";
+import type { Generated, Kysely, Selectable } from "kysely";
 import type { Database } from "./schema.ts";
 
 export interface InsightsQueriesTable {
@@ -28,7 +28,7 @@ export interface InsightsExecutionsTable {
   generated_at: number | null; row_count: number | null; error: string | null;
 }
 export interface InsightsCallbackAttemptsTable {
-  seq: import("kysely").Generated<number>; execution_id: string; attempt: number; at: number; method: string; url: string; status_code: number | null; error: string | null;
+  seq: Generated<number>; execution_id: string; attempt: number; at: number; method: string; url: string; status_code: number | null; error: string | null;
 }
 export type PartnerInsightsTables = {
   insights_queries: InsightsQueriesTable; insights_reports: InsightsReportsTable; insights_executions: InsightsExecutionsTable;

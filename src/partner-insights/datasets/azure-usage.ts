@@ -129,7 +129,11 @@ async function source(req: SourceRequest): Promise<SourceRelation> {
     facts = "SELECT * FROM facts";
     joins.push("LEFT JOIN (SELECT subscription_id, MIN(charge_period_start) AS first_use FROM facts WHERE global_id = ? AND eligible GROUP BY subscription_id) fu ON fu.subscription_id = f.subscription_id");
   }
-  const select = Object.entries(COLUMN_SQL).map(([name, sql]) => `${sql} AS "${name}"`);
+  // A column whose join the query does not need is never referenced: a typed NULL stands in.
+  const select = Object.entries(COLUMN_SQL).map(([name, sql]) => {
+    const need = NEEDS[name];
+    return `${need && !req.needs.has(need) ? "CAST(NULL AS VARCHAR)" : sql} AS "${name}"`;
+  });
   select.push("f.acr AS _acr", "f.acr_usd AS _acr_usd", "f.subscription_id AS _subscription_id", "f.customer_tenant_id AS _customer_tenant_id");
   // Parameter order follows the text: the facts list, the first-use join's id, then the WHERE.
   if (req.needs.has("firstUse")) params.splice(files.length ? 1 : 0, 0, req.globalId);
