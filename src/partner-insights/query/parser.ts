@@ -195,7 +195,7 @@ export function parseReportQuery(text: string): ReportQueryAst {
 
 /** The expected-token part of chevrotain's message, as a short list. */
 function expectedFrom(message: string): string {
-  const single = /Expecting token of type --> (.+?) <--/.exec(message);
+  const single = /Expecting (?:token of type )?--> (.+?) <--/.exec(message);
   if (single?.[1]) return single[1];
   const alts = [...message.matchAll(/\[([^\]]+)\]/g)].map((m) => m[1]?.trim() ?? "").filter((s) => s !== "");
   const uniq = [...new Set(alts.flatMap((a) => a.split(/,\s*/)))];
