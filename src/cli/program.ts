@@ -15,6 +15,7 @@ import { coverageCommand } from "./commands/coverage.ts";
 import { importCommand } from "./commands/import.ts";
 import { dporCommand } from "./commands/dpor.ts";
 import { CliError, ExitCode } from "./errors.ts";
+import { insightsCommand } from "./commands/insights.ts";
 
 export function buildProgram(): Command {
   const program = new Command("openpal")
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   program.addCommand(coverageCommand());
   program.addCommand(importCommand());
   program.addCommand(dporCommand());
+  program.addCommand(insightsCommand());
   helpForBareGroups(program);
   program.hook("preAction", trimPartnerIds);
   return program;

@@ -64,6 +64,8 @@ const KNOWN_AUDIENCES: ReadonlyMap<string, string> = new Map([
   ["management.azure.com", "https://management.azure.com/"],
   ["management.core.windows.net", "https://management.core.windows.net/"],
   ["graph.microsoft.com", "https://graph.microsoft.com"],
+  // Partner Center (the insights API, src/partner-insights): Entra writes it without a slash.
+  ["api.partnercenter.microsoft.com", "https://api.partnercenter.microsoft.com"],
 ]);
 
 export const GRAPH_AUDIENCE = "https://graph.microsoft.com";

@@ -48,6 +48,8 @@ export interface Options {
   readonly maxConnections: number;
   /** File holding the key-encryption key that seals private signing keys at rest. */
   readonly keyEncryptionKeyFile: string | undefined;
+  /** Hosts (host or host:port, lower case) insights report callbacks may reach; empty = none. */
+  readonly insightsCallbackHosts: readonly string[];
 }
 
 type Kind = "string" | "port" | "boolean" | "positiveInt" | { readonly oneOf: readonly string[] };
@@ -83,6 +85,7 @@ export const optionDefinitions: readonly OptionDefinition[] = [
   { key: "keepAliveTimeoutSeconds", flag: "--keep-alive-timeout", env: "OPENPAL_KEEP_ALIVE_TIMEOUT", kind: "positiveInt", defaultText: "72", description: "Seconds an idle keep-alive connection stays open between requests (above a load balancer's idle timeout)." },
   { key: "maxConnections", flag: "--max-connections", env: "OPENPAL_MAX_CONNECTIONS", kind: "positiveInt", defaultText: "4096", description: "Connections open at once; further ones are closed on accept until others end." },
   { key: "keyEncryptionKeyFile", flag: "--key-encryption-key-file", env: "OPENPAL_KEY_ENCRYPTION_KEY_FILE", kind: "string", defaultText: "(data dir's kek.key)", description: "File with the 32-byte key (base64) that encrypts private signing keys at rest; share it between servers on one PostgreSQL. OPENPAL_KEY_ENCRYPTION_KEY (the key itself) takes precedence." },
+  { key: "insightsCallbackHosts", flag: "--insights-callback-hosts", env: "OPENPAL_INSIGHTS_CALLBACK_HOSTS", kind: "string", defaultText: "(none)", description: "Comma-separated hosts (host or host:port) that Partner Center insights report callbacks (CallbackUrl) may reach; callbacks to any other host are refused. See docs/PARTNER-INSIGHTS-API.md." },
   { key: "config", flag: "--config", env: "OPENPAL_CONFIG", kind: "string", defaultText: "(none)", description: "Config file (JSON or YAML) whose keys are the option names in camelCase, e.g. {\"port\": 9443}." },
 ];
 
@@ -222,6 +225,7 @@ export function resolveOptions(sources: OptionSources): OptionsResult {
     keepAliveTimeoutSeconds: (values.keepAliveTimeoutSeconds as number | undefined) ?? 72,
     maxConnections: (values.maxConnections as number | undefined) ?? 4096,
     keyEncryptionKeyFile: values.keyEncryptionKeyFile === undefined ? undefined : path.resolve(values.keyEncryptionKeyFile as string),
+    insightsCallbackHosts: Object.freeze(((values.insightsCallbackHosts as string | undefined) ?? "").split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== "")),
   });
   return { ok: true, options };
 }

@@ -19,6 +19,7 @@ import { registerPortal } from "../portal/index.ts";
 import { registerAdminWorldRoutes, applyStartupWorld } from "../admin/world.ts";
 import { registerInsights } from "../insights/index.ts";
 import { seedDemoOnStart } from "../insights/demo.ts";
+import { registerPartnerInsights } from "../partner-insights/index.ts";
 
 export interface ComponentDeps {
   readonly context: AppContext;
@@ -49,4 +50,6 @@ export async function registerComponents(_app: FastifyInstance, _deps: Component
   // usage is generated and attributed in the background on a fresh data dir.
   await registerInsights(_app, { context: _deps.context, verifier: _deps.identity.verifier });
   seedDemoOnStart(_deps.context);
+  // Partner Center's insights API under /insights/v1/mpn, with its report scheduler.
+  await registerPartnerInsights(_app, { context: _deps.context, verifier: _deps.identity.verifier });
 }

@@ -8,5 +8,7 @@ import { directoryRoles } from "./0005_directory_roles.ts";
 import { partnerOfRecord } from "./0006_partner_of_record.ts";
 import { attribution } from "./0007_attribution.ts";
 import { hardening } from "./0009_hardening.ts";
+import { partnerInsights } from "./0010_partner_insights.ts";
 
-export const migrations: readonly Migration[] = [foundation, auditAppendOnly, partnerLinks, resourcesAccess, directoryRoles, partnerOfRecord, attribution, hardening];
+export const migrations: readonly Migration[] = [foundation, auditAppendOnly, partnerLinks, resourcesAccess, directoryRoles, partnerOfRecord, attribution,
+  hardening, partnerInsights];

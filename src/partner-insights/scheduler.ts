@@ -1,0 +1,219 @@
+/**
+ * The report scheduler: runs each report occurrence once, on whichever server claims it.
+ *
+ * State lives in the store only (the report's cursor and the executions), so a restart resumes
+ * the schedule where it stood, and several servers on one store share the work:
+ *   1. `tick()` reads the Active reports whose `next_run_at` is due;
+ *   2. for each, one transaction moves the cursor on with a conditional UPDATE and inserts the
+ *      execution (PartnerInsightsStore.claimOccurrence); the server whose UPDATE matched runs it;
+ *   3. the run writes the file, marks the execution Completed with its link (or Failed), and
+ *      then calls the report's callback (retried with back-off, every attempt recorded);
+ *   4. executions left Running by a server that stopped are taken over after LEASE_MS.
+ * Occurrences missed while no server ran are not replayed one by one: the latest due one runs
+ * (docs/SPEC-DEVIATIONS.md). TIMESPAN is evaluated at the occurrence's scheduled time.
+ */
+import path from "node:path";
+import { hostname } from "node:os";
+import type { Logger } from "pino";
+import type { Clock } from "../domain/time.ts";
+import type { IdSource } from "../domain/ids.ts";
+import type { Store } from "../store/index.ts";
+import { PartnerInsightsStore, type InsightsExecution, type InsightsReport, type ReportStatus } from "../store/partner-insights.ts";
+import type { InsightsService } from "./service.ts";
+import { formatResult, writeReportFile, type QueryRunner } from "./runner.ts";
+import { callbackRequest, isCallbackAllowed, LINK_LIFETIME_MS, linkToken, tokenHash } from "./links.ts";
+
+/** A Running execution whose claim is older than this is taken over by another tick. */
+export const LEASE_MS = 15 * 60_000;
+/** How often a server looks for due reports. */
+export const POLL_MS = 30_000;
+/** Waits before callback attempts 2, 3 and 4. */
+export const CALLBACK_BACKOFF_MS: readonly number[] = [1_000, 5_000, 25_000];
+const CALLBACK_TIMEOUT_MS = 10_000;
+
+export interface SchedulerDeps {
+  readonly store: Store;
+  readonly insights: PartnerInsightsStore;
+  readonly runner: QueryRunner;
+  readonly service: InsightsService;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  readonly dataDir: string;
+  readonly linkSecret: string;
+  readonly callbackHosts: () => readonly string[];
+  readonly log: Logger;
+}
+
+export class ReportScheduler {
+  readonly #deps: SchedulerDeps;
+  /** This server's name in claims. */
+  readonly claimant: string;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  readonly #inflight = new Set<Promise<unknown>>();
+  #stopped = false;
+  /** Back-off between callback attempts (tests shorten it). */
+  backoffMs: readonly number[] = CALLBACK_BACKOFF_MS;
+
+  constructor(deps: SchedulerDeps) {
+    this.#deps = deps;
+    this.claimant = `${hostname()}:${process.pid}:${deps.ids.newGuid().slice(0, 8)}`;
+  }
+
+  /** Starts polling (unref'd timer: it never keeps the process alive). */
+  start(pollMs = POLL_MS): void {
+    this.#stopped = false;
+    const loop = () => {
+      this.#timer = setTimeout(() => {
+        this.poke();
+        loop();
+      }, pollMs);
+      this.#timer.unref();
+    };
+    loop();
+    this.poke();
+  }
+
+  /** Asks for a tick soon (coalesced with one in progress). */
+  poke(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.tick().then(() => undefined, (error: unknown) => this.#deps.log.error({ err: error }, "insights scheduler tick failed")).finally(() => {
+      this.#running = undefined;
+      if (this.#again) {
+        this.#again = false;
+        this.poke();
+      }
+    });
+  }
+
+  /** One pass: claims and runs every due occurrence and stale execution. Resolves when the runs are done (callbacks may continue; see idle()). */
+  async tick(): Promise<number> {
+    const { insights, clock } = this.#deps;
+    let ran = 0;
+    const now = clock.now();
+    for (const report of await insights.dueReports(now)) {
+      const claimed = await this.#claim(report, now);
+      if (claimed) {
+        await this.#run(report, claimed);
+        ran++;
+      }
+    }
+    for (const stale of await insights.staleExecutions(now - LEASE_MS)) {
+      if (await insights.reclaimStale(stale.executionId, stale.claimedAt, this.claimant, now)) {
+        const report = await insights.getReport(stale.reportId);
+        if (report) {
+          await this.#run(report, { ...stale, claimedBy: this.claimant, claimedAt: now });
+          ran++;
+        }
+      }
+    }
+    return ran;
+  }
+
+  /** Resolves when every callback in flight has finished (tests, graceful stop). */
+  async idle(): Promise<void> {
+    while (this.#running || this.#inflight.size) {
+      await Promise.allSettled([this.#running, ...this.#inflight]);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.idle();
+  }
+
+  async #claim(report: InsightsReport, now: number): Promise<InsightsExecution | undefined> {
+    const due = report.nextRunAt as number;
+    let scheduledAt = due;
+    let next: { index: number; at: number | null; status: ReportStatus };
+    if (report.executeNow) {
+      next = { index: report.nextRunIndex + 1, at: null, status: "Inactive" };
+    } else {
+      const step = report.recurrenceInterval * 3_600_000;
+      // The latest occurrence at or before now (missed ones are not replayed).
+      let k = Math.max(0, Math.floor((now - report.startAt) / step));
+      if (report.recurrenceCount !== null) k = Math.min(k, report.recurrenceCount - 1);
+      scheduledAt = Math.max(due, report.startAt + k * step);
+      const nextK = Math.round((scheduledAt - report.startAt) / step) + 1;
+      const more = report.recurrenceCount === null || nextK < report.recurrenceCount;
+      next = { index: report.nextRunIndex + 1, at: more ? report.startAt + nextK * step : null, status: more ? "Active" : "Inactive" };
+    }
+    const execution = { executionId: this.#deps.ids.newGuid(), runIndex: report.nextRunIndex, scheduledAt, claimedBy: this.claimant, claimedAt: now };
+    let won = false;
+    try {
+      won = await this.#deps.store.transaction((tx) => new PartnerInsightsStore(tx.db).claimOccurrence(report, execution, next));
+    } catch (error) {
+      // A unique-key refusal: another server inserted this occurrence first.
+      this.#deps.log.debug({ err: error, reportId: report.reportId }, "insights occurrence claimed elsewhere");
+      return undefined;
+    }
+    if (!won) return undefined;
+    return {
+      ...execution, reportId: report.reportId, globalId: report.globalId, status: "Running", filePath: null, linkTokenHash: null,
+      expiresAt: null, generatedAt: null, rowCount: null, error: null,
+    };
+  }
+
+  async #run(report: InsightsReport, e: InsightsExecution): Promise<void> {
+    const { insights, service, clock, runner } = this.#deps;
+    try {
+      const query = await service.findQuery({ globalId: report.globalId, user: "" }, report.queryId);
+      if (!query) throw new Error(`query ${report.queryId} no longer exists; update the report with another QueryId.`);
+      const compiled = service.compile(query.query);
+      const override = report.executeNow && (report.queryStartAt !== null || report.queryEndAt !== null)
+        ? { from: report.queryStartAt ?? undefined, to: report.queryEndAt ?? e.scheduledAt } : undefined;
+      const result = await runner.run(compiled, report.globalId, compiled.window(e.scheduledAt, override));
+      const file = path.join(path.resolve(this.#deps.dataDir), "insights", "reports", report.globalId, report.reportId, `${e.executionId}.${report.format}`);
+      writeReportFile(file, formatResult(result, report.format));
+      const generatedAt = clock.now();
+      const expiresAt = generatedAt + LINK_LIFETIME_MS;
+      const token = linkToken(this.#deps.linkSecret, e.executionId, expiresAt);
+      const done = await insights.completeExecution(e.executionId, e.claimedBy, { filePath: file, linkTokenHash: tokenHash(token), expiresAt, generatedAt, rowCount: result.rows.length });
+      if (done && report.callbackUrl) this.#track(this.#callback(report, e.executionId));
+    } catch (error) {
+      const message = (error as Error).message;
+      this.#deps.log.warn({ reportId: report.reportId, executionId: e.executionId, err: message }, "insights report execution failed");
+      await insights.failExecution(e.executionId, e.claimedBy, message, clock.now());
+    }
+  }
+
+  #track(p: Promise<unknown>): void {
+    this.#inflight.add(p);
+    void p.finally(() => this.#inflight.delete(p));
+  }
+
+  async #callback(report: InsightsReport, executionId: string): Promise<void> {
+    const { insights, clock } = this.#deps;
+    const target = callbackRequest(report.callbackUrl as string, report.callbackMethod ?? "POST", report.reportId);
+    const attempts = this.backoffMs.length + 1;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (attempt > 1) await new Promise((r) => setTimeout(r, this.backoffMs[attempt - 2]));
+      let statusCode: number | null = null;
+      let error: string | null = null;
+      // The allow-list is checked on every attempt: the operator may have narrowed it since the report was created.
+      const verdict = isCallbackAllowed(target.url, this.#deps.callbackHosts());
+      if (verdict !== true) error = verdict;
+      else {
+        try {
+          const res = await fetch(target.url, {
+            method: target.method, redirect: "manual", signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
+            ...(target.method === "POST" ? { headers: { "content-type": "application/json" }, body: JSON.stringify({ reportId: report.reportId, executionId }) } : {}),
+          });
+          statusCode = res.status;
+          await res.arrayBuffer().catch(() => undefined);
+        } catch (e) {
+          error = (e as Error).message;
+        }
+      }
+      await insights.recordCallbackAttempt({ executionId, attempt, at: clock.now(), method: target.method, url: target.url, statusCode, error });
+      if (statusCode !== null && statusCode >= 200 && statusCode < 300) return;
+      if (verdict !== true) return;
+    }
+  }
+}
