@@ -328,6 +328,11 @@ export class PowerPlatformStore {
     for (const r of plan.open) await this.insertRelationship(tenantId, r, by);
   }
 
+  /** Ends one open relationship row at `at` (the world loader closing an interval its file now ends). */
+  async closeRelationship(seq: number, at: number, by: string | null = null): Promise<void> {
+    await this.#db.updateTable("pp_relationships").set({ valid_to: at, ended_by: by === null ? null : lc(by) }).where("seq", "=", seq).where("valid_to", "is", null).execute();
+  }
+
   /** Appends one relationship interval as given (the world loader's histories; plans use applyPlan). */
   async insertRelationship(tenantId: string, r: ResourceRelationship, by: string | null = null): Promise<void> {
     await this.#db.insertInto("pp_relationships").values({
