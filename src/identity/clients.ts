@@ -64,6 +64,9 @@ const KNOWN_AUDIENCES: ReadonlyMap<string, string> = new Map([
   ["management.azure.com", "https://management.azure.com/"],
   ["management.core.windows.net", "https://management.core.windows.net/"],
   ["graph.microsoft.com", "https://graph.microsoft.com"],
+  // Power Platform (src/powerplatform/audiences.ts); Power BI and Dataverse keep the resource as written.
+  ["service.powerapps.com", "https://service.powerapps.com/"],
+  ["service.flow.microsoft.com", "https://service.flow.microsoft.com/"],
 ]);
 
 export const GRAPH_AUDIENCE = "https://graph.microsoft.com";
