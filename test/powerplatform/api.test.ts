@@ -312,6 +312,17 @@ for (const backend of storeBackends()) {
         const erinFlow = await token(FLOW_AUD, FAB, ERIN);
         assert.equal((await call(erinFlow, "GET", `${FL}/${PROD}/v2/flows?api-version=2016-11-01`)).status, 403);
       });
+      it("a delegated administrator (foreign token of a partner tenant with a delegatedAdmins entry) acts in the customer tenant as a maker", async () => {
+        const foreign = await token(dvUrl(), FAB, DANA, { foreign: true, home_tid: CON });
+        const zip = Buffer.from(solutionZip({ uniqueName: "contoso_delegated", components: [{ type: 29, id: "fabc0000-0000-4000-8000-0000000000dd", displayName: "Delegated flow" }] })).toString("base64");
+        const r = await call(foreign, "POST", `/dataverse/${PROD}/api/data/v9.2/ImportSolution`, { CustomizationFile: zip });
+        assert.equal(r.status, 204, JSON.stringify(r.json));
+        const wf = await call(admin.dv, "GET", `/dataverse/${PROD}/api/data/v9.2/workflows(fabc0000-0000-4000-8000-0000000000dd)`);
+        assert.equal(wf.json._ownerid_value, DANA);
+        // Without the relationship (another tenant), the same kind of token is refused.
+        const stranger = await token(dvUrl(), FAB, DANA, { foreign: true, home_tid: "99999999-0000-4000-8000-000000000000" });
+        assert.equal((await call(stranger, "GET", `/dataverse/${PROD}/api/data/v9.2/solutions`)).status, 403);
+      });
       it("no token is a 401 with WWW-Authenticate", async () => {
         const res = await server.fetch(`${BAP}?api-version=2016-11-01`);
         assert.equal(res.status, 401);
