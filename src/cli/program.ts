@@ -16,6 +16,7 @@ import { importCommand } from "./commands/import.ts";
 import { dporCommand } from "./commands/dpor.ts";
 import { CliError, ExitCode } from "./errors.ts";
 import { insightsCommand } from "./commands/insights.ts";
+import { powerPlatformCommand } from "./commands/powerplatform.ts";
 
 export function buildProgram(): Command {
   const program = new Command("openpal")
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   program.addCommand(importCommand());
   program.addCommand(dporCommand());
   program.addCommand(insightsCommand());
+  program.addCommand(powerPlatformCommand());
   helpForBareGroups(program);
   program.hook("preAction", trimPartnerIds);
   return program;

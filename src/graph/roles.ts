@@ -10,6 +10,9 @@ export const DirectoryRole = {
   ApplicationAdministrator: "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
   CloudApplicationAdministrator: "158c047a-c907-4556-b7ef-446551a6b5f7",
   PrivilegedRoleAdministrator: "e8611ab8-c189-46e8-94e1-60213ab1f814",
+  // Power Platform admin APIs (src/powerplatform) check these two.
+  PowerPlatformAdministrator: "11648597-926c-4cf3-9c36-bcebb0ba8dcc",
+  FabricAdministrator: "a9ea8996-122f-4c74-9520-8edcd192826c",
 } as const;
 
 /** Display names, as Entra ID shows them (and as world files may name them). */
@@ -21,6 +24,8 @@ export const directoryRoleNames: Readonly<Record<string, string>> = {
   [DirectoryRole.ApplicationAdministrator]: "Application Administrator",
   [DirectoryRole.CloudApplicationAdministrator]: "Cloud Application Administrator",
   [DirectoryRole.PrivilegedRoleAdministrator]: "Privileged Role Administrator",
+  [DirectoryRole.PowerPlatformAdministrator]: "Power Platform Administrator",
+  [DirectoryRole.FabricAdministrator]: "Fabric Administrator",
 };
 
 /** Resolves a directory role given by display name (case-insensitive) or template id. */

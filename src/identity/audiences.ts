@@ -20,6 +20,9 @@ export const PLAYED_RESOURCES: readonly PlayedResource[] = Object.freeze([
   { audience: "https://graph.microsoft.com", name: "Microsoft Graph" },
   { audience: "https://service.powerapps.com/", name: "Power Apps" },
   { audience: "https://api.flow.microsoft.com/", name: "Power Automate" },
+  { audience: "https://service.flow.microsoft.com/", name: "Power Automate (service identifier)" },
+  { audience: "https://api.powerapps.com", name: "Power Apps API" },
+  { audience: "https://api.bap.microsoft.com", name: "Business Application Platform (environments)" },
   { audience: "https://analysis.windows.net/powerbi/api", name: "Power BI" },
   { audience: "https://api.partnercenter.microsoft.com", name: "Partner Center" },
 ]);

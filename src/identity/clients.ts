@@ -66,6 +66,9 @@ const KNOWN_AUDIENCES: ReadonlyMap<string, string> = new Map([
   ["graph.microsoft.com", "https://graph.microsoft.com"],
   // Partner Center (the insights API, src/partner-insights): Entra writes it without a slash.
   ["api.partnercenter.microsoft.com", "https://api.partnercenter.microsoft.com"],
+  // Power Platform (src/powerplatform/audiences.ts); Power BI and Dataverse keep the resource as written.
+  ["service.powerapps.com", "https://service.powerapps.com/"],
+  ["service.flow.microsoft.com", "https://service.flow.microsoft.com/"],
 ]);
 
 export const GRAPH_AUDIENCE = "https://graph.microsoft.com";

@@ -20,6 +20,7 @@ import { registerAdminWorldRoutes, applyStartupWorld } from "../admin/world.ts";
 import { registerInsights } from "../insights/index.ts";
 import { seedDemoOnStart } from "../insights/demo.ts";
 import { registerPartnerInsights } from "../partner-insights/index.ts";
+import { registerPowerPlatform } from "../powerplatform/index.ts";
 
 export interface ComponentDeps {
   readonly context: AppContext;
@@ -43,6 +44,8 @@ export async function registerComponents(_app: FastifyInstance, _deps: Component
   await registerAdminWorldRoutes(_app, { context: _deps.context });
   // Microsoft Graph subset (directory writes) under /v1.0.
   await registerGraph(_app, _deps);
+  // Power Platform admin APIs (BAP, Power Apps, Flow, Power BI, Dataverse) on their real paths.
+  await registerPowerPlatform(_app, _deps);
   // The web portal under /portal/: static assets, sign-in, session and /portal/api/*.
   await registerPortal(_app, { context: _deps.context });
   await applyStartupWorld(_deps.context);

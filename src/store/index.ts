@@ -26,6 +26,7 @@ import { ResourceStore } from "./resources.ts";
 import { AccessStore } from "./access.ts";
 import { PartnerOfRecordStore } from "./partner-of-record.ts";
 import { AttributionStore } from "./attribution.ts";
+import { PowerPlatformStore } from "./power-platform.ts";
 
 export * from "./directory.ts";
 export * from "./audit.ts";
@@ -39,6 +40,7 @@ export * from "./resources.ts";
 export * from "./access.ts";
 export * from "./partner-of-record.ts";
 export * from "./attribution.ts";
+export * from "./power-platform.ts";
 export type { Database } from "./schema.ts";
 export type { Dialect } from "./migrations/helpers.ts";
 export type { DatabaseConfig } from "./database.ts";
@@ -57,6 +59,7 @@ export interface Aggregates {
   readonly access: AccessStore;
   readonly partnersOfRecord: PartnerOfRecordStore;
   readonly attribution: AttributionStore;
+  readonly powerPlatform: PowerPlatformStore;
   /** Raw kysely handle, for store-layer modules of other components (never for handlers). */
   readonly db: Kysely<Database>;
 }
@@ -86,6 +89,7 @@ function bind(db: Kysely<Database>, syncReader?: SyncReader): Aggregates {
     access: new AccessStore(db),
     partnersOfRecord: new PartnerOfRecordStore(db),
     attribution: new AttributionStore(db),
+    powerPlatform: new PowerPlatformStore(db),
     db,
   };
 }

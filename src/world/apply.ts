@@ -33,6 +33,7 @@ import { parseScope, scopeKey } from "../domain/scope.ts";
 import type { LighthouseAuthorization } from "../domain/access.ts";
 import { resolveDirectoryRole, directoryRoleNames } from "../graph/roles.ts";
 import { loadKnownFacts } from "./facts.ts";
+import { applyPowerPlatform } from "./power-platform/apply.ts";
 import { stableGuid } from "./ids.ts";
 import { resolveRole } from "./roles.ts";
 import { memberOf, secretValue, toInterval, validateWorld } from "./validate.ts";
@@ -43,6 +44,7 @@ export const WORLD_KINDS = [
   "tenant", "partner", "location", "locationStatus", "application", "secret", "certificate", "user",
   "servicePrincipal", "group", "membership", "disabledInterval", "delegatedAdmin", "directoryRole", "managementGroup",
   "subscription", "resourceGroup", "roleAssignment", "registrationDefinition", "delegation", "activation", "link", "partnerOfRecord",
+  "ppEnvironment", "ppMaker", "ppWorkspace", "ppWorkspaceMember", "ppResource", "ppSolution", "ppSolutionImport", "ppRelationship",
 ] as const;
 export type WorldKind = (typeof WORLD_KINDS)[number];
 
@@ -133,6 +135,7 @@ export async function applyWorld(store: Store, world: WorldFile, opts: ApplyOpti
         await applySubscriptions(run, t, tp);
         await applyRoleAssignments(run, t, tp);
         await applyDelegations(run, t, tp);
+        await applyPowerPlatform(run, t, tp);
       }
       const notApplied: PendingSection[] = [];
       await applyLinks(run, world, notApplied);

@@ -20,6 +20,7 @@ import type {
   WorldManagementGroup, WorldPartner, WorldPartnerOfRecord, WorldRoleAssignment, WorldServicePrincipal, WorldSubscription, WorldSubscriptionState,
   WorldTenant, WorldUser,
 } from "./types.ts";
+import { exportPowerPlatform } from "./power-platform/export.ts";
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -189,11 +190,13 @@ export async function exportWorld(store: Aggregates): Promise<WorldFile> {
     const subscriptions = await exportSubscriptions(store, t.id);
     const roleAssignments = await exportRoleAssignments(store, t.id);
     const delegations = await exportDelegations(store, t.id);
+    const powerPlatform = await exportPowerPlatform(store, t.id);
     tenants.push({
       id: t.id, displayName: t.displayName, domain: t.domain, ...created(t.createdAt),
       users, servicePrincipals, groups, ...(delegatedAdmins.length ? { delegatedAdmins } : {}),
       ...(managementGroups.length ? { managementGroups } : {}), ...(subscriptions.length ? { subscriptions } : {}),
       ...(roleAssignments.length ? { roleAssignments } : {}), ...(delegations.length ? { delegations } : {}),
+      ...(powerPlatform ? { powerPlatform } : {}),
     });
   }
 

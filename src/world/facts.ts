@@ -120,7 +120,14 @@ export async function loadKnownFacts(store: Aggregates, world: WorldFile): Promi
     }
   }
 
+  // Power Platform environments of tenants whose section refers to environments.
+  const ppEnvironments = new Set<string>();
+  for (const t of world.tenants ?? []) {
+    if (t.powerPlatform && tenants.has(lc(t.id))) for (const e of await store.powerPlatform.listEnvironments(lc(t.id))) ppEnvironments.add(key(lc(t.id), e.id));
+  }
+
   return {
+    ppEnvironment: (tenantId, environmentId) => ppEnvironments.has(key(tenantId, environmentId)),
     tenant: (id) => tenants.get(id),
     tenantByDomain: (domain) => tenantByDomain.get(domain),
     principal: (tenantId, objectId) => principals.get(key(tenantId, objectId)),

@@ -2,8 +2,10 @@
  * The world file as TypeScript types: the shape that `world.schema.json` accepts. Times are ISO 8601
  * strings here; apply converts them to epoch milliseconds. See docs/WORLD-FILE.md.
  */
+import type { WorldPowerPlatform } from "./power-platform/types.ts";
 
 export type IsoTime = string;
+export type * from "./power-platform/types.ts";
 
 export interface WorldInterval {
   readonly from?: IsoTime | null;
@@ -162,6 +164,8 @@ export interface WorldTenant {
   readonly subscriptions?: readonly WorldSubscription[];
   readonly roleAssignments?: readonly WorldRoleAssignment[];
   readonly delegations?: readonly WorldDelegation[];
+  /** Power Platform and Customer Insights estate (world/power-platform/types.ts). */
+  readonly powerPlatform?: WorldPowerPlatform;
 }
 
 export interface WorldLink extends WorldInterval {

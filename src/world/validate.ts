@@ -13,6 +13,7 @@ import { isGuid } from "../domain/ids.ts";
 import { parseScope, ScopeError, type ScopeKind } from "../domain/scope.ts";
 import { resolveRole, exampleRoleNames, type RoleRef } from "./roles.ts";
 import { directoryRoleNames, resolveDirectoryRole } from "../graph/roles.ts";
+import { validatePowerPlatform } from "./power-platform/validate.ts";
 import type { WorldAuthorization, WorldFile, WorldInterval, WorldProblem, WorldSecret, WorldGroupMember } from "./types.ts";
 
 export type PrincipalKind = "User" | "ServicePrincipal" | "Group";
@@ -45,6 +46,8 @@ export interface KnownFacts {
   subscription(id: string): { readonly tenantId: string; readonly offer: string; readonly resourceGroups?: ReadonlySet<string>; readonly offers?: ReadonlySet<string> } | undefined;
   /** A tenant's own (custom) role by name or GUID, when the store has a role catalog. Built-ins need no lookup. */
   customRole?(tenantId: string, nameOrId: string): RoleRef | undefined;
+  /** A Power Platform environment the store holds (world/power-platform). */
+  ppEnvironment?(tenantId: string, environmentId: string): boolean;
 }
 
 /** Facts of an empty store (offline validation). */
@@ -659,6 +662,18 @@ export function validateWorld(world: WorldFile, known: KnownFacts = NO_KNOWN_FAC
     dpor.push({ key: lc(r.subscriptionId), path: rp, iv: interval(rp, r) });
   });
   noOverlap(dpor, "one partner of record per subscription");
+
+  // --- Power Platform sections (world/power-platform/validate.ts) --------------------------------
+  (world.tenants ?? []).forEach((t, ti) => {
+    if (!t.powerPlatform) return;
+    const partnerTenants = (t.delegatedAdmins ?? []).map((d) => d.partnerTenantId);
+    const person = (tid: string, oid: string) => {
+      const p = principalAt(tid, oid);
+      return p !== undefined && p.kind !== "Group";
+    };
+    const isPrincipal = (oid: string) => person(t.id, oid) || partnerTenants.some((pt) => person(pt, oid));
+    problems.push(...validatePowerPlatform(t.powerPlatform, `$.tenants[${ti}].powerPlatform`, isPrincipal, (id) => known.ppEnvironment?.(lc(t.id), id) ?? false));
+  });
 
   return { problems, warnings };
 }

@@ -9,6 +9,7 @@ import { RBAC_FORMATS } from "../../importers/rbac-parse.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { optionsOrExit } from "./serve.ts";
 import { requireDataDir } from "../data-dir.ts";
+import { PP_IMPORT_FORMATS, formatPpImportReport, importPowerPlatform, type PpImportFormat } from "../../importers/power-platform/index.ts";
 
 export function importCommand(): Command {
   const cmd = new Command("import").description("Import data into the store.");
@@ -38,6 +39,32 @@ export function importCommand(): Command {
         process.stdout.write((parsed.json ? JSON.stringify(report, null, 2) : formatImportReport(report)) + "\n");
         // Rejected rows are a partial import: scripts must notice.
         if (report.rejected.length) process.exitCode = ExitCode.failure;
+      } catch (error) {
+        throw new CliError(`import failed, nothing was written: ${(error as Error).message}`, ExitCode.failure);
+      } finally {
+        await store.close();
+      }
+    });
+  cmd.command("powerplatform")
+    .description("Import Power Platform inventories: Power Apps / Flow admin list JSON (Get-AdminPowerApp, Get-AdminFlow), Power BI GetDatasetsAsAdmin JSON, CoE Starter Kit CSV exports (environments, makers, apps, flows, user roles).")
+    .argument("<files...>", "files to import")
+    .option("--tenant <id>", "customer tenant, for files that do not name it (datasets, CoE environments, makers, user roles)")
+    .addOption(new Option("--format <format>", "skip detection and read every file as this format").choices([...PP_IMPORT_FORMATS]))
+    .option("--dry-run", "report what would change, write nothing")
+    .option("--data-dir <dir>", "SQLite store directory (default ./.openpal)")
+    .option("--postgres-url <url>", "PostgreSQL store instead of SQLite")
+    .option("--json", "print the report as JSON")
+    .action(async (files: string[], parsed: { tenant?: string; format?: PpImportFormat; dryRun?: boolean; dataDir?: string; postgresUrl?: string; json?: boolean }) => {
+      const options = optionsOrExit({ dataDir: parsed.dataDir, postgresUrl: parsed.postgresUrl });
+      let store;
+      try {
+        store = await openStore(databaseConfigFrom(options));
+      } catch (error) {
+        throw new CliError(`cannot open the store: ${(error as Error).message}`, ExitCode.unreachable);
+      }
+      try {
+        const report = await importPowerPlatform(store, files, { now: Date.now(), ...(parsed.tenant ? { tenantId: parsed.tenant } : {}), ...(parsed.format ? { format: parsed.format } : {}), dryRun: parsed.dryRun ?? false });
+        process.stdout.write((parsed.json ? JSON.stringify(report, null, 2) : formatPpImportReport(report, parsed.dryRun)) + "\n");
       } catch (error) {
         throw new CliError(`import failed, nothing was written: ${(error as Error).message}`, ExitCode.failure);
       } finally {

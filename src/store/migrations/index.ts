@@ -9,6 +9,7 @@ import { partnerOfRecord } from "./0006_partner_of_record.ts";
 import { attribution } from "./0007_attribution.ts";
 import { hardening } from "./0009_hardening.ts";
 import { partnerInsights } from "./0010_partner_insights.ts";
+import { powerPlatform } from "./0008_power_platform.ts";
 
 export const migrations: readonly Migration[] = [foundation, auditAppendOnly, partnerLinks, resourcesAccess, directoryRoles, partnerOfRecord, attribution,
-  hardening, partnerInsights];
+  powerPlatform, hardening, partnerInsights];
