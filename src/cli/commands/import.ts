@@ -9,7 +9,7 @@ import { RBAC_FORMATS } from "../../importers/rbac-parse.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { optionsOrExit } from "./serve.ts";
 import { requireDataDir } from "../data-dir.ts";
-import { PP_IMPORT_FORMATS, formatPpImportReport, importPowerPlatform, type PpImportFormat } from "../../importers/power-platform/index.ts";
+import { PP_IMPORT_FORMATS, type PpImportFormat } from "../../importers/power-platform/index.ts";
 
 export function importCommand(): Command {
   const cmd = new Command("import").description("Import data into the store.");
@@ -53,9 +53,12 @@ export function importCommand(): Command {
     .option("--dry-run", "report what would change, write nothing")
     .option("--data-dir <dir>", "SQLite store directory (default ./.openpal)")
     .option("--postgres-url <url>", "PostgreSQL store instead of SQLite")
+    .option("--create", "create the data dir if it does not exist yet (otherwise a missing data dir is an error)")
     .option("--json", "print the report as JSON")
-    .action(async (files: string[], parsed: { tenant?: string; format?: PpImportFormat; dryRun?: boolean; dataDir?: string; postgresUrl?: string; json?: boolean }) => {
+    .action(async (files: string[], parsed: { tenant?: string; format?: PpImportFormat; dryRun?: boolean; dataDir?: string; postgresUrl?: string; json?: boolean; create?: boolean }) => {
       const options = optionsOrExit({ dataDir: parsed.dataDir, postgresUrl: parsed.postgresUrl });
+      if (options.store === "sqlite" && parsed.create !== true) requireDataDir(options.dataDir, { flag: parsed.dataDir }, "To start a new data dir there, add --create.");
+      const [{ databaseConfigFrom, openStore }, { formatPpImportReport, importPowerPlatform }] = await Promise.all([import("../../store/index.ts"), import("../../importers/power-platform/index.ts")]);
       let store;
       try {
         store = await openStore(databaseConfigFrom(options));
