@@ -32,7 +32,13 @@ export interface Options {
   readonly logFormat: LogFormat;
   readonly tokenLifetimeSeconds: number;
   readonly config: string | undefined;
+  /** Who may read /metrics: anyone, the operator key holder, or nobody (docs/OPERATIONS.md). */
+  readonly metrics: MetricsAccess;
+  /** Seconds a stopping server waits for in-flight requests before closing them. */
+  readonly shutdownTimeoutSeconds: number;
 }
+
+export type MetricsAccess = "open" | "admin" | "off";
 
 type Kind = "string" | "port" | "boolean" | "positiveInt" | { readonly oneOf: readonly string[] };
 
@@ -61,6 +67,8 @@ export const optionDefinitions: readonly OptionDefinition[] = [
   { key: "logLevel", flag: "--log-level", env: "OPENPAL_LOG_LEVEL", kind: { oneOf: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] }, defaultText: "info", description: "Minimum level of log lines." },
   { key: "logFormat", flag: "--log-format", env: "OPENPAL_LOG_FORMAT", kind: { oneOf: ["json", "pretty"] }, defaultText: "pretty on a terminal, else json", description: "Log line format." },
   { key: "tokenLifetimeSeconds", flag: "--token-lifetime", env: "OPENPAL_TOKEN_LIFETIME", kind: "positiveInt", defaultText: "3600", description: "Lifetime of issued access tokens, in seconds." },
+  { key: "metrics", flag: "--metrics", env: "OPENPAL_METRICS", kind: { oneOf: ["open", "admin", "off"] }, defaultText: "admin", description: "Access to /metrics (Prometheus text format): open to anyone, admin (Authorization: Bearer <admin key>) or off (404)." },
+  { key: "shutdownTimeoutSeconds", flag: "--shutdown-timeout", env: "OPENPAL_SHUTDOWN_TIMEOUT", kind: "positiveInt", defaultText: "10", description: "On SIGTERM/SIGINT, seconds to let in-flight requests finish before their connections are closed." },
   { key: "config", flag: "--config", env: "OPENPAL_CONFIG", kind: "string", defaultText: "(none)", description: "Config file (JSON or YAML) whose keys are the option names in camelCase, e.g. {\"port\": 9443}." },
 ];
 
@@ -189,6 +197,8 @@ export function resolveOptions(sources: OptionSources): OptionsResult {
     logFormat: (values.logFormat as LogFormat | undefined) ?? (sources.isTty ? "pretty" : "json"),
     tokenLifetimeSeconds: (values.tokenLifetimeSeconds as number | undefined) ?? 3600,
     config: values.config as string | undefined,
+    metrics: (values.metrics as MetricsAccess | undefined) ?? "admin",
+    shutdownTimeoutSeconds: (values.shutdownTimeoutSeconds as number | undefined) ?? 10,
   });
   return { ok: true, options };
 }

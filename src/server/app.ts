@@ -27,6 +27,7 @@ import type { AppContext } from "./context.ts";
 import { createIdentity, type Identity } from "../identity/index.ts";
 import { loadTlsMaterial, type TlsMaterial } from "./tls.ts";
 import { registerComponents } from "./components.ts";
+import { registerOperations, type Operations } from "../ops/index.ts";
 
 export interface AppDependencies {
   readonly clock?: Clock;
@@ -43,6 +44,8 @@ export interface OpenPalApp {
   readonly app: FastifyInstance;
   readonly context: AppContext;
   readonly identity: Identity;
+  /** /metrics, /readyz and the stopping flag (src/ops). */
+  readonly operations: Operations;
   setBaseUrl(url: string): void;
   close(): Promise<void>;
 }
@@ -100,6 +103,8 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
     }
     done();
   });
+  // Metrics hooks, /readyz and /metrics (src/ops), before any route so that every route is counted.
+  const operations = registerOperations(app, context);
 
   // 4. parse: JSON with an empty body is accepted (clients send Content-Length: 0 with a JSON
   // content type); malformed JSON is a 400 that says so.
@@ -140,6 +145,7 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
     app,
     context,
     identity,
+    operations,
     setBaseUrl(url: string) {
       baseUrl = url.replace(/\/+$/, "");
     },

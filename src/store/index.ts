@@ -65,6 +65,8 @@ export interface Store extends Aggregates {
    * it commits or none of it does.
    */
   transaction<T>(work: (tx: Aggregates) => Promise<T>): Promise<T>;
+  /** Connection pool statistics (for /metrics): open, idle, and queries waiting for a connection. */
+  poolStats(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -93,6 +95,7 @@ export async function openStore(config: DatabaseConfig): Promise<Store> {
     ...aggregates,
     dialect: opened.dialect,
     transaction: (work) => opened.db.transaction().execute((trx) => work(bind(trx))),
+    poolStats: () => opened.poolStats(),
     close: () => opened.close(),
   };
 }

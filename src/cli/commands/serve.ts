@@ -4,6 +4,7 @@ import { loadOptions, optionDefinitions, type Options, type RawValue } from "../
 import { startServer, type RunningServer } from "../../server/index.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { WorldFileError } from "../../world/index.ts";
+import { stopGracefully } from "../../ops/shutdown.ts";
 
 /** Adds every server option (from the catalog) to a command. */
 export function addServerOptions(cmd: Command): Command {
@@ -59,11 +60,19 @@ export function serveCommand(): Command {
 
     let stopping = false;
     const stop = async (signal: string) => {
-      if (stopping) return;
+      // A second signal while draining stops at once.
+      if (stopping) process.exit(1);
       stopping = true;
-      server.openpal.context.log.info({ signal }, "shutting down");
-      // Graceful: stop accepting, finish in-flight requests, then close the store.
-      await server.close();
+      const log = server.openpal.context.log;
+      log.info({ signal, timeoutSeconds: options.shutdownTimeoutSeconds }, "shutting down");
+      // Graceful (src/ops/shutdown.ts): refuse new requests, drain in-flight ones within the
+      // deadline, close the store, remove server.json.
+      try {
+        await stopGracefully(server.openpal, { dataDir: options.dataDir, timeoutMs: options.shutdownTimeoutSeconds * 1000, log });
+      } catch (error) {
+        log.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      }
       process.exit(0);
     };
     process.on("SIGINT", () => void stop("SIGINT"));
