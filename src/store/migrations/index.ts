@@ -7,5 +7,6 @@ import { resourcesAccess } from "./0004_resources_access.ts";
 import { directoryRoles } from "./0005_directory_roles.ts";
 import { partnerOfRecord } from "./0006_partner_of_record.ts";
 import { attribution } from "./0007_attribution.ts";
+import { operations } from "./0012_operations.ts";
 
-export const migrations: readonly Migration[] = [foundation, auditAppendOnly, partnerLinks, resourcesAccess, directoryRoles, partnerOfRecord, attribution];
+export const migrations: readonly Migration[] = [foundation, auditAppendOnly, partnerLinks, resourcesAccess, directoryRoles, partnerOfRecord, attribution, operations];
