@@ -12,6 +12,7 @@ import { openUsageLake } from "../usage/index.ts";
 import { seedDemoUsage } from "../usage/demo.ts";
 import { attributeUsage } from "../attribution/index.ts";
 import { observeLakeImport, timedAttribution } from "../ops/metrics.ts";
+import { withOperationLock } from "../store/index.ts";
 
 /** The months the demo world's history is written for (links, roles and DPOR dates). */
 export const DEMO_MONTHS: readonly string[] = ["2026-09", "2026-10"];
@@ -26,7 +27,10 @@ export async function seedDemo(ctx: Pick<AppContext, "store" | "clock">, dataDir
   const summary = await seedDemoUsage(parsed.world, months, dataDir);
   observeLakeImport("focus", (performance.now() - t0) / 1000, summary?.rowsKept ?? 0);
   for (const month of months) {
-    for (const policy of ["pec", "all-roles"] as const) await timedAttribution(() => attributeUsage({ store: ctx.store, dataDir, month, policy, clock: ctx.clock }));
+    for (const policy of ["pec", "all-roles"] as const) {
+      // Several servers starting on one store attribute a month one after another, never at once.
+      await withOperationLock(ctx.store, `attribution ${month}`, { wait: true }, () => timedAttribution(() => attributeUsage({ store: ctx.store, dataDir, month, policy, clock: ctx.clock })));
+    }
   }
   return { imported: summary?.rowsKept ?? 0, months };
 }

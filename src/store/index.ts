@@ -37,6 +37,7 @@ export * from "./resources.ts";
 export * from "./access.ts";
 export * from "./partner-of-record.ts";
 export * from "./attribution.ts";
+export * from "./operation-locks.ts";
 export type { Database } from "./schema.ts";
 export type { Dialect } from "./migrations/helpers.ts";
 export type { DatabaseConfig } from "./database.ts";

@@ -20,11 +20,11 @@ describe("graceful shutdown: SIGTERM during writes", () => {
       const acknowledged = new Map<string, number>();
       // The version each principal starts from (the world's history counts too), read from the store.
       const objectIds = new Map(CONTOSO_APP_TENANTS.map((t, i) => [t, String(decodeJwt(tokens[i] as string).oid)]));
-      const baseline = new Map<string, { version: number; linked: boolean }>();
+      const baseline = new Map<string, { version: number; partnerId: string | null }>();
       const before = await openStore({ kind: "sqlite", sqlitePath: path.join(dataDir, "openpal.db") });
       for (const tenant of CONTOSO_APP_TENANTS) {
         const state = await before.links.current(tenant, objectIds.get(tenant) as string);
-        baseline.set(tenant, { version: state.version, linked: state.partnerId !== null });
+        baseline.set(tenant, { version: state.version, partnerId: state.partnerId });
       }
       await before.close();
       const refused = new Map<string, number>();
@@ -33,9 +33,13 @@ describe("graceful shutdown: SIGTERM during writes", () => {
         const tenant = CONTOSO_APP_TENANTS[i] as string;
         const auth = { authorization: `Bearer ${tokens[i]}`, "content-type": "application/json" };
         let n = 0;
+        let last = baseline.get(tenant)?.partnerId ?? null;
         for (;;) {
-          const partnerId = PARTNERS[n++ % PARTNERS.length] as string;
-          const method = n === 1 && !baseline.get(tenant)?.linked ? "PUT" : "PATCH";
+          // Always a different id, so every answered write is a new version.
+          let partnerId = PARTNERS[n++ % PARTNERS.length] as string;
+          if (partnerId === last) partnerId = PARTNERS[n++ % PARTNERS.length] as string;
+          const method = last === null ? "PUT" : "PATCH";
+          last = partnerId;
           try {
             const res = await server.fetch(`${PAL}/${partnerId}?${PAL_VERSION}`, { method, headers: auth, body: "{}" });
             if (res.status === 200) {

@@ -56,8 +56,8 @@ export async function spawnServer(opts: { dataDir?: string; args?: readonly stri
   let dead = false;
   void exited.then(() => (dead = true));
   while (!url) {
-    const m = /listening on (https:\/\/\S+)/.exec(out);
-    if (m) url = m[1];
+    const m = /listening on (https:\/\/\S+)\n(?: {2}bound to (\S+) )?/.exec(out);
+    if (m && /\n {2}store:/.test(out)) url = m[2] ? `https://${m[2]}` : m[1];
     else if (dead) throw new Error(`openpal serve exited before listening:\n${out}`);
     else if (Date.now() - started > 60_000) {
       child.kill("SIGKILL");

@@ -47,8 +47,11 @@ export function serveCommand(): Command {
       if (error instanceof WorldFileError) throw new CliError(error.message, ExitCode.usage);
       throw new CliError((error as Error).message, ExitCode.failure);
     }
+    const bound = server.openpal.app.server.address();
     const lines = [
       `OpenPAL is listening on ${server.url}`,
+      // Behind a load balancer the public URL is not the socket; say both.
+      ...(options.publicUrl && bound && typeof bound === "object" ? [`  bound to ${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port} (public URL ${options.publicUrl})`] : []),
       `  store: ${options.store === "postgres" ? "PostgreSQL" : options.inMemory ? "SQLite in memory" : `SQLite in ${options.dataDir}`}`,
     ];
     if (server.caCertPath) {
