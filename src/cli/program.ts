@@ -14,6 +14,7 @@ import { diagnoseCommand } from "./commands/diagnose.ts";
 import { coverageCommand } from "./commands/coverage.ts";
 import { importCommand } from "./commands/import.ts";
 import { dporCommand } from "./commands/dpor.ts";
+import { backupCommand, restoreCommand } from "./commands/backup.ts";
 
 export function buildProgram(): Command {
   const program = new Command("openpal")
@@ -38,5 +39,7 @@ export function buildProgram(): Command {
   program.addCommand(coverageCommand());
   program.addCommand(importCommand());
   program.addCommand(dporCommand());
+  program.addCommand(backupCommand());
+  program.addCommand(restoreCommand());
   return program;
 }
