@@ -17,6 +17,7 @@ import { dporCommand } from "./commands/dpor.ts";
 import { CliError, ExitCode } from "./errors.ts";
 import { insightsCommand } from "./commands/insights.ts";
 import { powerPlatformCommand } from "./commands/powerplatform.ts";
+import { backupCommand, restoreCommand } from "./commands/backup.ts";
 
 export function buildProgram(): Command {
   const program = new Command("openpal")
@@ -43,6 +44,8 @@ export function buildProgram(): Command {
   program.addCommand(dporCommand());
   program.addCommand(insightsCommand());
   program.addCommand(powerPlatformCommand());
+  program.addCommand(backupCommand());
+  program.addCommand(restoreCommand());
   helpForBareGroups(program);
   program.hook("preAction", trimPartnerIds);
   return program;

@@ -11,6 +11,8 @@ import { readWorldFile } from "../world/index.ts";
 import { openUsageLake } from "../usage/index.ts";
 import { seedDemoUsage } from "../usage/demo.ts";
 import { attributeUsage } from "../attribution/index.ts";
+import { observeLakeImport, timedAttribution } from "../ops/metrics.ts";
+import { withOperationLock } from "../store/index.ts";
 
 /** The months the demo world's history is written for (links, roles and DPOR dates). */
 export const DEMO_MONTHS: readonly string[] = ["2026-09", "2026-10"];
@@ -21,9 +23,14 @@ export const DEMO_WORLD_FILE = path.resolve(path.dirname(fileURLToPath(import.me
 export async function seedDemo(ctx: Pick<AppContext, "store" | "clock">, dataDir: string, worldFile = DEMO_WORLD_FILE, months: readonly string[] = DEMO_MONTHS): Promise<{ imported: number; months: readonly string[] }> {
   const parsed = readWorldFile(worldFile);
   if (!parsed.ok) throw new Error(`demo world ${worldFile} is invalid: ${parsed.problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`);
+  const t0 = performance.now();
   const summary = await seedDemoUsage(parsed.world, months, dataDir);
+  observeLakeImport("focus", (performance.now() - t0) / 1000, summary?.rowsKept ?? 0);
   for (const month of months) {
-    for (const policy of ["pec", "all-roles"] as const) await attributeUsage({ store: ctx.store, dataDir, month, policy, clock: ctx.clock });
+    for (const policy of ["pec", "all-roles"] as const) {
+      // Several servers starting on one store attribute a month one after another, never at once.
+      await withOperationLock(ctx.store, `attribution ${month}`, { wait: true }, () => timedAttribution(() => attributeUsage({ store: ctx.store, dataDir, month, policy, clock: ctx.clock })));
+    }
   }
   return { imported: summary?.rowsKept ?? 0, months };
 }

@@ -50,7 +50,13 @@ export interface Options {
   readonly keyEncryptionKeyFile: string | undefined;
   /** Hosts (host or host:port, lower case) insights report callbacks may reach; empty = none. */
   readonly insightsCallbackHosts: readonly string[];
+  /** Who may read /metrics: anyone, the operator key holder, or nobody (docs/OPERATIONS.md). */
+  readonly metrics: MetricsAccess;
+  /** Seconds a stopping server waits for in-flight requests before closing them. */
+  readonly shutdownTimeoutSeconds: number;
 }
+
+export type MetricsAccess = "open" | "admin" | "off";
 
 type Kind = "string" | "port" | "boolean" | "positiveInt" | { readonly oneOf: readonly string[] };
 
@@ -86,6 +92,8 @@ export const optionDefinitions: readonly OptionDefinition[] = [
   { key: "maxConnections", flag: "--max-connections", env: "OPENPAL_MAX_CONNECTIONS", kind: "positiveInt", defaultText: "4096", description: "Connections open at once; further ones are closed on accept until others end." },
   { key: "keyEncryptionKeyFile", flag: "--key-encryption-key-file", env: "OPENPAL_KEY_ENCRYPTION_KEY_FILE", kind: "string", defaultText: "(data dir's kek.key)", description: "File with the 32-byte key (base64) that encrypts private signing keys at rest; share it between servers on one PostgreSQL. OPENPAL_KEY_ENCRYPTION_KEY (the key itself) takes precedence." },
   { key: "insightsCallbackHosts", flag: "--insights-callback-hosts", env: "OPENPAL_INSIGHTS_CALLBACK_HOSTS", kind: "string", defaultText: "(none)", description: "Comma-separated hosts (host or host:port) that Partner Center insights report callbacks (CallbackUrl) may reach; callbacks to any other host are refused. See docs/PARTNER-INSIGHTS-API.md." },
+  { key: "metrics", flag: "--metrics", env: "OPENPAL_METRICS", kind: { oneOf: ["open", "admin", "off"] }, defaultText: "admin", description: "Access to /metrics (Prometheus text format): open to anyone, admin (Authorization: Bearer <admin key>) or off (404)." },
+  { key: "shutdownTimeoutSeconds", flag: "--shutdown-timeout", env: "OPENPAL_SHUTDOWN_TIMEOUT", kind: "positiveInt", defaultText: "10", description: "On SIGTERM/SIGINT, seconds to let in-flight requests finish before their connections are closed." },
   { key: "config", flag: "--config", env: "OPENPAL_CONFIG", kind: "string", defaultText: "(none)", description: "Config file (JSON or YAML) whose keys are the option names in camelCase, e.g. {\"port\": 9443}." },
 ];
 
@@ -226,6 +234,8 @@ export function resolveOptions(sources: OptionSources): OptionsResult {
     maxConnections: (values.maxConnections as number | undefined) ?? 4096,
     keyEncryptionKeyFile: values.keyEncryptionKeyFile === undefined ? undefined : path.resolve(values.keyEncryptionKeyFile as string),
     insightsCallbackHosts: Object.freeze(((values.insightsCallbackHosts as string | undefined) ?? "").split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== "")),
+    metrics: (values.metrics as MetricsAccess | undefined) ?? "admin",
+    shutdownTimeoutSeconds: (values.shutdownTimeoutSeconds as number | undefined) ?? 10,
   });
   return { ok: true, options };
 }

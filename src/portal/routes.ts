@@ -15,7 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fastifyCookie from "@fastify/cookie";
 import { decodeJwt } from "jose";
 import type { AppContext } from "../server/context.ts";
-import { PortalSessionStore, sameSecret, type PortalSession } from "./sessions.ts";
+import { PortalSessionStore, SessionGone, sameSecret, type PortalSession } from "./sessions.ts";
 import { PortalTokenClient, TokenRefused, CALLBACK_PATH } from "./tokens.ts";
 import { linkErrorInPartnerWords, portalError, type PortalError } from "./errors.ts";
 
@@ -70,11 +70,11 @@ function safeReturnPath(value: unknown): string {
 
 export async function registerPortalRoutes(root: FastifyInstance, scope: FastifyInstance, ctx: AppContext): Promise<PortalRoutes> {
   await scope.register(fastifyCookie);
-  const sessions = new PortalSessionStore(ctx.clock);
-  const tokens = new PortalTokenClient(root, () => ctx.baseUrl(), () => ctx.clock.now());
+  const sessions = new PortalSessionStore(ctx.store, ctx.clock);
+  const tokens = new PortalTokenClient(root, () => ctx.baseUrl(), () => ctx.clock.now(), sessions);
   const cookieOptions = { httpOnly: true, secure: true, sameSite: "strict", path: COOKIE_PATH } as const;
 
-  const sessionOf = (req: FastifyRequest): PortalSession | undefined => sessions.get(req.cookies[SESSION_COOKIE]);
+  const sessionOf = (req: FastifyRequest): Promise<PortalSession | undefined> => sessions.get(req.cookies[SESSION_COOKIE]);
 
   // --- sign-in -----------------------------------------------------------------------------------
 
@@ -87,7 +87,7 @@ export async function registerPortalRoutes(root: FastifyInstance, scope: Fastify
     if (!tenant) return reply.redirect(`/portal/?signin=missing-tenant`);
     const known = await ctx.store.directory.findTenant(tenant);
     if (!known) return reply.redirect(`/portal/?signin=unknown-tenant&tenant=${encodeURIComponent(tenant)}`);
-    const login = sessions.startLogin(known.id, returnTo);
+    const login = await sessions.startLogin(known.id, returnTo);
     reply.setCookie(SIGNIN_COOKIE, login.browserBinding, { ...cookieOptions, maxAge: 600 });
     return reply.header("cache-control", "no-store").redirect(tokens.authorizeUrl(login, loginHint));
   });
@@ -97,13 +97,13 @@ export async function registerPortalRoutes(root: FastifyInstance, scope: Fastify
     const binding = req.cookies[SIGNIN_COOKIE];
     reply.clearCookie(SIGNIN_COOKIE, { path: COOKIE_PATH });
     reply.header("cache-control", "no-store");
-    const login = typeof q.state === "string" ? sessions.takeLogin(q.state, binding) : undefined;
+    const login = typeof q.state === "string" ? await sessions.takeLogin(q.state, binding) : undefined;
     if (!login) return reply.redirect("/portal/?signin=expired");
     if (q.error) return reply.redirect(`/portal/?signin=${q.error === "access_denied" ? "cancelled" : "failed"}`);
     if (typeof q.code !== "string") return reply.redirect("/portal/?signin=failed");
     try {
       const signedIn = await tokens.redeem(login, q.code);
-      const session = sessions.create(signedIn);
+      const session = await sessions.create(signedIn);
       reply.setCookie(SESSION_COOKIE, session.id, cookieOptions);
       return reply.redirect(login.returnTo);
     } catch (error) {
@@ -155,7 +155,7 @@ export async function registerPortalRoutes(root: FastifyInstance, scope: Fastify
       method, url: `/portal/api${path}`,
       handler: async (req, reply) => {
         reply.header("cache-control", "no-store");
-        const session = sessionOf(req);
+        const session = await sessionOf(req);
         if (!session) return sendError(reply, portalError("SignInRequired"));
         if (method !== "GET") {
           const origin = req.headers.origin;
@@ -167,8 +167,12 @@ export async function registerPortalRoutes(root: FastifyInstance, scope: Fastify
         try {
           return await handler(req, reply, requestContext(session));
         } catch (error) {
+          if (error instanceof SessionGone) {
+            reply.clearCookie(SESSION_COOKIE, { path: COOKIE_PATH });
+            return sendError(reply, portalError("SignInRequired"));
+          }
           if (error instanceof TokenRefused) {
-            sessions.end(session.id);
+            await sessions.end(session.id);
             reply.clearCookie(SESSION_COOKIE, { path: COOKIE_PATH });
             return sendError(reply, portalError("TokenRefused", { detail: error.aadsts ? ` (AADSTS${error.aadsts}: ${error.message})` : "" }));
           }
@@ -181,7 +185,7 @@ export async function registerPortalRoutes(root: FastifyInstance, scope: Fastify
   // The session, as the page needs it. Signed out is an answer, not an error.
   scope.get("/portal/api/session", async (req, reply) => {
     reply.header("cache-control", "no-store");
-    const session = sessionOf(req);
+    const session = await sessionOf(req);
     if (!session) return { signedIn: false };
     const tenant = await ctx.store.directory.getTenant(session.currentTenantId);
     return {
@@ -195,7 +199,7 @@ export async function registerPortalRoutes(root: FastifyInstance, scope: Fastify
   api("POST", "/signout", async (_req, reply, pc) => {
     // Revoke the session's refresh tokens at the identity before forgetting the session.
     await tokens.endSession(pc.session);
-    sessions.end(pc.session.id);
+    await sessions.end(pc.session.id);
     reply.clearCookie(SESSION_COOKIE, { path: COOKIE_PATH });
     // The identity's end-session endpoint brings the browser back to the portal's home.
     return { signedOut: true, logoutUrl: tokens.logoutUrl(pc.session.currentTenantId) };
@@ -213,7 +217,7 @@ export async function registerPortalRoutes(root: FastifyInstance, scope: Fastify
     if (!target) return sendError(reply, portalError("DirectoryNotAvailable"));
     // A token for the new directory first: if the identity refuses it, the session stays where it was.
     await tokens.accessToken(pc.session, target.tenantId);
-    pc.session.currentTenantId = target.tenantId;
+    await sessions.setCurrentTenant(pc.session, target.tenantId);
     return { directory: target };
   });
 

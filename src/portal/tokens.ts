@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { decodeJwt } from "jose";
 import { OPENPAL_PORTAL_CLIENT_ID } from "../identity/index.ts";
-import type { AccessToken, PendingLogin, PortalAccount, PortalSession } from "./sessions.ts";
+import type { AccessToken, PendingLogin, PortalAccount, PortalSession, PortalSessionStore } from "./sessions.ts";
 
 export const ARM_SCOPE = "https://management.azure.com/.default";
 /** What the portal asks for at sign-in: ARM, a refresh token, and who the person is. */
@@ -36,11 +36,13 @@ export class PortalTokenClient {
   readonly #app: FastifyInstance;
   readonly #baseUrl: () => string;
   readonly #now: () => number;
+  readonly #sessions: PortalSessionStore;
 
-  constructor(app: FastifyInstance, baseUrl: () => string, now: () => number) {
+  constructor(app: FastifyInstance, baseUrl: () => string, now: () => number, sessions: PortalSessionStore) {
     this.#app = app;
     this.#baseUrl = baseUrl;
     this.#now = now;
+    this.#sessions = sessions;
   }
 
   redirectUri(): string {
@@ -126,25 +128,20 @@ export class PortalTokenClient {
   /**
    * An ARM access token for `tenantId` in this session: the cached one while it has more than five
    * minutes left, else a new one from the refresh token (which is replaced). Refreshes of one
-   * session run one after another, because each use replaces the refresh token.
+   * session run one after another, on every server, because each use replaces the refresh token
+   * (PortalSessionStore.refreshedToken holds the session's refresh lease).
    */
   async accessToken(session: PortalSession, tenantId: string): Promise<string> {
+    const usable = (t: AccessToken | undefined): boolean => t !== undefined && t.expiresAt - RENEW_BEFORE_MS > this.#now();
     const cached = session.accessTokens.get(tenantId);
-    if (cached && cached.expiresAt - RENEW_BEFORE_MS > this.#now()) return cached.token;
-    const run = session.refreshing.catch(() => undefined).then(async () => {
-      const again = session.accessTokens.get(tenantId);
-      if (again && again.expiresAt - RENEW_BEFORE_MS > this.#now()) return again.token;
+    if (cached && usable(cached)) return cached.token;
+    return this.#sessions.refreshedToken(session, tenantId, usable, async (refreshToken) => {
       const answer = await this.#token(tenantId, {
-        grant_type: "refresh_token", client_id: OPENPAL_PORTAL_CLIENT_ID, refresh_token: session.refreshToken, scope: `${ARM_SCOPE} offline_access`,
+        grant_type: "refresh_token", client_id: OPENPAL_PORTAL_CLIENT_ID, refresh_token: refreshToken, scope: `${ARM_SCOPE} offline_access`,
       });
-      if (answer.refresh_token) session.refreshToken = answer.refresh_token;
       const claims = decodeJwt(answer.access_token);
       if (String(claims.tid) !== tenantId) throw new TokenRefused(400, "invalid_grant", undefined, `The token endpoint answered for tenant ${String(claims.tid)} instead of ${tenantId}.`);
-      const token = this.#accessToken(answer);
-      session.accessTokens.set(tenantId, token);
-      return token.token;
+      return { refreshToken: answer.refresh_token, accessToken: this.#accessToken(answer) };
     });
-    session.refreshing = run;
-    return run;
   }
 }

@@ -34,6 +34,7 @@ import { RequestBudget, setAzureResponseHeaders } from "./response-headers.ts";
 import { secureDataDir } from "./data-dir.ts";
 import { connectionLimits, registerTransportErrors } from "./transport.ts";
 import { loadKeyEncryptionKey } from "../identity/index.ts";
+import { registerOperations, type Operations } from "../ops/index.ts";
 
 export interface AppDependencies {
   readonly clock?: Clock;
@@ -52,6 +53,8 @@ export interface OpenPalApp {
   readonly app: FastifyInstance;
   readonly context: AppContext;
   readonly identity: Identity;
+  /** /metrics, /readyz and the stopping flag (src/ops). */
+  readonly operations: Operations;
   setBaseUrl(url: string): void;
   close(): Promise<void>;
 }
@@ -118,6 +121,8 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
     }
     done();
   });
+  // Metrics hooks, /readyz and /metrics (src/ops), before any route so that every route is counted.
+  const operations = registerOperations(app, context);
 
   // 4. parse: JSON with an empty body is accepted (clients send Content-Length: 0 with a JSON
   // content type); malformed JSON is a 400 that says so.
@@ -167,6 +172,7 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
     app,
     context,
     identity,
+    operations,
     setBaseUrl(url: string) {
       baseUrl = url.replace(/\/+$/, "");
     },

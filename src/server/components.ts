@@ -21,6 +21,7 @@ import { registerInsights } from "../insights/index.ts";
 import { seedDemoOnStart } from "../insights/demo.ts";
 import { registerPartnerInsights } from "../partner-insights/index.ts";
 import { registerPowerPlatform } from "../powerplatform/index.ts";
+import { registerAdminKeyRoutes } from "../admin/keys.ts";
 
 export interface ComponentDeps {
   readonly context: AppContext;
@@ -40,6 +41,8 @@ export async function registerComponents(_app: FastifyInstance, _deps: Component
     .addProvider(managedServicesProvider({ store: _deps.context.store, baseUrl: () => _deps.context.baseUrl() }));
   await arm.register(_app);
   await registerAdminPartnerRoutes(_app, { context: _deps.context });
+  // Signing keys: POST /admin/keys/rotate, GET /admin/keys; every server re-reads them each minute.
+  await registerAdminKeyRoutes(_app, { context: _deps.context, keys: _deps.identity.keys });
   // World files: POST/GET /admin/world, and `--world FILE` applied here, before the server listens.
   await registerAdminWorldRoutes(_app, { context: _deps.context });
   // Microsoft Graph subset (directory writes) under /v1.0.

@@ -25,6 +25,8 @@ export interface OpenDatabase {
   readonly dialect: Dialect;
   /** SQLite only: synchronous reads for hot paths (see SyncReader). */
   readonly syncReader?: SyncReader;
+  /** Connection pool statistics (for /metrics). */
+  poolStats(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -92,6 +94,7 @@ function withStatementCache(sqlite: SQLite.Database): SQLite.Database {
 export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase> {
   let db: Kysely<Database>;
   let syncReader: SyncReader | undefined;
+  let poolStats: OpenDatabase["poolStats"];
   if (config.kind === "sqlite") {
     const file = config.sqlitePath ?? ":memory:";
     if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true });
@@ -101,6 +104,8 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma("busy_timeout = 5000");
     const cached = withStatementCache(sqlite);
+    // One connection; "waiting" is not observable from outside kysely's mutex.
+    poolStats = () => ({ total: sqlite.open ? 1 : 0, idle: sqlite.open && !sqlite.inTransaction ? 1 : 0, waiting: 0 });
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
     syncReader = {
       tryGet<T>(source: string, params: Readonly<Record<string, string | number | null>>) {
@@ -113,6 +118,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
     const pool = new pg.Pool({ connectionString: config.postgresUrl, max: config.poolSize ?? 10 });
     // An idle client error (server restart) must not crash the process; the pool replaces it.
     pool.on("error", () => undefined);
+    poolStats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   try {
@@ -121,7 +127,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
     await db.destroy();
     throw error;
   }
-  return { db, dialect: config.kind, ...(syncReader ? { syncReader } : {}), close: () => db.destroy() };
+  return { db, dialect: config.kind, ...(syncReader ? { syncReader } : {}), poolStats, close: () => db.destroy() };
 }
 
 async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {

@@ -41,6 +41,7 @@ export * from "./access.ts";
 export * from "./partner-of-record.ts";
 export * from "./attribution.ts";
 export * from "./power-platform.ts";
+export * from "./operation-locks.ts";
 export type { Database } from "./schema.ts";
 export type { Dialect } from "./migrations/helpers.ts";
 export type { DatabaseConfig } from "./database.ts";
@@ -71,6 +72,8 @@ export interface Store extends Aggregates {
    * it commits or none of it does.
    */
   transaction<T>(work: (tx: Aggregates) => Promise<T>): Promise<T>;
+  /** Connection pool statistics (for /metrics): open, idle, and queries waiting for a connection. */
+  poolStats(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -101,6 +104,7 @@ export async function openStore(config: DatabaseConfig): Promise<Store> {
     ...aggregates,
     dialect: opened.dialect,
     transaction: (work) => opened.db.transaction().execute((trx) => work(bind(trx))),
+    poolStats: () => opened.poolStats(),
     close: () => opened.close(),
   };
 }

@@ -19,9 +19,9 @@ function deadPid(): number {
   return Number(r.stdout);
 }
 
-function options(dataDir: string) {
+function options(dataDir: string, port = 0) {
   const tls = path.dirname(testCaPath());
-  return testOptions({ port: 0, dataDir, inMemory: true, logLevel: "silent", cert: path.join(tls, "server.crt"), key: path.join(tls, "server.key") });
+  return testOptions({ port, dataDir, inMemory: true, logLevel: "silent", cert: path.join(tls, "server.crt"), key: path.join(tls, "server.key") });
 }
 
 describe("one server per data dir", () => {
@@ -95,7 +95,7 @@ describe("one server per data dir", () => {
     const other = await startServer(options(tmp()));
     try {
       const port = Number(new URL(other.url).port);
-      await assert.rejects(() => startServer(testOptions({ ...options(dataDir), port, inMemory: true, logLevel: "silent" })), /is in use/);
+      await assert.rejects(() => startServer(options(dataDir, port)), /is in use/);
       assert.equal(existsSync(path.join(dataDir, LOCK_FILE)), false);
     } finally {
       await other.close();

@@ -66,14 +66,22 @@ export function attributionCommand(): Command {
   const run = withStoreOptions(new Command("run").description("Attribute one month of the usage lake; replaces that month's results atomically."))
     .requiredOption("--month <YYYY-MM>", "month to attribute (by charge period start, UTC)")
     .option("--memory-limit <size>", "DuckDB memory limit before spilling to disk", "2GB")
-    .option("--json", "print the summary as JSON");
+    .option("--json", "print the summary as JSON")
+    .option("--wait", "when the month is being attributed elsewhere (another server or CLI on the same store), wait for it, then run");
   run.action(async (parsed: Record<string, unknown>) => {
     const month = requireMonth(parsed.month);
-    const { attributeUsage } = await import("../../attribution/index.ts");
+    const [{ attributeUsage }, { withOperationLock, OperationBusyError }] = await Promise.all([import("../../attribution/index.ts"), import("../../store/index.ts")]);
     await withLocalStore(parsed, async (store, dataDir) => {
-      const summary = await attributeUsage({
+      // One run per month at a time across every process on the store (docs/OPERATIONS.md, Scale-out).
+      const summary = await withOperationLock(store, `attribution ${month}`, {
+        wait: parsed.wait === true,
+        onWait: (heldBy) => process.stderr.write(`attribution ${month} is running${heldBy ? ` (${heldBy.holder})` : ""}; waiting for it to finish…\n`),
+      }, () => attributeUsage({
         store, dataDir, month, policy: parsed.policy as Policy, clock: systemClock, memoryLimit: parsed.memoryLimit as string,
         onProgress: process.stderr.isTTY && parsed.json !== true ? (step) => process.stderr.write(`… ${step}\n`) : undefined,
+      })).catch((error: unknown) => {
+        if (error instanceof OperationBusyError) throw new CliError(error.message, ExitCode.conflict);
+        throw error;
       });
       process.stdout.write(parsed.json === true ? JSON.stringify(summary, null, 2) + "\n" : formatRunSummary(summary));
     });

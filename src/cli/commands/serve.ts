@@ -38,10 +38,11 @@ export function serveCommand(): Command {
   cmd.action(async (parsed: Record<string, unknown>) => {
     const options = optionsOrExit(parsed);
     // The server (fastify, the store, DuckDB) is loaded only when it runs, not for --help.
-    const [{ startServer }, { WorldFileError }, { describeStartupWorld, startupWorldOutcome }] = await Promise.all([
+    const [{ startServer }, { WorldFileError }, { describeStartupWorld, startupWorldOutcome }, { stopGracefully }] = await Promise.all([
       import("../../server/index.ts"),
       import("../../world/index.ts"),
       import("../../admin/world.ts"),
+      import("../../ops/shutdown.ts"),
     ]);
     let server: RunningServer;
     try {
@@ -51,8 +52,11 @@ export function serveCommand(): Command {
       if (error instanceof WorldFileError) throw new CliError(error.message, ExitCode.usage);
       throw new CliError((error as Error).message, ExitCode.failure);
     }
+    const bound = server.openpal.app.server.address();
     const lines = [
       `OpenPAL is listening on ${server.url}`,
+      // Behind a load balancer the public URL is not the socket; say both.
+      ...(options.publicUrl && bound && typeof bound === "object" ? [`  bound to ${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port} (public URL ${options.publicUrl})`] : []),
       `  store: ${options.store === "postgres" ? "PostgreSQL" : options.inMemory ? "SQLite in memory" : `SQLite in ${options.dataDir}`}`,
     ];
     if (server.caCertPath) {
@@ -67,11 +71,19 @@ export function serveCommand(): Command {
 
     let stopping = false;
     const stop = async (signal: string) => {
-      if (stopping) return;
+      // A second signal while draining stops at once.
+      if (stopping) process.exit(1);
       stopping = true;
-      server.openpal.context.log.info({ signal }, "shutting down");
-      // Graceful: stop accepting, finish in-flight requests, then close the store.
-      await server.close();
+      const log = server.openpal.context.log;
+      log.info({ signal, timeoutSeconds: options.shutdownTimeoutSeconds }, "shutting down");
+      // Graceful (src/ops/shutdown.ts): refuse new requests, drain in-flight ones within the
+      // deadline, close the store, remove server.json.
+      try {
+        await stopGracefully(server.openpal, { dataDir: options.dataDir, timeoutMs: options.shutdownTimeoutSeconds * 1000, log });
+      } catch (error) {
+        log.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      }
       process.exit(0);
     };
     process.on("SIGINT", () => void stop("SIGINT"));

@@ -10,6 +10,7 @@ import { attribution } from "./0007_attribution.ts";
 import { hardening } from "./0009_hardening.ts";
 import { partnerInsights } from "./0010_partner_insights.ts";
 import { powerPlatform } from "./0008_power_platform.ts";
+import { operations } from "./0012_operations.ts";
 
 export const migrations: readonly Migration[] = [foundation, auditAppendOnly, partnerLinks, resourcesAccess, directoryRoles, partnerOfRecord, attribution,
-  powerPlatform, hardening, partnerInsights];
+  powerPlatform, hardening, partnerInsights, operations];
