@@ -5,8 +5,7 @@
  */
 import { Command } from "commander";
 import { loadOptions } from "../../options/index.ts";
-import { backup, restore, BackupError, type BackupManifest } from "../../ops/backup.ts";
-import { openStore, databaseConfigFrom } from "../../store/index.ts";
+import type { BackupManifest } from "../../ops/backup.ts";
 import { CliError, ExitCode } from "../errors.ts";
 
 function resolved(parsed: Record<string, unknown>) {
@@ -20,7 +19,11 @@ function summary(verb: string, dir: string, m: BackupManifest): string {
   return `${verb} ${dir}: ${m.store} store${m.schema ? ` (schema ${m.schema})` : ""}, ${m.files.length} files, ${(bytes / 1024 / 1024).toFixed(1)} MiB, made ${m.createdAt}\n`;
 }
 
+// The store and the backup code load when a command runs, not when the CLI starts (--help).
+const backupModule = () => import("../../ops/backup.ts");
+
 async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  const { BackupError } = await backupModule();
   try {
     return await work();
   } catch (error) {
@@ -37,6 +40,7 @@ export function backupCommand(): Command {
     .option("--postgres-url <url>", "back up this PostgreSQL store (needs pg_dump) instead of the data dir's SQLite (env OPENPAL_POSTGRES_URL)")
     .action(async (dir: string, parsed: Record<string, unknown>) => {
       const options = resolved(parsed);
+      const { backup } = await backupModule();
       const manifest = await guarded(() => backup({ dataDir: options.dataDir, ...(options.postgresUrl ? { postgresUrl: options.postgresUrl } : {}), to: dir }));
       process.stdout.write(summary("backed up to", dir, manifest));
     });
@@ -50,6 +54,7 @@ export function restoreCommand(): Command {
     .option("--postgres-url <url>", "PostgreSQL database to restore a PostgreSQL backup into (needs pg_restore)")
     .action(async (dir: string, parsed: Record<string, unknown>) => {
       const options = resolved(parsed);
+      const [{ restore }, { openStore, databaseConfigFrom }] = await Promise.all([backupModule(), import("../../store/index.ts")]);
       const manifest = await guarded(() => restore({ from: dir, dataDir: options.dataDir, ...(options.postgresUrl ? { postgresUrl: options.postgresUrl } : {}) }));
       // Open the restored store once: it must answer, and migrations of this build are applied.
       const store = await openStore(databaseConfigFrom(options));

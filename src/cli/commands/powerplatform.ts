@@ -18,7 +18,6 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { CliError, ExitCode } from "../errors.ts";
 import { cliErrorFrom, formatTable } from "./managementpartner.ts";
-import { readSolutionZip } from "../../powerplatform/dataverse/solution-zip.ts";
 
 /** What the commands need from a session: the server URL and fetch with a token for a scope. */
 export interface PowerPlatformSession {
@@ -160,6 +159,7 @@ export async function importSolution(session: PowerPlatformSession, env: string,
     if (op.statuscode !== 30) throw new CliError(`the import did not succeed: ${String(op.message ?? op.statuscode)}`, ExitCode.failure);
   } else {
     await call(session, dv.scope, "POST", `${dv.api}/ImportSolution`, { CustomizationFile, OverwriteUnmanagedCustomizations: false, PublishWorkflows: true });
+    const { readSolutionZip } = await import("../../powerplatform/dataverse/solution-zip.ts");
     const read = readSolutionZip(new Uint8Array(bytes));
     uniqueName = read.ok ? read.manifest.uniqueName : undefined;
   }
