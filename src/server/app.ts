@@ -200,10 +200,10 @@ export interface RunningServer {
  * tests find the server. `close()` removes both.
  */
 export async function startServer(options: Options, deps: Omit<AppDependencies, "tls"> = {}): Promise<RunningServer> {
+  // Files the server creates from now on (lock, lake, facts, server.json) are its user's only.
+  if (isMainThread && process.platform !== "win32") process.umask(0o077);
   // One server per data dir: refused here, before the store opens, when another one runs.
   const lock = acquireDataDirLock(options.dataDir);
-  // Files the server creates from now on (lake, facts, server.json) are its user's only.
-  if (isMainThread && process.platform !== "win32") process.umask(0o077);
   let openpal: OpenPalApp;
   let tls: TlsMaterial;
   try {

@@ -95,7 +95,7 @@ export function acquireDataDirLock(dataDir: string, opts: { pid?: number; isRunn
   // it is the running server and we are refused).
   for (let attempt = 0; ; attempt++) {
     try {
-      const fd = openSync(lockPath, "wx", 0o644);
+      const fd = openSync(lockPath, "wx", 0o600);
       try {
         writeSync(fd, JSON.stringify({ pid, startedAt: new Date().toISOString() }) + "\n");
       } finally {
@@ -151,7 +151,7 @@ export function acquireDataDirLock(dataDir: string, opts: { pid?: number; isRunn
     note,
     writeServerJson(info) {
       if (released) throw new Error(`the lock of data dir ${dir} was released; server.json is not written.`);
-      writeFileSync(serverJsonPath, JSON.stringify(info, null, 2) + "\n");
+      writeFileSync(serverJsonPath, JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
     },
     release,
   };

@@ -2,6 +2,7 @@
  * Several servers on one PostgreSQL: three `openpal serve` processes with their own data dirs
  * and one --public-url (as behind a load balancer), on one schema, driven at once.
  */
+import { randomBytes } from "node:crypto";
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -45,14 +46,16 @@ describe("three servers on one PostgreSQL share every state through the store", 
     url = fresh.url;
     drop = fresh.drop;
     const args = (world?: string) => ["--postgres-url", url, "--public-url", PUBLIC_URL, ...(world ? ["--world", world] : [])];
+    // Servers on one store share the key-encryption key that seals the signing keys (docs/OPERATIONS.md).
+    const env = { OPENPAL_KEY_ENCRYPTION_KEY: randomBytes(32).toString("base64") };
     const first = mkdtempSync(path.join(os.tmpdir(), "openpal-scale-"));
     dirs.push(first);
     // The first server applies the world; the others start on the populated store.
-    const a = await spawnServer({ dataDir: first, args: args(demoWorldCopy(first)) });
+    const a = await spawnServer({ dataDir: first, args: args(demoWorldCopy(first)), env });
     const rest = await Promise.all([1, 2].map(() => {
       const dir = mkdtempSync(path.join(os.tmpdir(), "openpal-scale-"));
       dirs.push(dir);
-      return spawnServer({ dataDir: dir, args: args() });
+      return spawnServer({ dataDir: dir, args: args(), env });
     }));
     servers = [a, ...rest];
     store = await openStore({ kind: "postgres", postgresUrl: url });
