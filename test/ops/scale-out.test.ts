@@ -35,7 +35,7 @@ function keep(jar: Jar, res: Response): void {
 }
 
 describe("three servers on one PostgreSQL share every state through the store", { skip: PG ? false : "OPENPAL_TEST_POSTGRES_URL is not set" }, () => {
-  let servers: ServerProcess[] = [];
+  const servers: ServerProcess[] = [];
   let store: Store;
   let drop: () => Promise<void>;
   let url: string;
@@ -51,13 +51,15 @@ describe("three servers on one PostgreSQL share every state through the store", 
     const first = mkdtempSync(path.join(os.tmpdir(), "openpal-scale-"));
     dirs.push(first);
     // The first server applies the world; the others start on the populated store.
+    // Each server joins `servers` as soon as it listens, so after() stops it even when a sibling
+    // fails to start (a leaked child would keep the test file, and the suite, from ending).
     const a = await spawnServer({ dataDir: first, args: args(demoWorldCopy(first)), env });
-    const rest = await Promise.all([1, 2].map(() => {
+    servers.push(a);
+    await Promise.all([1, 2].map(async () => {
       const dir = mkdtempSync(path.join(os.tmpdir(), "openpal-scale-"));
       dirs.push(dir);
-      return spawnServer({ dataDir: dir, args: args(), env });
+      servers.push(await spawnServer({ dataDir: dir, args: args(), env }));
     }));
-    servers = [a, ...rest];
     store = await openStore({ kind: "postgres", postgresUrl: url });
   });
 
