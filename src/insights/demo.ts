@@ -4,6 +4,7 @@
  * so the reports, insights and portal show non-trivial attribution from the first minute.
  * Runs after the world is applied, in the background: the server does not wait for it.
  */
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AppContext } from "../server/context.ts";
@@ -36,9 +37,24 @@ export async function seedDemo(ctx: Pick<AppContext, "store" | "clock">, dataDir
 }
 
 /** Called by the composition root after the start world is applied. */
+/**
+ * Whether `file` is the demo world: the file itself, or an identical copy. `npm start` names
+ * src/world/demo/world.json while the compiled server's DEMO_WORLD_FILE is dist/world/demo/world.json,
+ * so paths alone do not tell.
+ */
+export function isDemoWorld(file: string): boolean {
+  const resolved = path.resolve(file);
+  if (resolved === DEMO_WORLD_FILE) return true;
+  try {
+    return readFileSync(resolved).equals(readFileSync(DEMO_WORLD_FILE));
+  } catch {
+    return false;
+  }
+}
+
 export function seedDemoOnStart(ctx: AppContext): void {
   const world = ctx.options.world;
-  if (!world || path.resolve(world) !== DEMO_WORLD_FILE) return;
+  if (!world || !isDemoWorld(world)) return;
   if (openUsageLake(ctx.options.dataDir).months().length > 0) return;
   seedDemo(ctx, ctx.options.dataDir)
     .then((r) => ctx.log.info({ months: r.months, rows: r.imported }, "demo usage seeded and attributed"))
