@@ -39,20 +39,8 @@ import { resolveRole } from "./roles.ts";
 import { memberOf, secretValue, toInterval, validateWorld } from "./validate.ts";
 import type { WorldFile, WorldInterval, WorldProblem, WorldSubscription, WorldTenant } from "./types.ts";
 
-/** Kinds of things apply counts. */
-export const WORLD_KINDS = [
-  "tenant", "partner", "location", "locationStatus", "application", "secret", "certificate", "user",
-  "servicePrincipal", "group", "membership", "disabledInterval", "delegatedAdmin", "directoryRole", "managementGroup",
-  "subscription", "resourceGroup", "roleAssignment", "registrationDefinition", "delegation", "activation", "link", "partnerOfRecord",
-  "ppEnvironment", "ppMaker", "ppWorkspace", "ppWorkspaceMember", "ppResource", "ppSolution", "ppSolutionImport", "ppRelationship",
-] as const;
-export type WorldKind = (typeof WORLD_KINDS)[number];
-
-export interface KindCount {
-  created: number;
-  updated: number;
-  unchanged: number;
-}
+export { WORLD_KINDS, type KindCount, type WorldKind } from "./kinds.ts";
+import { WORLD_KINDS, type KindCount, type WorldKind } from "./kinds.ts";
 
 /** A section the file may carry that this server validates but cannot store (its store is absent). */
 export interface PendingSection {

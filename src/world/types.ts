@@ -4,7 +4,8 @@
  */
 import type { WorldPowerPlatform } from "./power-platform/types.ts";
 
-export type IsoTime = string;
+export type { IsoTime } from "./iso-time.ts";
+import type { IsoTime } from "./iso-time.ts";
 export type * from "./power-platform/types.ts";
 
 export interface WorldInterval {

@@ -13,7 +13,7 @@ import type { Aggregates, PpPutOutcome, StoredRelationship } from "../../store/i
 import { overlaps } from "../../domain/interval.ts";
 import { parseIsoTime } from "../../domain/time.ts";
 import type { ResourceRelationship } from "../../domain/power-platform/index.ts";
-import type { KindCount, WorldKind } from "../apply.ts";
+import type { KindCount, WorldKind } from "../kinds.ts";
 import type { WorldProblem, WorldTenant } from "../types.ts";
 import type { WorldPpPrincipalInterval } from "./types.ts";
 import { deriveRelationships } from "./timeline.ts";

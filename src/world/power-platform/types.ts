@@ -2,7 +2,7 @@
  * The `powerPlatform` section of a tenant in a world file (docs/POWER-PLATFORM.md, "World file").
  * Times are ISO 8601 UTC strings; intervals are `[from, to)`.
  */
-import type { IsoTime } from "../types.ts";
+import type { IsoTime } from "../iso-time.ts";
 
 export interface WorldPpEnvironment {
   readonly id: string;
