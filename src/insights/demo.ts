@@ -4,7 +4,6 @@
  * so the reports, insights and portal show non-trivial attribution from the first minute.
  * Runs after the world is applied, in the background: the server does not wait for it.
  */
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AppContext } from "../server/context.ts";
@@ -38,18 +37,15 @@ export async function seedDemo(ctx: Pick<AppContext, "store" | "clock">, dataDir
 
 /** Called by the composition root after the start world is applied. */
 /**
- * Whether `file` is the demo world: the file itself, or an identical copy. `npm start` names
- * src/world/demo/world.json while the compiled server's DEMO_WORLD_FILE is dist/world/demo/world.json,
- * so paths alone do not tell.
+ * Whether `file` is this package's demo world. `npm start` names src/world/demo/world.json while
+ * the compiled server's DEMO_WORLD_FILE is dist/world/demo/world.json, so both are recognised; a
+ * copy elsewhere (tests, users' own worlds) is not, and gets no generated usage.
  */
 export function isDemoWorld(file: string): boolean {
   const resolved = path.resolve(file);
-  if (resolved === DEMO_WORLD_FILE) return true;
-  try {
-    return readFileSync(resolved).equals(readFileSync(DEMO_WORLD_FILE));
-  } catch {
-    return false;
-  }
+  const sep = path.sep;
+  const siblings = [DEMO_WORLD_FILE, DEMO_WORLD_FILE.replace(`${sep}dist${sep}`, `${sep}src${sep}`), DEMO_WORLD_FILE.replace(`${sep}src${sep}`, `${sep}dist${sep}`)];
+  return siblings.includes(resolved);
 }
 
 export function seedDemoOnStart(ctx: AppContext): void {
