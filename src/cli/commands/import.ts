@@ -5,11 +5,36 @@
  */
 import { Command, Option } from "commander";
 import type { RbacFormat } from "../../importers/index.ts";
+import type { Store } from "../../store/index.ts";
 import { RBAC_FORMATS } from "../../importers/rbac-parse.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { optionsOrExit } from "./serve.ts";
 import { requireDataDir } from "../data-dir.ts";
 import { PP_IMPORT_FORMATS, type PpImportFormat } from "../../importers/power-platform/index.ts";
+
+/**
+ * Opens the store an import writes to (refusing a missing data dir unless --create), runs the
+ * import, and closes it. Any failure is one message: an import writes all or nothing.
+ */
+async function withImportStore(parsed: { dataDir?: string; postgresUrl?: string; create?: boolean }, work: (store: Store) => Promise<void>): Promise<void> {
+  const options = optionsOrExit({ dataDir: parsed.dataDir, postgresUrl: parsed.postgresUrl });
+  if (options.store === "sqlite" && parsed.create !== true) requireDataDir(options.dataDir, { flag: parsed.dataDir }, "To start a new data dir there, add --create.");
+  const { databaseConfigFrom, openStore } = await import("../../store/index.ts");
+  let store: Store;
+  try {
+    store = await openStore(databaseConfigFrom(options));
+  } catch (error) {
+    throw new CliError(`cannot open the store: ${(error as Error).message}`, ExitCode.unreachable);
+  }
+  try {
+    await work(store);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`import failed, nothing was written: ${(error as Error).message}`, ExitCode.failure);
+  } finally {
+    await store.close();
+  }
+}
 
 export function importCommand(): Command {
   const cmd = new Command("import").description("Import data into the store.");
@@ -25,25 +50,13 @@ export function importCommand(): Command {
     .option("--create", "create the data dir if it does not exist yet (otherwise a missing data dir is an error)")
     .option("--json", "print the report as JSON")
     .action(async (files: string[], parsed: { tenant?: string; subscription?: string; format?: RbacFormat; dryRun?: boolean; dataDir?: string; postgresUrl?: string; json?: boolean; create?: boolean }) => {
-      const options = optionsOrExit({ dataDir: parsed.dataDir, postgresUrl: parsed.postgresUrl });
-      if (options.store === "sqlite" && parsed.create !== true) requireDataDir(options.dataDir, { flag: parsed.dataDir }, "To start a new data dir there, add --create.");
-      const [{ databaseConfigFrom, openStore }, { formatImportReport, importRbac }] = await Promise.all([import("../../store/index.ts"), import("../../importers/index.ts")]);
-      let store;
-      try {
-        store = await openStore(databaseConfigFrom(options));
-      } catch (error) {
-        throw new CliError(`cannot open the store: ${(error as Error).message}`, ExitCode.unreachable);
-      }
-      try {
+      const { formatImportReport, importRbac } = await import("../../importers/index.ts");
+      await withImportStore(parsed, async (store) => {
         const report = await importRbac(store, files, { tenantId: parsed.tenant, subscriptionId: parsed.subscription, format: parsed.format, dryRun: parsed.dryRun, now: Date.now() });
         process.stdout.write((parsed.json ? JSON.stringify(report, null, 2) : formatImportReport(report)) + "\n");
         // Rejected rows are a partial import: scripts must notice.
         if (report.rejected.length) process.exitCode = ExitCode.failure;
-      } catch (error) {
-        throw new CliError(`import failed, nothing was written: ${(error as Error).message}`, ExitCode.failure);
-      } finally {
-        await store.close();
-      }
+      });
     });
   cmd.command("powerplatform")
     .description("Import Power Platform inventories: Power Apps / Flow admin list JSON (Get-AdminPowerApp, Get-AdminFlow), Power BI GetDatasetsAsAdmin JSON, CoE Starter Kit CSV exports (environments, makers, apps, flows, user roles).")
@@ -56,23 +69,11 @@ export function importCommand(): Command {
     .option("--create", "create the data dir if it does not exist yet (otherwise a missing data dir is an error)")
     .option("--json", "print the report as JSON")
     .action(async (files: string[], parsed: { tenant?: string; format?: PpImportFormat; dryRun?: boolean; dataDir?: string; postgresUrl?: string; json?: boolean; create?: boolean }) => {
-      const options = optionsOrExit({ dataDir: parsed.dataDir, postgresUrl: parsed.postgresUrl });
-      if (options.store === "sqlite" && parsed.create !== true) requireDataDir(options.dataDir, { flag: parsed.dataDir }, "To start a new data dir there, add --create.");
-      const [{ databaseConfigFrom, openStore }, { formatPpImportReport, importPowerPlatform }] = await Promise.all([import("../../store/index.ts"), import("../../importers/power-platform/index.ts")]);
-      let store;
-      try {
-        store = await openStore(databaseConfigFrom(options));
-      } catch (error) {
-        throw new CliError(`cannot open the store: ${(error as Error).message}`, ExitCode.unreachable);
-      }
-      try {
+      const { formatPpImportReport, importPowerPlatform } = await import("../../importers/power-platform/index.ts");
+      await withImportStore(parsed, async (store) => {
         const report = await importPowerPlatform(store, files, { now: Date.now(), ...(parsed.tenant ? { tenantId: parsed.tenant } : {}), ...(parsed.format ? { format: parsed.format } : {}), dryRun: parsed.dryRun ?? false });
         process.stdout.write((parsed.json ? JSON.stringify(report, null, 2) : formatPpImportReport(report, parsed.dryRun)) + "\n");
-      } catch (error) {
-        throw new CliError(`import failed, nothing was written: ${(error as Error).message}`, ExitCode.failure);
-      } finally {
-        await store.close();
-      }
+      });
     });
   return cmd;
 }
