@@ -27,6 +27,7 @@ import { AccessStore } from "./access.ts";
 import { PartnerOfRecordStore } from "./partner-of-record.ts";
 import { AttributionStore } from "./attribution.ts";
 import { PowerPlatformStore } from "./power-platform.ts";
+import { BizappsStore } from "./bizapps.ts";
 
 export * from "./directory.ts";
 export * from "./audit.ts";
@@ -41,6 +42,7 @@ export * from "./access.ts";
 export * from "./partner-of-record.ts";
 export * from "./attribution.ts";
 export * from "./power-platform.ts";
+export * from "./bizapps.ts";
 export * from "./operation-locks.ts";
 export type { Database } from "./schema.ts";
 export type { Dialect } from "./migrations/helpers.ts";
@@ -61,6 +63,7 @@ export interface Aggregates {
   readonly partnersOfRecord: PartnerOfRecordStore;
   readonly attribution: AttributionStore;
   readonly powerPlatform: PowerPlatformStore;
+  readonly bizapps: BizappsStore;
   /** Raw kysely handle, for store-layer modules of other components (never for handlers). */
   readonly db: Kysely<Database>;
 }
@@ -93,6 +96,7 @@ function bind(db: Kysely<Database>, syncReader?: SyncReader): Aggregates {
     partnersOfRecord: new PartnerOfRecordStore(db),
     attribution: new AttributionStore(db),
     powerPlatform: new PowerPlatformStore(db),
+    bizapps: new BizappsStore(db),
     db,
   };
 }

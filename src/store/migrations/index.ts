@@ -10,7 +10,8 @@ import { attribution } from "./0007_attribution.ts";
 import { hardening } from "./0009_hardening.ts";
 import { partnerInsights } from "./0010_partner_insights.ts";
 import { powerPlatform } from "./0008_power_platform.ts";
+import { bizappsAttribution } from "./0011_bizapps_attribution.ts";
 import { operations } from "./0012_operations.ts";
 
 export const migrations: readonly Migration[] = [foundation, auditAppendOnly, partnerLinks, resourcesAccess, directoryRoles, partnerOfRecord, attribution,
-  powerPlatform, hardening, partnerInsights, operations];
+  powerPlatform, hardening, partnerInsights, bizappsAttribution, operations];
