@@ -13,6 +13,10 @@ export const DirectoryRole = {
   // Power Platform admin APIs (src/powerplatform) check these two.
   PowerPlatformAdministrator: "11648597-926c-4cf3-9c36-bcebb0ba8dcc",
   FabricAdministrator: "a9ea8996-122f-4c74-9520-8edcd192826c",
+  // Not an Entra role: Partner Center's "Executive report viewer" (may see revenue in insights),
+  // kept with the partner tenant's directory roles under a template id chosen by OpenPAL. The
+  // insights API (src/partner-insights) checks it (docs/SPEC-DEVIATIONS.md 85).
+  ExecutiveReportViewer: "c3f5a0e1-7b7d-4e4b-9a1e-0a5e1c0e8d01",
 } as const;
 
 /** Display names, as Entra ID shows them (and as world files may name them). */
@@ -26,6 +30,7 @@ export const directoryRoleNames: Readonly<Record<string, string>> = {
   [DirectoryRole.PrivilegedRoleAdministrator]: "Privileged Role Administrator",
   [DirectoryRole.PowerPlatformAdministrator]: "Power Platform Administrator",
   [DirectoryRole.FabricAdministrator]: "Fabric Administrator",
+  [DirectoryRole.ExecutiveReportViewer]: "Executive report viewer",
 };
 
 /** Resolves a directory role given by display name (case-insensitive) or template id. */

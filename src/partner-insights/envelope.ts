@@ -36,6 +36,8 @@ export const MESSAGES = Object.freeze({
   notFound: "No item found with given filters.",
   noExecutions: "There are no executions that have occurred for the given filter conditions",
   unauthorized: "Authentication failed",
+  /** Ours: Partner Center does not document its answer to a caller without the role. */
+  forbidden: "Access denied",
   startTime: "Start time must be at least 4 hours after the current time",
 });
 

@@ -2,7 +2,8 @@
  * The `/insights/v1/mpn` routes (Partner Center's programmatic access to insights).
  *
  * Pipeline: token (Authorization: Bearer, or the raw token in X-AadUserTicket) for the Partner
- * Center audience → the caller's tenant must be one of a partner organisation's own tenants →
+ * Center audience → the caller's tenant must be one of a partner organisation's own tenants → a
+ * user holding Executive report viewer or Global Administrator there (app-only tokens refused) →
  * the operation, limited to that organisation → the envelope. Errors use the same envelope
  * with the HTTP status in `statusCode`. The download link is the one route without a token.
  */
@@ -12,6 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AppContext } from "../server/context.ts";
 import { TokenVerificationError, type TokenVerifier } from "../identity/index.ts";
 import { bearerToken } from "../identity/bearer.ts";
+import { DirectoryRole } from "../graph/roles.ts";
 import { Body, envelope, InsightsApiError, MESSAGES, queryParams } from "./envelope.ts";
 import type { InsightsService, Principal } from "./service.ts";
 import type { PartnerInsightsStore } from "../store/partner-insights.ts";
@@ -22,6 +24,13 @@ export const PARTNER_CENTER_AUDIENCE = "https://api.partnercenter.microsoft.com"
 const AUDIENCES = [PARTNER_CENTER_AUDIENCE, `${PARTNER_CENTER_AUDIENCE}/`];
 
 export const BASE = "/insights/v1/mpn";
+
+/**
+ * Roles that may see revenue (PARTNER-INSIGHTS-API spec, Auth): Partner Center's "Executive report
+ * viewer" (an OpenPAL directory role of the partner tenant) or Global Administrator.
+ */
+export const INSIGHTS_ROLES: readonly string[] = [DirectoryRole.ExecutiveReportViewer, DirectoryRole.GlobalAdministrator];
+const INSIGHTS_ROLE_NAMES = "Executive report viewer or Global Administrator";
 
 export interface RouteDeps {
   readonly context: AppContext;
@@ -44,11 +53,18 @@ export async function registerInsightsApiRoutes(app: FastifyInstance, deps: Rout
         : bearerToken(req.headers.authorization);
       const caller = await deps.verifier.authenticate(token, AUDIENCES);
       if (caller.foreign) {
-        throw new InsightsApiError(403, "The caller is a delegated-admin user of another tenant; sign in as a user of the partner's own tenant.");
+        throw new InsightsApiError(403, `${MESSAGES.forbidden}: the caller is a delegated-admin user of another tenant; sign in as a user of the partner's own tenant.`);
       }
       const org = await ctx.store.partners.findOrganisationByTenant(caller.tenantId);
       if (!org) {
-        throw new InsightsApiError(403, `Tenant ${caller.tenantId} is not a partner organisation's tenant; sign in to your partner tenant (the one registered with your partner id).`);
+        throw new InsightsApiError(403, `${MESSAGES.forbidden}: tenant ${caller.tenantId} is not a partner organisation's tenant; sign in to your partner tenant (the one registered with your partner id).`);
+      }
+      if (caller.principalType !== "User") {
+        throw new InsightsApiError(403, `${MESSAGES.forbidden}: app-only tokens are not accepted (Partner Center's insights API takes app + user tokens); sign in as a user of the partner tenant who holds ${INSIGHTS_ROLE_NAMES}.`);
+      }
+      const roles = await ctx.store.directoryRoles.rolesOf(caller.tenantId, caller.objectId, ctx.clock.now());
+      if (!INSIGHTS_ROLES.some((r) => roles.includes(r))) {
+        throw new InsightsApiError(403, `${MESSAGES.forbidden}: the user ${caller.objectId} does not hold a role that may see revenue in tenant ${caller.tenantId}; an administrator of that tenant grants ${INSIGHTS_ROLE_NAMES} (world file: "directoryRoles": ["Executive report viewer"]; Graph: POST /v1.0/roleManagement/directory/roleAssignments).`);
       }
       const claims = caller.claims;
       return { globalId: org.globalId, user: claims.upn ?? claims.preferred_username ?? caller.objectId };
@@ -78,8 +94,17 @@ export async function registerInsightsApiRoutes(app: FastifyInstance, deps: Rout
       return send(reply, status, envelope([], message, status));
     });
 
+    // Every path this API answers, with its method: an unknown path or a wrong method answers in
+    // the envelope too (the fallback below), not with the server's generic 404.
+    const known: { method: string; url: string; pattern: RegExp }[] = [];
+    const remember = (method: string, url: string) => {
+      const pattern = new RegExp(`^${url.split("/").map((part) => (part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("/")}$`);
+      known.push({ method, url, pattern });
+    };
+
     const route = (method: "GET" | "POST" | "PUT" | "DELETE", url: string, message: string,
       work: (p: Principal, req: FastifyRequest) => Promise<unknown[]>) => {
+      remember(method, `${BASE}${url}`);
       scope.route({
         method, url: `${BASE}${url}`,
         handler: async (req, reply) => send(reply, 200, envelope(await work(await principal(req), req), message)),
@@ -102,6 +127,7 @@ export async function registerInsightsApiRoutes(app: FastifyInstance, deps: Rout
     route("GET", "/ScheduledReport/execution/:reportId", "Executions fetched successfully", async (p, req) => service.executions(p, param(req, "reportId"), queryParams(req.query)));
 
     // The secure link: no token; the link itself is the credential for this one file.
+    remember("GET", `${DOWNLOAD_PREFIX}:token`);
     scope.get(`${DOWNLOAD_PREFIX}:token`, async (req, reply) => {
       const token = param(req, "token");
       const e = /^[A-Za-z0-9_-]{43}$/.test(token) ? await deps.insights.executionByLinkHash(tokenHash(token)) : undefined;
@@ -118,5 +144,19 @@ export async function registerInsightsApiRoutes(app: FastifyInstance, deps: Rout
         .type(tsv ? "text/tab-separated-values; charset=utf-8" : "text/csv; charset=utf-8")
         .send(createReadStream(e.filePath));
     });
+
+    // Anything else under the base: 405 (with Allow) for a known path, 404 for an unknown one.
+    const fallback = async (req: FastifyRequest, reply: FastifyReply) => {
+      const path = req.url.split("?")[0] as string;
+      const methods = [...new Set(known.filter((k) => k.pattern.test(path)).map((k) => k.method))];
+      if (methods.length > 0) {
+        const allow = methods.includes("GET") ? [...methods, "HEAD"] : methods;
+        reply.header("allow", allow.join(", "));
+        throw new InsightsApiError(405, `Method not allowed: ${req.method} ${path} is not an operation of the insights API; this path answers ${methods.join(", ")} (docs/PARTNER-INSIGHTS-API.md).`);
+      }
+      throw new InsightsApiError(404, `${MESSAGES.notFound} ${req.method} ${path} is not a path of the insights API; its paths start ${BASE}/ScheduledDataset, ${BASE}/ScheduledQueries, ${BASE}/ScheduledReport (docs/PARTNER-INSIGHTS-API.md).`);
+    };
+    scope.all(BASE, fallback);
+    scope.all(`${BASE}/*`, fallback);
   });
 }

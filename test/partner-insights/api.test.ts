@@ -14,7 +14,7 @@ import { ManualClock } from "../../src/domain/time.ts";
 import { azureUsageReport } from "../../src/attribution/index.ts";
 import { parseDecimal, formatDecimal } from "../../src/domain/attribution.ts";
 import { AZURE_USAGE_SYSTEM_QUERY_ID, LINK_LIFETIME_MS, partnerInsightsOf } from "../../src/partner-insights/index.ts";
-import { BASE, call, pcToken, runDue } from "./support.ts";
+import { BASE, call, grantReportViewer, pcToken, runDue } from "./support.ts";
 
 const MONTH = "2026-10";
 const NOW = "2026-11-15T12:00:00Z";
@@ -47,6 +47,8 @@ describe("insights API: the public-script flow", () => {
       roleAssignments: [{ principalId: ALICE_GUEST, role: "Owner", scope: PROD }, { principalId: NORA_GUEST, role: "Contributor", scope: PROD }],
     }, { links: [{ tenantId: FABRIKAM_TENANT, objectId: ALICE_GUEST, partnerId: "4000001" }, { tenantId: FABRIKAM_TENANT, objectId: NORA_GUEST, partnerId: "5000001" }] }));
     await runScenario(store, daily(MONTH, (day) => ({ subscription: SUB_PROD, resource: vm(SUB_PROD, "rg-web", "web1"), cost: 10, service: day.endsWith("01T00:00:00Z") ? "Storage" : "Virtual Machines" })), MONTH, "pec", server.dataDir);
+    await grantReportViewer(store, CONTOSO_TENANT, ALICE_HOME);
+    await grantReportViewer(store, NORTHWIND_TENANT, NORA_HOME);
     contoso = await pcToken(server, CONTOSO_TENANT, ALICE_HOME);
     northwind = await pcToken(server, NORTHWIND_TENANT, NORA_HOME);
     partnerInsightsOf(server.openpal.context)!.scheduler.backoffMs = [5, 5];

@@ -17,7 +17,7 @@ import { parseScope } from "../../src/identity/index.ts";
 import { insightsCommand, PARTNER_CENTER_SCOPE, type InsightsSession } from "../../src/cli/commands/insights.ts";
 import { PARTNER_CENTER_AUDIENCE } from "../../src/partner-insights/index.ts";
 import { CliError, ExitCode } from "../../src/cli/errors.ts";
-import { pcToken, runDue } from "./support.ts";
+import { grantReportViewer, pcToken, runDue } from "./support.ts";
 
 const MONTH = "2026-10";
 
@@ -30,6 +30,7 @@ describe("openpal insights (CLI)", () => {
     await applyScenarioWorld(server.openpal.context.store, baseWorld({ roleAssignments: [{ principalId: ALICE_GUEST, role: "Owner", scope: PROD }] },
       { links: [{ tenantId: FABRIKAM_TENANT, objectId: ALICE_GUEST, partnerId: "4000001" }] }));
     await runScenario(server.openpal.context.store, daily(MONTH, () => ({ subscription: SUB_PROD, resource: vm(SUB_PROD, "rg", "vm1"), cost: 2.5 })), MONTH, "pec", server.dataDir);
+    await grantReportViewer(server.openpal.context.store, CONTOSO_TENANT, ALICE_HOME);
     const token = await pcToken(server, CONTOSO_TENANT, ALICE_HOME);
     session = {
       fetch: (p, init = {}) => server.fetch(p, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` } }),

@@ -12,7 +12,9 @@ import { testOptions } from "../../src/options/index.ts";
 import { ManualClock } from "../../src/domain/time.ts";
 import { PARTNER_CENTER_AUDIENCE } from "../../src/partner-insights/index.ts";
 import { applyScenarioWorld } from "../scenarios/support.ts";
-import { ALICE_HOME, CONTOSO_TENANT, FABRIKAM_TENANT, OWNER, baseWorld } from "../scenarios/world.ts";
+import { grantReportViewer } from "./support.ts";
+import { ALICE_HOME, BOB_HOME, CONTOSO_TENANT, FABRIKAM_TENANT, OWNER, baseWorld } from "../scenarios/world.ts";
+import { DirectoryRole } from "../../src/graph/roles.ts";
 
 const clock = new ManualClock("2026-11-15T12:00:00Z");
 
@@ -45,6 +47,7 @@ describe("insights API: documented errors", () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), "openpal-insights-err-"));
     app = await buildApp(testOptions({ dataDir, logLevel: "silent", inMemory: true, insightsCallbackHosts: "hooks.example.com" }), { clock });
     await applyScenarioWorld(app.context.store, baseWorld({}, {}));
+    await grantReportViewer(app.context.store, CONTOSO_TENANT, ALICE_HOME);
     tok = await sign(CONTOSO_TENANT, ALICE_HOME);
     const q = await app.app.inject({ method: "POST", url: "/insights/v1/mpn/ScheduledQueries", headers: { authorization: `Bearer ${tok}` }, payload: { Name: "q", Query: "SELECT MpnId FROM Profile" } });
     queryId = (q.json() as { value: { queryId: string }[] }).value[0]!.queryId;
@@ -104,6 +107,62 @@ describe("insights API: documented errors", () => {
   });
   it("400 deleting a system query", async () => {
     await expect(call("DELETE", "/ScheduledQueries/d1a4d75e-5ca8-4847-845f-ee0a9be6f07b"), 400, /^Invalid QueryId: .*system query/);
+  });
+  it("403 for a partner-tenant user without Executive report viewer or Global Administrator; either role, held now, lets the user in", async () => {
+    const bob = await sign(CONTOSO_TENANT, BOB_HOME);
+    const denied = /^Access denied: the user .* does not hold a role that may see revenue .*Executive report viewer or Global Administrator/;
+    await expect(call("GET", "/ScheduledDataset", undefined, bob), 403, denied);
+    await expect(call("POST", "/ScheduledQueries", { Name: "x", Query: "SELECT MpnId FROM Profile" }, bob), 403, denied);
+    const roles = app.context.store.directoryRoles;
+    for (const role of [DirectoryRole.GlobalAdministrator, DirectoryRole.ExecutiveReportViewer]) {
+      await roles.grant(CONTOSO_TENANT, role, BOB_HOME, clock.now() - 1000);
+      await expect(call("GET", "/ScheduledDataset", undefined, bob), 200, /^Dataset fetched successfully$/);
+      await roles.revoke(CONTOSO_TENANT, role, BOB_HOME, clock.now());
+      await expect(call("GET", "/ScheduledDataset", undefined, bob), 403, denied);
+    }
+    // Another tenant's role does not count: the role is held in the partner tenant.
+    await roles.grant(FABRIKAM_TENANT, DirectoryRole.ExecutiveReportViewer, BOB_HOME, null);
+    await expect(call("GET", "/ScheduledDataset", undefined, bob), 403, denied);
+  });
+  it("403 for an app-only token of the partner tenant, even one holding the role (app + user only)", async () => {
+    const now = Math.floor(clock.now() / 1000);
+    const sp = "a1a1a1a1-0000-4000-8000-000000000099";
+    await app.context.store.directoryRoles.grant(CONTOSO_TENANT, DirectoryRole.GlobalAdministrator, sp, null);
+    const appToken = await app.identity.keys.sign({ iss: app.identity.issuerFor(CONTOSO_TENANT), aud: PARTNER_CENTER_AUDIENCE, tid: CONTOSO_TENANT, oid: sp, sub: sp, ver: "2.0", idtyp: "app", azp: sp, iat: now - 60, nbf: now - 60, exp: now + 3600 });
+    await expect(call("GET", "/ScheduledDataset", undefined, appToken), 403, /^Access denied: app-only tokens are not accepted/);
+  });
+  it("an unknown path under /insights/v1/mpn is 404 and a wrong method 405 (with Allow), both in the envelope", async () => {
+    const raw = async (method: "GET" | "PATCH" | "POST" | "DELETE", url: string) => {
+      const res = await app.app.inject({ method, url, headers: { authorization: `Bearer ${tok}` } });
+      const body = res.json() as Record<string, unknown>;
+      assert.deepEqual(Object.keys(body).sort(), ["dataRedacted", "message", "nextLink", "statusCode", "totalCount", "value"], `${method} ${url}: the envelope`);
+      assert.equal(body.statusCode, res.statusCode);
+      assert.deepEqual(body.value, []);
+      assert.equal(body.totalCount, 0);
+      return { status: res.statusCode, message: String(body.message), allow: res.headers.allow };
+    };
+    for (const url of ["/insights/v1/mpn", "/insights/v1/mpn/", "/insights/v1/mpn/Nope", "/insights/v1/mpn/ScheduledQueries/abc/def", "/insights/v1/mpn/scheduleddataset?datasetName=x"]) {
+      const r = await raw("GET", url);
+      assert.equal(r.status, 404, `${url}: ${r.message}`);
+      assert.match(r.message, /^No item found with given filters\. GET \/insights\/v1\/mpn\S* is not a path of the insights API/);
+      assert.doesNotMatch(r.message, /\?/, "the query string is not echoed");
+    }
+    const patch = await raw("PATCH", "/insights/v1/mpn/ScheduledReport");
+    assert.equal(patch.status, 405, patch.message);
+    assert.match(patch.message, /^Method not allowed: PATCH \/insights\/v1\/mpn\/ScheduledReport .*answers POST, GET/);
+    assert.equal(patch.allow, "POST, GET, HEAD");
+    const get = await raw("GET", "/insights/v1/mpn/ScheduledReport/some-report");
+    assert.equal(get.status, 405, get.message);
+    assert.equal(get.allow, "PUT, DELETE");
+    const post = await raw("POST", "/insights/v1/mpn/ScheduledDataset");
+    assert.equal(post.status, 405, post.message);
+    assert.equal(post.allow, "GET, HEAD");
+    const del = await raw("DELETE", "/insights/v1/mpn/reportDownload/abc");
+    assert.equal(del.status, 405, del.message);
+    // Outside the base the server's own 404 answers.
+    const outside = await app.app.inject({ method: "GET", url: "/insights/v1/mpnx" });
+    assert.equal(outside.statusCode, 404);
+    assert.equal((outside.json() as { error?: unknown }).error !== undefined, true);
   });
   it("401 for a missing, malformed or wrong-audience token; 403 for a tenant that is no partner's", async () => {
     await expect(call("GET", "/ScheduledDataset", undefined, null), 401, /Authentication failed.*api\.partnercenter\.microsoft\.com/);

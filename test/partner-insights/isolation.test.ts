@@ -55,6 +55,13 @@ describe("insights API: isolation across the demo world", () => {
     });
   }
 
+  it("the demo world's Executive report viewer (bob@contoso, directoryRoles in the world file) sees Contoso's rows", async () => {
+    const token = await pcToken(server, "10000000-0000-4000-8000-000000000001", "10000000-0001-4000-8000-000000000002");
+    const r = await call(server, "GET", q("SELECT PGAMpnId, TotalACR FROM AzureUsage TIMESPAN LIFETIME"), token);
+    assert.equal(r.status, 200, r.body.message);
+    assert.ok(r.body.value.length > 0 && r.body.value.every((row) => row.PGAMpnId === "4000000"));
+  });
+
   it("a customer tenant's user is refused (403), whatever the query", async () => {
     const token = await pcToken(server, "30000000-0000-4000-8000-000000000003", "30000000-0001-4000-8000-000000000001");
     const r = await call(server, "GET", q("SELECT PGAMpnId, TotalACR FROM AzureUsage TIMESPAN LIFETIME"), token);

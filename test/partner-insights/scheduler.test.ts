@@ -14,6 +14,7 @@ import type { Store } from "../../src/store/index.ts";
 import { PARTNER_CENTER_AUDIENCE, partnerInsightsOf } from "../../src/partner-insights/index.ts";
 import { storeBackends } from "../support/stores.ts";
 import { applyScenarioWorld } from "../scenarios/support.ts";
+import { grantReportViewer } from "./support.ts";
 import { ALICE_HOME, CONTOSO_TENANT, baseWorld } from "../scenarios/world.ts";
 
 const START = "2026-11-15T00:00:00Z";
@@ -42,6 +43,7 @@ for (const backend of storeBackends()) {
       store = await backend.open();
       dataDir = mkdtempSync(path.join(os.tmpdir(), "openpal-insights-sched-"));
       await applyScenarioWorld(store, baseWorld({}, {}));
+      await grantReportViewer(store, CONTOSO_TENANT, ALICE_HOME);
     });
     after(async () => {
       await store?.close();

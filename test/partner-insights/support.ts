@@ -3,11 +3,21 @@ import assert from "node:assert/strict";
 import type { TestServer } from "../support/server.ts";
 import { mintToken } from "../providers/managementpartner/fixture.ts";
 import { PARTNER_CENTER_AUDIENCE, partnerInsightsOf } from "../../src/partner-insights/index.ts";
+import { DirectoryRole } from "../../src/graph/roles.ts";
+import type { Store } from "../../src/store/index.ts";
 
 export const BASE = "/insights/v1/mpn";
 
 export function pcToken(server: TestServer, tid: string, oid: string): Promise<string> {
   return mintToken(server, { tid, oid, aud: PARTNER_CENTER_AUDIENCE });
+}
+
+/**
+ * Grants Partner Center's "Executive report viewer" (a directory role of the partner tenant in
+ * OpenPAL) since always: the insights API needs it, or Global Administrator.
+ */
+export async function grantReportViewer(store: Store, tenantId: string, objectId: string): Promise<void> {
+  await store.directoryRoles.grant(tenantId, DirectoryRole.ExecutiveReportViewer, objectId, null);
 }
 
 export interface Answer {

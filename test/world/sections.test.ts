@@ -258,7 +258,7 @@ for (const backend of storeBackends()) {
       for (const k of ["managementGroup", "subscription", "resourceGroup", "roleAssignment", "registrationDefinition", "delegation", "activation", "partnerOfRecord", "directoryRole", "link"] as const) {
         assert.ok(first.counts[k].created > 0, `the demo should exercise ${k}`);
       }
-      assert.equal(first.counts.directoryRole.created, 5, "a Global Administrator per tenant");
+      assert.equal(first.counts.directoryRole.created, 6, "a Global Administrator per tenant, and bob@contoso's Executive report viewer (insights API)");
       assert.deepEqual(changed(ok(await applyWorld(store, demo, opts))), {});
       const exported = await exportWorld(store);
       assert.deepEqual(changed(ok(await applyWorld(store, exported, opts))), {});
