@@ -9,7 +9,7 @@
  *
  * @example
  * const insights = await registerPartnerInsights(app, { context, verifier });
- * insights.datasets.register(businessApplicationsUsageDataset); // another component's dataset
+ * insights.datasets.register(myDataset); // another component's dataset (a `Dataset`)
  */
 import { createHmac } from "node:crypto";
 import type { FastifyInstance } from "fastify";
@@ -19,14 +19,16 @@ import { PartnerInsightsStore } from "../store/partner-insights.ts";
 import { DatasetRegistry } from "./datasets/registry.ts";
 import { azureUsageDataset } from "./datasets/azure-usage.ts";
 import { profileDataset } from "./datasets/profile.ts";
+import { businessApplicationsUsageDataset } from "./datasets/business-applications-usage.ts";
 import { QueryRunner } from "./runner.ts";
 import { InsightsService } from "./service.ts";
 import { ReportScheduler } from "./scheduler.ts";
 import { registerInsightsApiRoutes } from "./routes.ts";
 
-export { PARTNER_CENTER_AUDIENCE, BASE as PARTNER_INSIGHTS_BASE } from "./routes.ts";
+export { PARTNER_CENTER_AUDIENCE, BASE as PARTNER_INSIGHTS_BASE, INSIGHTS_ROLES } from "./routes.ts";
 export { AZURE_USAGE_SYSTEM_QUERY_ID, AZURE_USAGE_POLICY, azureUsageDataset } from "./datasets/azure-usage.ts";
 export { profileDataset } from "./datasets/profile.ts";
+export { businessApplicationsUsageDataset, BUSINESS_APPLICATIONS_SYSTEM_QUERY_ID } from "./datasets/business-applications-usage.ts";
 export { DatasetRegistry } from "./datasets/registry.ts";
 export type { Dataset, DatasetColumn, DatasetMetric, SourceRequest, SourceRelation, TimeWindow } from "./datasets/dataset.ts";
 export { compileReportQuery, QueryError, type CompiledQuery } from "./query/compile.ts";
@@ -59,7 +61,7 @@ export function partnerInsightsOf(context: AppContext): PartnerInsights | undefi
 
 /** The registry with the datasets this component provides. */
 export function defaultDatasets(): DatasetRegistry {
-  return new DatasetRegistry().register(azureUsageDataset).register(profileDataset);
+  return new DatasetRegistry().register(azureUsageDataset).register(profileDataset).register(businessApplicationsUsageDataset);
 }
 
 export async function registerPartnerInsights(app: FastifyInstance, deps: PartnerInsightsDeps): Promise<PartnerInsights> {

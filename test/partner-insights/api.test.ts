@@ -58,7 +58,7 @@ describe("insights API: the public-script flow", () => {
     await new Promise<void>((r) => receiver.close(() => r()));
   });
 
-  it("GET ScheduledDataset lists AzureUsage and Profile with columns, metrics, date ranges", async () => {
+  it("GET ScheduledDataset lists AzureUsage, Profile and BusinessApplicationsUsage with columns, metrics, date ranges", async () => {
     const r = await call(server, "GET", "/ScheduledDataset", contoso);
     assert.equal(r.status, 200);
     assert.equal(r.body.message, "Dataset fetched successfully");
@@ -66,7 +66,7 @@ describe("insights API: the public-script flow", () => {
     assert.equal(r.body.dataRedacted, false);
     assert.equal(r.body.nextLink, null);
     const names = r.body.value.map((d) => d.datasetName);
-    assert.deepEqual(names, ["AzureUsage", "Profile"]);
+    assert.deepEqual(names, ["AzureUsage", "Profile", "BusinessApplicationsUsage"]);
     const az = r.body.value[0]!;
     assert.ok((az.selectableColumns as string[]).includes("PGAMpnId"));
     assert.ok((az.availableMetrics as string[]).includes("TotalACR"));

@@ -4,8 +4,8 @@
  *
  * The registry (registry.ts) holds every dataset; the query compiler only ever writes the names
  * listed here into SQL, and only ever reads rows through `source`, which filters by the caller's
- * organisation. A new dataset (e.g. BusinessApplicationsUsage, when business applications are
- * attributed) is one more `Dataset` registered with `registerDataset`.
+ * organisation. A new dataset is one more `Dataset` registered with `DatasetRegistry.register`
+ * (as AzureUsage, Profile and BusinessApplicationsUsage are in `defaultDatasets()`).
  */
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import type { Store } from "../../store/index.ts";

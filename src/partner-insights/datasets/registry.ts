@@ -1,7 +1,7 @@
 /**
- * The dataset registry. AzureUsage and Profile are registered by the component; another
- * component registers more (BusinessApplicationsUsage from the business-applications
- * attribution) with `registerDataset` before the server listens. Names are case-insensitive.
+ * The dataset registry. AzureUsage, Profile and BusinessApplicationsUsage are registered by the
+ * component; another component may register more with `register` before the server listens.
+ * Names are case-insensitive.
  */
 import type { Dataset, SystemQuery } from "./dataset.ts";
 
