@@ -156,7 +156,7 @@ export async function registerInsightsApiRoutes(app: FastifyInstance, deps: Rout
       }
       throw new InsightsApiError(404, `${MESSAGES.notFound} ${req.method} ${path} is not a path of the insights API; its paths start ${BASE}/ScheduledDataset, ${BASE}/ScheduledQueries, ${BASE}/ScheduledReport (docs/PARTNER-INSIGHTS-API.md).`);
     };
-    scope.all(BASE, fallback);
-    scope.all(`${BASE}/*`, fallback);
+    // The methods HTTP APIs use (HEAD comes with GET); WebDAV's exotic ones keep the server's 404.
+    for (const url of [BASE, `${BASE}/*`]) scope.route({ method: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], url, handler: fallback });
   });
 }
