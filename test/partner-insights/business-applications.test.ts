@@ -6,6 +6,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { startTestServer, type TestServer } from "../support/server.ts";
+import { storeBackends } from "../support/stores.ts";
 import { applyScenarioWorld } from "../scenarios/support.ts";
 import { ALICE_HOME, BOB_HOME, CONTOSO_TENANT, FABRIKAM_TENANT, NORA_HOME, NORTHWIND_TENANT, baseWorld } from "../scenarios/world.ts";
 import { ManualClock } from "../../src/domain/time.ts";
@@ -42,14 +43,14 @@ const NOVEMBER = [row({ month: "2026-11", partnerLocationId: "4000001", globalId
 
 const test = (query: string) => `/ScheduledQueries/testQueryResult?exportQuery=${encodeURIComponent(query)}`;
 
-describe("insights API: BusinessApplicationsUsage", () => {
+for (const backend of storeBackends()) describe(`insights API: BusinessApplicationsUsage (${backend.name})`, () => {
   let server: TestServer;
   let contoso: string;
   let northwind: string;
   const clock = new ManualClock(NOW);
 
   before(async () => {
-    server = await startTestServer({ deps: { clock } });
+    server = await startTestServer({ backend, deps: { clock } });
     const store = server.openpal.context.store;
     await applyScenarioWorld(store, baseWorld({}, {}));
     await grantReportViewer(store, CONTOSO_TENANT, ALICE_HOME);
