@@ -147,8 +147,9 @@ export async function registerInsightsApiRoutes(app: FastifyInstance, deps: Rout
 
     // Anything else under the base: 405 (with Allow) for a known path, 404 for an unknown one.
     const fallback = async (req: FastifyRequest, reply: FastifyReply) => {
-      const path = req.url.split("?")[0] as string;
-      const methods = [...new Set(known.filter((k) => k.pattern.test(path)).map((k) => k.method))];
+      const full = req.url.split("?")[0] as string;
+      const path = full.length > 200 ? `${full.slice(0, 200)}…` : full;
+      const methods = [...new Set(known.filter((k) => k.pattern.test(full)).map((k) => k.method))];
       if (methods.length > 0) {
         const allow = methods.includes("GET") ? [...methods, "HEAD"] : methods;
         reply.header("allow", allow.join(", "));
