@@ -418,9 +418,9 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   const existing = months.filter((m) => existsSync(activityEventsFile(ctx.options.dataDir, m)));
   if (existing.length > 0) {
     const files = `[${existing.map((m) => sqlString(activityEventsFile(ctx.options.dataDir, m))).join(", ")}]`;
-    const [{ n }] = (await rows(connection, `SELECT count(*) AS n FROM incoming i SEMI JOIN read_parquet(${files}) e ON e.event_id = i.event_id`)) as [{ n: unknown }];
+    const [{ n }] = (await rows(connection, `SELECT count(*) AS n FROM incoming i SEMI JOIN read_parquet(${files}, hive_partitioning = false) e ON e.event_id = i.event_id`)) as [{ n: unknown }];
     if (Number(n) > 0) {
-      await connection.run(`DELETE FROM incoming WHERE event_id IN (SELECT event_id FROM read_parquet(${files}))`);
+      await connection.run(`DELETE FROM incoming WHERE event_id IN (SELECT event_id FROM read_parquet(${files}, hive_partitioning = false))`);
       duplicates += Number(n);
     }
   }
@@ -441,7 +441,7 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
     const target = activityEventsFile(ctx.options.dataDir, month);
     const tmp = path.join(ctx.work, `events-${month}.parquet`);
     const fresh = `SELECT ${columns} FROM incoming WHERE month = ${sqlString(month)}`;
-    const body = existsSync(target) ? `SELECT ${columns} FROM read_parquet(${sqlString(target)}) UNION ALL ${fresh}` : fresh;
+    const body = existsSync(target) ? `SELECT ${columns} FROM read_parquet(${sqlString(target)}, hive_partitioning = false) UNION ALL ${fresh}` : fresh;
     await runWithProgress(connection, `COPY (${body}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`, (f) => ctx.progress("writing", (i + f) / monthsWritten.length));
     staged.push([tmp, target]);
   }
@@ -558,13 +558,13 @@ async function importMetrics(ctx: FileContext): Promise<ActivityFileSummary> {
     const [r] = await rows(
       connection,
       `SELECT count(*) FILTER (WHERE e.value = i.value) AS same, count(*) FILTER (WHERE e.value IS NOT NULL AND e.value <> i.value) AS changed, count(*) FILTER (WHERE e.value IS NULL) AS fresh
-       FROM (SELECT * FROM incoming WHERE month = ${sqlString(m)}) i LEFT JOIN read_parquet(${sqlString(target)}) e USING (${key})`,
+       FROM (SELECT * FROM incoming WHERE month = ${sqlString(m)}) i LEFT JOIN read_parquet(${sqlString(target)}, hive_partitioning = false) e USING (${key})`,
     );
     duplicates += Number(r?.same ?? 0);
     updated += Number(r?.changed ?? 0);
     if (Number(r?.changed ?? 0) + Number(r?.fresh ?? 0) > 0) rewrite.push(m);
     await connection.run(
-      `DELETE FROM incoming USING read_parquet(${sqlString(target)}) e
+      `DELETE FROM incoming USING read_parquet(${sqlString(target)}, hive_partitioning = false) e
        WHERE incoming.month = ${sqlString(m)} AND incoming.tenant_id = e.tenant_id AND incoming.workload = e.workload AND incoming.resource_id = e.resource_id AND incoming.metric = e.metric AND incoming.value = e.value`,
     );
   }
@@ -578,7 +578,7 @@ async function importMetrics(ctx: FileContext): Promise<ActivityFileSummary> {
     const tmp = path.join(ctx.work, `metrics-${m}.parquet`);
     const fresh = `SELECT ${columns} FROM incoming WHERE month = ${sqlString(m)}`;
     const body = existsSync(target)
-      ? `SELECT ${columns} FROM read_parquet(${sqlString(target)}) e WHERE NOT EXISTS (SELECT 1 FROM incoming i WHERE i.month = ${sqlString(m)} AND i.tenant_id = e.tenant_id AND i.workload = e.workload AND i.resource_id = e.resource_id AND i.metric = e.metric) UNION ALL ${fresh}`
+      ? `SELECT ${columns} FROM read_parquet(${sqlString(target)}, hive_partitioning = false) e WHERE NOT EXISTS (SELECT 1 FROM incoming i WHERE i.month = ${sqlString(m)} AND i.tenant_id = e.tenant_id AND i.workload = e.workload AND i.resource_id = e.resource_id AND i.metric = e.metric) UNION ALL ${fresh}`
       : fresh;
     await runWithProgress(connection, `COPY (${body}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`, (f) => ctx.progress("writing", (i + f) / rewrite.length));
     staged.push([tmp, target]);

@@ -59,16 +59,19 @@ function emptyRelation(columns: readonly (readonly [string, string])[]): string 
   return `(SELECT * FROM (VALUES (${values})) t(${columns.map(([name]) => name).join(", ")}) WHERE false)`;
 }
 
-/** A DuckDB table expression of the month's events (an empty one with the same columns when none). */
+/**
+ * A DuckDB table expression of the month's events (an empty one with the same columns when none).
+ * Exactly the listed columns: the `month=M` folder is not read as a hive partition column.
+ */
 export function activityEventsRelation(dataDir: string, month: string): string {
   const file = activityEventsFile(dataDir, month);
-  return existsSync(file) ? `read_parquet(${sqlString(file)})` : emptyRelation(ACTIVITY_EVENT_COLUMNS);
+  return existsSync(file) ? `read_parquet(${sqlString(file)}, hive_partitioning = false)` : emptyRelation(ACTIVITY_EVENT_COLUMNS);
 }
 
 /** A DuckDB table expression of the month's explicit metrics (empty when none). */
 export function activityMetricsRelation(dataDir: string, month: string): string {
   const file = activityMetricsFile(dataDir, month);
-  return existsSync(file) ? `read_parquet(${sqlString(file)})` : emptyRelation(ACTIVITY_METRIC_COLUMNS);
+  return existsSync(file) ? `read_parquet(${sqlString(file)}, hive_partitioning = false)` : emptyRelation(ACTIVITY_METRIC_COLUMNS);
 }
 
 // ---------------------------------------------------------------------------------------------
