@@ -21,7 +21,7 @@ import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { Store } from "../store/index.ts";
 import { sqlString } from "../usage/formats.ts";
 import { removeStaleWorkIn, withDirLock } from "../usage/lake.ts";
-import { ACTIVITY_FORMATS, ActivityFormatProblem, detectActivityInput, eventsPlan, GUID_RE, metricsSelect, SOURCE_OF, type ActivityFormat, type DetectedInput } from "./formats.ts";
+import { ACTIVITY_FORMATS, ActivityFormatProblem, detectActivityInput, eventsPlan, metricsSelect, SOURCE_OF, type ActivityFormat, type DetectedInput } from "./formats.ts";
 import { ACTIVITY_EVENT_COLUMNS, ACTIVITY_METRIC_COLUMNS, activityDir, activityEventsFile, activityMetricsFile, appendActivityManifest, readActivityManifest } from "./lake.ts";
 import { isUseSql, workloadSql, type Workload } from "./operations.ts";
 import { loadControlPlane, resolveUsers, type ControlPlane } from "./resolve.ts";
@@ -128,6 +128,7 @@ const MONTH_SQL = `'^\\d{4}-(0[1-9]|1[0-2])$'`;
 function timestampSql(expr: string): string {
   const t = `trim(${expr})`;
   return `date_trunc('second', COALESCE(
+    CAST(TRY_CAST(${t} AS TIMESTAMPTZ) AS TIMESTAMP),
     CAST(TRY_CAST(regexp_replace(${t}, '(\\.\\d{6})\\d+', '\\1') AS TIMESTAMPTZ) AS TIMESTAMP),
     try_strptime(${t}, ['%m/%d/%Y %I:%M:%S %p', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M'])))`;
 }
@@ -328,7 +329,7 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   const plan = eventsPlan(format, file, ctx.detected, ctx.work);
   const source = SOURCE_OF[format];
   const normalised = (withLine: boolean) => `
-    SELECT line, src_id, at_raw, "at", tenant_id, workload, resource_id, user_value, operation,
+    SELECT line, src_id, at_raw, "at", tenant_id, workload, resource_id, user_value, CAST(TRY_CAST(user_value AS UUID) AS VARCHAR) AS object_id, operation,
       CASE WHEN bad_row THEN ${sqlString(plan.badRowReason ?? "bad row")}
            WHEN "at" IS NULL THEN '${SKIP.badTimestamp}'
            WHEN workload IS NULL THEN ${sqlString(plan.unknownWorkloadReason)}
@@ -365,15 +366,13 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   // --- users and tenants
   ctx.progress("resolving", 0);
   await loadKnown(connection, ctx.controlPlane);
-  // A missing tenant is the tenant the control plane knows the resource in.
-  await connection.run(
-    `CREATE TEMP TABLE located AS
-     SELECT s.* EXCLUDE (tenant_id), COALESCE(s.tenant_id, k.tenant_id) AS tenant_id
-     FROM staged s LEFT JOIN (SELECT DISTINCT ON (resource_id) resource_id, tenant_id FROM known_resources) k ON s.tenant_id IS NULL AND k.resource_id = s.resource_id
-     WHERE s.skip_reason IS NULL`,
-  );
-  await connection.run("DROP TABLE staged");
-  const upns = (await rows(connection, `SELECT DISTINCT tenant_id, user_value FROM located WHERE tenant_id IS NOT NULL AND NOT regexp_full_match(user_value, '${GUID_RE}')`)).map((r) => ({ tenantId: String(r.tenant_id), upn: String(r.user_value) }));
+  // A missing tenant is the tenant the control plane knows the resource in (joined only when needed).
+  const [{ n: tenantless }] = (await rows(connection, "SELECT count(*) AS n FROM staged WHERE skip_reason IS NULL AND tenant_id IS NULL")) as [{ n: unknown }];
+  const tenantJoin = Number(tenantless) > 0 ? "LEFT JOIN (SELECT DISTINCT ON (resource_id) resource_id, tenant_id FROM known_resources) k ON s.tenant_id IS NULL AND k.resource_id = s.resource_id" : "";
+  const tenant = Number(tenantless) > 0 ? "COALESCE(s.tenant_id, k.tenant_id)" : "s.tenant_id";
+  const upns = (
+    await rows(connection, `SELECT DISTINCT ${tenant} AS tenant_id, s.user_value FROM staged s ${tenantJoin} WHERE s.skip_reason IS NULL AND s.object_id IS NULL AND ${tenant} IS NOT NULL`)
+  ).map((r) => ({ tenantId: String(r.tenant_id), upn: String(r.user_value) }));
   const resolved = await resolveUsers(ctx.store, upns);
   await connection.run("CREATE TABLE user_map (tenant_id VARCHAR, user_value VARCHAR, object_id VARCHAR)");
   if (resolved.length > 0) {
@@ -388,29 +387,29 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
     appender.closeSync();
   }
   const unresolved = resolved.filter((r) => r.objectId === null).map((r) => `${r.tenantId}/${r.upn}`).sort();
-  ctx.progress("resolving", 0.5);
-  await connection.run(
-    `CREATE TEMP TABLE candidates AS
-     SELECT *, CASE WHEN tenant_id IS NULL THEN '${SKIP.noTenant}' WHEN user_object_id IS NULL THEN '${SKIP.unresolvedUser}' END AS skip_reason
-     FROM (SELECT l.src_id, l."at", l.tenant_id, l.workload, l.resource_id, l.operation,
-                  CASE WHEN regexp_full_match(l.user_value, '${GUID_RE}') THEN lower(l.user_value) ELSE m.object_id END AS user_object_id
-           FROM located l LEFT JOIN user_map m ON m.tenant_id = l.tenant_id AND m.user_value = l.user_value)`,
-  );
-  await connection.run("DROP TABLE located");
-  for (const [reason, n] of Object.entries((await countBy(connection, "candidates")).skipped)) skipped[reason] = (skipped[reason] ?? 0) + n;
+  ctx.progress("resolving", 0.3);
 
-  // --- event ids, duplicates in the file, then in the lake
+  // --- event ids (the export's own, else a SHA-256 of the normalised event), use, month
   const eventCols = ACTIVITY_EVENT_COLUMNS.map(([name]) => name);
-  await connection.run(
+  const userJoin = resolved.length > 0 ? "LEFT JOIN user_map m ON l.object_id IS NULL AND m.tenant_id = l.tenant_id AND m.user_value = l.user_value" : "";
+  await runWithProgress(
+    connection,
     `CREATE TEMP TABLE keyed AS
-     SELECT COALESCE(src_id, sha256(concat_ws('|', ${sqlString(source)}, strftime("at", '%Y-%m-%dT%H:%M:%SZ'), tenant_id, workload, resource_id, user_object_id, operation))) AS event_id,
+     SELECT CASE WHEN skip_reason IS NULL THEN COALESCE(src_id, sha256(concat_ws('|', ${sqlString(source)}, strftime("at", '%Y-%m-%dT%H:%M:%SZ'), tenant_id, workload, resource_id, user_object_id, operation))) END AS event_id,
             "at", tenant_id, workload, resource_id, user_object_id, operation, ${isUseSql("workload", "operation")} AS is_use, ${sqlString(source)} AS source,
-            strftime("at", '%Y-%m') AS month
-     FROM candidates WHERE skip_reason IS NULL`,
+            strftime("at", '%Y-%m') AS month, skip_reason
+     FROM (SELECT *, CASE WHEN tenant_id IS NULL THEN '${SKIP.noTenant}' WHEN user_object_id IS NULL THEN '${SKIP.unresolvedUser}' END AS skip_reason
+           FROM (SELECT l.src_id, l."at", l.tenant_id, l.workload, l.resource_id, l.operation, ${resolved.length > 0 ? "COALESCE(l.object_id, m.object_id)" : "l.object_id"} AS user_object_id
+                 FROM (SELECT s.src_id, s."at", ${tenant} AS tenant_id, s.workload, s.resource_id, s.operation, s.object_id, s.user_value
+                       FROM staged s ${tenantJoin} WHERE s.skip_reason IS NULL) l ${userJoin}))`,
+    (f) => ctx.progress("resolving", 0.3 + f * 0.5),
   );
-  await connection.run("DROP TABLE candidates");
-  await connection.run(`CREATE TEMP TABLE incoming AS SELECT DISTINCT ON (event_id) * FROM keyed`);
-  const [{ n: keyedCount }] = (await rows(connection, "SELECT count(*) AS n FROM keyed")) as [{ n: unknown }];
+  await connection.run("DROP TABLE staged");
+  for (const [reason, n] of Object.entries((await countBy(connection, "keyed")).skipped)) skipped[reason] = (skipped[reason] ?? 0) + n;
+
+  // --- duplicates in the file, then in the lake
+  await connection.run(`CREATE TEMP TABLE incoming AS SELECT DISTINCT ON (event_id) * EXCLUDE (skip_reason) FROM keyed WHERE skip_reason IS NULL`);
+  const [{ n: keyedCount }] = (await rows(connection, "SELECT count(*) AS n FROM keyed WHERE skip_reason IS NULL")) as [{ n: unknown }];
   await connection.run("DROP TABLE keyed");
   const [{ n: distinctCount }] = (await rows(connection, "SELECT count(*) AS n FROM incoming")) as [{ n: unknown }];
   let duplicates = Number(keyedCount) - Number(distinctCount);

@@ -50,14 +50,12 @@ export const USE_OPERATIONS: Readonly<Record<Workload | "*", readonly string[]>>
   CustomerInsights: ["ViewInstance", "ViewProfile", "ViewSegment", "ViewMeasure", "SearchProfiles"],
 };
 
-/** A DuckDB boolean expression: is (`workloadExpr`, `operationExpr`) a use event? */
+/** A DuckDB boolean expression: is (`workloadExpr`, `operationExpr`) a use event? (`workloadExpr` is the lake's spelling.) */
 export function isUseSql(workloadExpr: string, operationExpr: string): string {
-  const keys: string[] = [];
-  for (const [workload, ops] of Object.entries(USE_OPERATIONS)) {
-    for (const op of ops) keys.push(`${workload.toLowerCase()}|${op.toLowerCase()}`);
-  }
-  const list = `[${keys.map((k) => `'${k}'`).join(", ")}]`;
-  return `(list_contains(${list}, lower(${workloadExpr}) || '|' || lower(${operationExpr})) OR list_contains(${list}, '*|' || lower(${operationExpr})))`;
+  const list = (ops: readonly string[]) => ops.map((o) => `'${o.toLowerCase()}'`).join(", ");
+  const op = `lower(${operationExpr})`;
+  const perWorkload = WORKLOADS.map((w) => `WHEN '${w}' THEN ${op} IN (${list(USE_OPERATIONS[w])})`).join(" ");
+  return `(${op} IN (${list(USE_OPERATIONS["*"])}) OR COALESCE(CASE ${workloadExpr} ${perWorkload} END, false))`;
 }
 
 /** A DuckDB expression mapping a source's workload spelling to the lake's (NULL when unknown). */
@@ -65,5 +63,7 @@ export function workloadSql(expr: string): string {
   const cases = Object.entries(WORKLOAD_ALIASES)
     .map(([alias, w]) => `WHEN '${alias}' THEN '${w}'`)
     .join(" ");
-  return `(CASE regexp_replace(lower(trim(${expr})), '[^a-z0-9]', '', 'g') ${cases} END)`;
+  // The lake's own spellings first (most rows), then any spelling of the sources.
+  const exact = WORKLOADS.map((w) => `WHEN '${w}' THEN '${w}'`).join(" ");
+  return `(CASE ${expr} ${exact} ELSE (CASE regexp_replace(lower(trim(${expr})), '[^a-z0-9]', '', 'g') ${cases} END) END)`;
 }
