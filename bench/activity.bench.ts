@@ -27,10 +27,11 @@ async function generate(csv: string, events: number): Promise<void> {
   const instance = await DuckDBInstance.create(":memory:", { preserve_insertion_order: "false" });
   const c = await instance.connect();
   // Event i: resource i % 100000 (tenant resource % 1000, workload by resource % 4), user (i * 7919) % 250000,
-  // second i % 61 days from 2026-10-01 (unique per event: lcm(5270400, 100000) > 10M), one in four an act.
+  // second (i * 53) % 61 days from 2026-10-01 (spread over both months; (second, resource) is unique
+  // per event: 53 is prime to the span and lcm(5270400, 100000) > 10M), one in four an act.
   await c.run(`COPY (
     SELECT
-      strftime(TIMESTAMP '2026-10-01' + to_seconds(CAST(i % ${SPAN_SECONDS} AS BIGINT)), '%Y-%m-%dT%H:%M:%SZ') AS Timestamp,
+      strftime(TIMESTAMP '2026-10-01' + to_seconds(CAST((i * 53) % ${SPAN_SECONDS} AS BIGINT)), '%Y-%m-%dT%H:%M:%SZ') AS Timestamp,
       printf('%08x-0000-4000-8000-%012x', r % ${TENANTS}, r % ${TENANTS}) AS TenantId,
       ['PowerApps', 'PowerAutomate', 'PowerBI', 'CustomerInsights'][1 + r % 4] AS Workload,
       printf('%08x-0001-4000-8000-%012x', r, r) AS ResourceId,

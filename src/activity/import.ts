@@ -408,10 +408,16 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   for (const [reason, n] of Object.entries((await countBy(connection, "keyed")).skipped)) skipped[reason] = (skipped[reason] ?? 0) + n;
 
   // --- duplicates in the file, then in the lake
-  await connection.run(`CREATE TEMP TABLE incoming AS SELECT DISTINCT ON (event_id) * EXCLUDE (skip_reason) FROM keyed WHERE skip_reason IS NULL`);
-  const [{ n: keyedCount }] = (await rows(connection, "SELECT count(*) AS n FROM keyed WHERE skip_reason IS NULL")) as [{ n: unknown }];
-  await connection.run("DROP TABLE keyed");
-  const [{ n: distinctCount }] = (await rows(connection, "SELECT count(*) AS n FROM incoming")) as [{ n: unknown }];
+  // Most files repeat no event: then the kept rows are the incoming rows as they are (no copy).
+  const [{ n: keyedCount, d: distinctCount }] = (await rows(connection, "SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM keyed WHERE skip_reason IS NULL")) as [{ n: unknown; d: unknown }];
+  if (Number(keyedCount) === Number(distinctCount)) {
+    await connection.run("DELETE FROM keyed WHERE skip_reason IS NOT NULL");
+    await connection.run("ALTER TABLE keyed DROP COLUMN skip_reason");
+    await connection.run("ALTER TABLE keyed RENAME TO incoming");
+  } else {
+    await connection.run(`CREATE TEMP TABLE incoming AS SELECT DISTINCT ON (event_id) * EXCLUDE (skip_reason) FROM keyed WHERE skip_reason IS NULL`);
+    await connection.run("DROP TABLE keyed");
+  }
   let duplicates = Number(keyedCount) - Number(distinctCount);
   const months = (await rows(connection, "SELECT DISTINCT month FROM incoming ORDER BY month")).map((r) => String(r.month));
   const existing = months.filter((m) => existsSync(activityEventsFile(ctx.options.dataDir, m)));
