@@ -328,6 +328,7 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   const format = ctx.detected.format as Exclude<ActivityFormat, "openpal-metrics">;
   const plan = eventsPlan(format, file, ctx.detected, ctx.work);
   const source = SOURCE_OF[format];
+  const eventIdSql = (user: string) => `COALESCE(src_id, sha256(concat_ws('|', ${sqlString(source)}, strftime("at", '%Y-%m-%dT%H:%M:%SZ'), tenant_id, workload, resource_id, ${user}, operation)))`;
   const normalised = (withLine: boolean) => `
     SELECT line, src_id, at_raw, "at", tenant_id, workload, resource_id, user_value, CAST(TRY_CAST(user_value AS UUID) AS VARCHAR) AS object_id, operation,
       CASE WHEN bad_row THEN ${sqlString(plan.badRowReason ?? "bad row")}
@@ -342,7 +343,17 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
                  NULLIF(lower(trim(resource_raw)), '') AS resource_id, NULLIF(trim(user_raw), '') AS user_value, NULLIF(trim(operation), '') AS operation
           FROM (${plan.select(withLine)}))`;
   try {
-    await runWithProgress(connection, `CREATE TEMP TABLE staged AS SELECT * EXCLUDE (line, at_raw) FROM (${normalised(false)})`, (f) => ctx.progress("reading", f));
+    // Rows that need nothing more (an object id and a tenant) get their event id, use and month here:
+    // a file without UPNs or missing tenants then needs no second pass.
+    await runWithProgress(
+      connection,
+      `CREATE TEMP TABLE staged AS
+       SELECT * EXCLUDE (line, at_raw),
+              CASE WHEN skip_reason IS NULL AND object_id IS NOT NULL AND tenant_id IS NOT NULL THEN ${eventIdSql("object_id")} END AS event_id,
+              ${isUseSql("workload", "operation")} AS is_use, ${sqlString(source)} AS source, strftime("at", '%Y-%m') AS month
+       FROM (${normalised(false)})`,
+      (f) => ctx.progress("reading", f),
+    );
   } catch (error) {
     throw new ActivityImportError(`${file}: DuckDB could not read it as ${format}: ${(error as Error).message}. Check that the file is a complete export.`);
   }
@@ -391,21 +402,27 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
 
   // --- event ids (the export's own, else a SHA-256 of the normalised event), use, month
   const eventCols = ACTIVITY_EVENT_COLUMNS.map(([name]) => name);
-  const userJoin = resolved.length > 0 ? "LEFT JOIN user_map m ON l.object_id IS NULL AND m.tenant_id = l.tenant_id AND m.user_value = l.user_value" : "";
-  await runWithProgress(
-    connection,
-    `CREATE TEMP TABLE keyed AS
-     SELECT CASE WHEN skip_reason IS NULL THEN COALESCE(src_id, sha256(concat_ws('|', ${sqlString(source)}, strftime("at", '%Y-%m-%dT%H:%M:%SZ'), tenant_id, workload, resource_id, user_object_id, operation))) END AS event_id,
-            "at", tenant_id, workload, resource_id, user_object_id, operation, ${isUseSql("workload", "operation")} AS is_use, ${sqlString(source)} AS source,
-            strftime("at", '%Y-%m') AS month, skip_reason
-     FROM (SELECT *, CASE WHEN tenant_id IS NULL THEN '${SKIP.noTenant}' WHEN user_object_id IS NULL THEN '${SKIP.unresolvedUser}' END AS skip_reason
-           FROM (SELECT l.src_id, l."at", l.tenant_id, l.workload, l.resource_id, l.operation, ${resolved.length > 0 ? "COALESCE(l.object_id, m.object_id)" : "l.object_id"} AS user_object_id
-                 FROM (SELECT s.src_id, s."at", ${tenant} AS tenant_id, s.workload, s.resource_id, s.operation, s.object_id, s.user_value
-                       FROM staged s ${tenantJoin} WHERE s.skip_reason IS NULL) l ${userJoin}))`,
-    (f) => ctx.progress("resolving", 0.3 + f * 0.5),
-  );
-  await connection.run("DROP TABLE staged");
-  for (const [reason, n] of Object.entries((await countBy(connection, "keyed")).skipped)) skipped[reason] = (skipped[reason] ?? 0) + n;
+  if (Number(tenantless) === 0 && resolved.length === 0) {
+    // Every kept row has its object id and tenant: staged already is the keyed table.
+    await connection.run("ALTER TABLE staged RENAME COLUMN object_id TO user_object_id");
+    await connection.run("ALTER TABLE staged RENAME TO keyed");
+  } else {
+    const userJoin = resolved.length > 0 ? "LEFT JOIN user_map m ON l.object_id IS NULL AND m.tenant_id = l.tenant_id AND m.user_value = l.user_value" : "";
+    await runWithProgress(
+      connection,
+      `CREATE TEMP TABLE keyed AS
+       SELECT CASE WHEN skip_reason IS NULL THEN ${eventIdSql("user_object_id")} END AS event_id,
+              "at", tenant_id, workload, resource_id, user_object_id, operation, ${isUseSql("workload", "operation")} AS is_use, ${sqlString(source)} AS source,
+              strftime("at", '%Y-%m') AS month, skip_reason
+       FROM (SELECT *, CASE WHEN tenant_id IS NULL THEN '${SKIP.noTenant}' WHEN user_object_id IS NULL THEN '${SKIP.unresolvedUser}' END AS skip_reason
+             FROM (SELECT l.src_id, l."at", l.tenant_id, l.workload, l.resource_id, l.operation, ${resolved.length > 0 ? "COALESCE(l.object_id, m.object_id)" : "l.object_id"} AS user_object_id
+                   FROM (SELECT s.src_id, s."at", ${tenant} AS tenant_id, s.workload, s.resource_id, s.operation, s.object_id, s.user_value
+                         FROM staged s ${tenantJoin} WHERE s.skip_reason IS NULL) l ${userJoin}))`,
+      (f) => ctx.progress("resolving", 0.3 + f * 0.5),
+    );
+    await connection.run("DROP TABLE staged");
+    for (const [reason, n] of Object.entries((await countBy(connection, "keyed")).skipped)) skipped[reason] = (skipped[reason] ?? 0) + n;
+  }
 
   // --- duplicates in the file, then in the lake
   // Most files repeat no event: then the kept rows are the incoming rows as they are (no copy).

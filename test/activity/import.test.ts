@@ -297,6 +297,18 @@ describe("activity import: bad files", () => {
     assert.deepEqual(readActivityManifest(dataDir).imports.map((r) => path.basename(r.file)), ["pp-analytics.csv"]);
   });
 
+  it("an id-less event gets the same event id whether its file needs user resolution or not", async () => {
+    const dataDir = freshDir();
+    const header = "Timestamp,TenantId,Workload,ResourceId,UserObjectId,Operation\n";
+    const row = `2026-10-21T10:00:00Z,${FAB},PowerApps,${APP1},${ERIN.toUpperCase()},LaunchPowerApp\n`;
+    await importActivityFiles({ store, dataDir, files: [write(`ids-a-${counter}.csv`, header + row)] });
+    const s = (await importActivityFiles({ store, dataDir, files: [write(`ids-b-${counter}.csv`, header + row + `2026-10-21T11:00:00Z,${FAB},PowerApps,${APP1},maker@fabrikam-pp.example,LaunchPowerApp\n`)] })).files[0] as ActivityFileSummary;
+    assert.equal(s.skipped.duplicate, 1);
+    assert.equal(s.kept, 1);
+    const oct = await events(dataDir, "2026-10");
+    assert.deepEqual(oct.map((e) => e.user_object_id), [ERIN, MAKER]);
+  });
+
   it("a missing file is named with the fix", async () => {
     await assert.rejects(importActivityFiles({ store, dataDir: freshDir(), files: [path.join(tmpRoot, "nope.csv")] }), /nope\.csv: no such file\. Check the path\./);
   });
