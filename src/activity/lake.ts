@@ -16,7 +16,7 @@
  * through the directory when the export gave a UPN; events whose user does not resolve are not
  * written (the import counts them).
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 /** Columns of `events.parquet`, in order, with their DuckDB types. */
@@ -59,14 +59,75 @@ function emptyRelation(columns: readonly (readonly [string, string])[]): string 
   return `(SELECT * FROM (VALUES (${values})) t(${columns.map(([name]) => name).join(", ")}) WHERE false)`;
 }
 
-/** A DuckDB table expression of the month's events (an empty one with the same columns when none). */
+/**
+ * A DuckDB table expression of the month's events (an empty one with the same columns when none).
+ * Exactly the listed columns: the `month=M` folder is not read as a hive partition column.
+ */
 export function activityEventsRelation(dataDir: string, month: string): string {
   const file = activityEventsFile(dataDir, month);
-  return existsSync(file) ? `read_parquet(${sqlString(file)})` : emptyRelation(ACTIVITY_EVENT_COLUMNS);
+  return existsSync(file) ? `read_parquet(${sqlString(file)}, hive_partitioning = false)` : emptyRelation(ACTIVITY_EVENT_COLUMNS);
 }
 
 /** A DuckDB table expression of the month's explicit metrics (empty when none). */
 export function activityMetricsRelation(dataDir: string, month: string): string {
   const file = activityMetricsFile(dataDir, month);
-  return existsSync(file) ? `read_parquet(${sqlString(file)})` : emptyRelation(ACTIVITY_METRIC_COLUMNS);
+  return existsSync(file) ? `read_parquet(${sqlString(file)}, hive_partitioning = false)` : emptyRelation(ACTIVITY_METRIC_COLUMNS);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Months present and the import manifest (`_imports.json`), written by `openpal activity import`.
+
+const MONTH_DIR = /^month=(\d{4}-\d{2})$/;
+
+/** Months with an events or metrics file, ascending. */
+export function activityMonths(dataDir: string): string[] {
+  const dir = activityDir(dataDir);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((name) => MONTH_DIR.exec(name)?.[1])
+    .filter((m): m is string => m !== undefined && (existsSync(activityEventsFile(dataDir, m)) || existsSync(activityMetricsFile(dataDir, m))))
+    .sort();
+}
+
+/** One import of one file, as recorded in `_imports.json`. */
+export interface ActivityImportRecord {
+  readonly importId: string;
+  readonly file: string;
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly format: string;
+  readonly importedAt: string;
+  /** Events (or metric rows) read and kept. */
+  readonly read: number;
+  readonly kept: number;
+  readonly months: readonly string[];
+}
+
+interface ActivityManifest {
+  readonly version: 1;
+  readonly imports: ActivityImportRecord[];
+}
+
+function activityManifestPath(dataDir: string): string {
+  return path.join(activityDir(dataDir), "_imports.json");
+}
+
+export function readActivityManifest(dataDir: string): ActivityManifest {
+  const file = activityManifestPath(dataDir);
+  if (!existsSync(file)) return { version: 1, imports: [] };
+  try {
+    const parsed = JSON.parse(readFileSync(file, "utf8")) as ActivityManifest;
+    if (!Array.isArray(parsed.imports)) throw new Error("no imports array");
+    return parsed;
+  } catch (error) {
+    throw new Error(`${file}: the activity import manifest cannot be read (${(error as Error).message}). Move it aside; the next import rebuilds it (events are still deduplicated by event_id).`);
+  }
+}
+
+export function appendActivityManifest(dataDir: string, record: ActivityImportRecord): void {
+  const manifest = readActivityManifest(dataDir);
+  const file = activityManifestPath(dataDir);
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ version: 1, imports: [...manifest.imports, record] }, null, 2) + "\n");
+  renameSync(tmp, file);
 }

@@ -18,6 +18,7 @@ import { CliError, ExitCode } from "./errors.ts";
 import { insightsCommand } from "./commands/insights.ts";
 import { powerPlatformCommand } from "./commands/powerplatform.ts";
 import { backupCommand, restoreCommand } from "./commands/backup.ts";
+import { activityCommand } from "./commands/activity.ts";
 
 export function buildProgram(): Command {
   const program = new Command("openpal")
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   program.addCommand(powerPlatformCommand());
   program.addCommand(backupCommand());
   program.addCommand(restoreCommand());
+  program.addCommand(activityCommand());
   helpForBareGroups(program);
   program.hook("preAction", trimPartnerIds);
   return program;

@@ -97,23 +97,33 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** In-process holders, so two imports in one process also queue (the pid check cannot tell them apart). */
-let inProcessQueue: Promise<void> = Promise.resolve();
+/** In-process holders per lake directory, so two imports in one process also queue (the pid check cannot tell them apart). */
+const inProcessQueues = new Map<string, Promise<void>>();
 
 export async function withLakeLock<T>(dataDir: string, work: () => Promise<T>, timeoutMs = 30 * 60_000): Promise<T> {
-  const previous = inProcessQueue;
+  return withDirLock(usageDir(dataDir), "usage lake", work, timeoutMs);
+}
+
+/**
+ * The one-writer lock of a lake directory (`<dir>/_lock`), across processes and within this one.
+ * `what` names the lake in the message shown while another writer holds it.
+ */
+export async function withDirLock<T>(dir: string, what: string, work: () => Promise<T>, timeoutMs = 30 * 60_000): Promise<T> {
+  const key = path.resolve(dir);
+  const previous = inProcessQueues.get(key) ?? Promise.resolve();
   let release!: () => void;
-  inProcessQueue = new Promise<void>((r) => (release = r));
+  const mine = new Promise<void>((r) => (release = r));
+  inProcessQueues.set(key, mine);
   await previous;
   try {
-    return await withFileLock(dataDir, work, timeoutMs);
+    return await withFileLock(key, what, work, timeoutMs);
   } finally {
     release();
+    if (inProcessQueues.get(key) === mine) inProcessQueues.delete(key);
   }
 }
 
-async function withFileLock<T>(dataDir: string, work: () => Promise<T>, timeoutMs: number): Promise<T> {
-  const dir = usageDir(dataDir);
+async function withFileLock<T>(dir: string, what: string, work: () => Promise<T>, timeoutMs: number): Promise<T> {
   mkdirSync(dir, { recursive: true });
   const lock = path.join(dir, "_lock");
   const deadline = Date.now() + timeoutMs;
@@ -140,7 +150,7 @@ async function withFileLock<T>(dataDir: string, work: () => Promise<T>, timeoutM
         }
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`${lock}: another import holds the usage lake lock (pid ${holder.pid ?? "?"}); wait for it or, if no import runs, delete the file.`);
+      if (Date.now() > deadline) throw new Error(`${lock}: another import holds the ${what} lock (pid ${holder.pid ?? "?"}); wait for it or, if no import runs, delete the file.`);
       await sleep(100);
     }
   }
@@ -161,7 +171,11 @@ function statSafe(file: string): number {
 
 /** Removes scratch directories left by crashed writers. Call with the lock held. */
 export function removeStaleWork(dataDir: string): void {
-  const dir = usageDir(dataDir);
+  removeStaleWorkIn(usageDir(dataDir));
+}
+
+/** Removes `_work-*` scratch directories of crashed writers in a lake directory. Call with the lock held. */
+export function removeStaleWorkIn(dir: string): void {
   if (!existsSync(dir)) return;
   for (const name of readdirSync(dir)) {
     if (name.startsWith("_work-")) rmSync(path.join(dir, name), { recursive: true, force: true });

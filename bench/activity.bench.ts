@@ -1,0 +1,129 @@
+/**
+ * Activity ingestion: 10 million OpenPAL activity CSV events over 100,000 resources in 1,000
+ * tenants (October–November 2026, object ids as users), written as CSV by DuckDB itself, then
+ *   - `importActivityFiles` (hash, detect, normalise, event ids, dedupe against the lake, check
+ *     against an empty control plane, write each month), and
+ *   - the baseline: one hand-written DuckDB `COPY (SELECT * FROM read_csv(…)) TO … (FORMAT parquet)`
+ * each in its own child process so peak RSS (DuckDB allocates in-process) is measured cleanly.
+ * OPENPAL_BENCH_ACTIVITY_EVENTS overrides the event count.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { withPeakMemory, type Benchmark } from "./lib.ts";
+import { importActivityFiles } from "../src/activity/index.ts";
+import { openStore } from "../src/store/index.ts";
+
+const thisFile = fileURLToPath(import.meta.url);
+const RESOURCES = 100_000;
+const TENANTS = 1_000;
+const USERS = 250_000;
+const SPAN_SECONDS = 61 * 86_400; // October and November
+
+async function generate(csv: string, events: number): Promise<void> {
+  const instance = await DuckDBInstance.create(":memory:", { preserve_insertion_order: "false" });
+  const c = await instance.connect();
+  // Event i: resource i % 100000 (tenant resource % 1000, workload by resource % 4), user (i * 7919) % 250000,
+  // second (i * 53) % 61 days from 2026-10-01 (spread over both months; (second, resource) is unique
+  // per event: 53 is prime to the span and lcm(5270400, 100000) > 10M), one in four an act.
+  await c.run(`COPY (
+    SELECT
+      strftime(TIMESTAMP '2026-10-01' + to_seconds(CAST((i * 53) % ${SPAN_SECONDS} AS BIGINT)), '%Y-%m-%dT%H:%M:%SZ') AS Timestamp,
+      printf('%08x-0000-4000-8000-%012x', r % ${TENANTS}, r % ${TENANTS}) AS TenantId,
+      ['PowerApps', 'PowerAutomate', 'PowerBI', 'CustomerInsights'][1 + r % 4] AS Workload,
+      printf('%08x-0001-4000-8000-%012x', r, r) AS ResourceId,
+      printf('%08x-0002-4000-8000-%012x', u, u) AS UserObjectId,
+      CASE WHEN i % 4 = 0 THEN ['EditPowerApp', 'EditFlow', 'ShareReport', 'UpdateSegment'][1 + r % 4]
+           ELSE ['LaunchPowerApp', 'RunFlow', 'ViewReport', 'ViewSegment'][1 + r % 4] END AS Operation
+    FROM (SELECT i, i % ${RESOURCES} AS r, (i * 7919) % ${USERS} AS u FROM range(${events}) t(i))
+  ) TO '${csv}' (FORMAT csv, HEADER true)`);
+  c.closeSync();
+  instance.closeSync();
+}
+
+/** Child mode: `node --import tsx activity.bench.ts child <import|baseline> <csv> <dir>` prints JSON. */
+async function child(mode: string, csv: string, dir: string): Promise<void> {
+  const started = Date.now();
+  const { result, peakRssMiB } = await withPeakMemory(async () => {
+    if (mode === "import") {
+      const store = await openStore({ kind: "sqlite", sqlitePath: ":memory:" });
+      try {
+        const summary = await importActivityFiles({ store, dataDir: dir, files: [csv] });
+        const file = summary.files[0];
+        return { kept: summary.kept, months: summary.months.length, unknownResources: file && file.unknownResources !== "not checked" ? file.unknownResources.count : null };
+      } finally {
+        await store.close();
+      }
+    }
+    const instance = await DuckDBInstance.create(":memory:", { memory_limit: "2GB", temp_directory: path.join(dir, "spill"), preserve_insertion_order: "false" });
+    const c = await instance.connect();
+    await c.run(`COPY (SELECT * FROM read_csv('${csv}')) TO '${path.join(dir, "baseline.parquet")}' (FORMAT parquet, COMPRESSION zstd)`);
+    c.closeSync();
+    instance.closeSync();
+    return null;
+  });
+  process.stdout.write(JSON.stringify({ seconds: (Date.now() - started) / 1000, peakRssMiB, ...(result ?? {}) }) + "\n");
+}
+
+interface ChildResult {
+  seconds: number;
+  peakRssMiB: number;
+  kept?: number;
+  months?: number;
+  unknownResources?: number | null;
+}
+
+function runChild(mode: string, csv: string, dir: string): ChildResult {
+  const out = spawnSync(process.execPath, ["--import", "tsx", thisFile, "child", mode, csv, dir], { encoding: "utf8", maxBuffer: 1 << 20 });
+  if (out.status !== 0) throw new Error(`bench child ${mode} failed: ${out.stderr}`);
+  return JSON.parse(out.stdout.trim().split("\n").pop() ?? "{}") as ChildResult;
+}
+
+const bench: Benchmark = {
+  name: "activity-import",
+  description: "activity import of 10M OpenPAL activity CSV events over 100,000 resources in 1,000 tenants vs one hand-written DuckDB COPY to Parquet",
+  async run() {
+    const events = Number(process.env.OPENPAL_BENCH_ACTIVITY_EVENTS ?? 10_000_000);
+    const dir = path.join(os.tmpdir(), `openpal-bench-activity-${process.pid}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    try {
+      const csv = path.join(dir, "activity.csv");
+      const genStarted = Date.now();
+      await generate(csv, events);
+      const generateSeconds = (Date.now() - genStarted) / 1000;
+      const csvMiB = Math.round(statSync(csv).size / 2 ** 20);
+      mkdirSync(path.join(dir, "baseline"), { recursive: true });
+      const baseline = runChild("baseline", csv, path.join(dir, "baseline"));
+      const imported = runChild("import", csv, path.join(dir, "lake"));
+      if (imported.kept !== events) throw new Error(`import kept ${imported.kept} of ${events} events`);
+      return {
+        events,
+        resources: Math.min(RESOURCES, events),
+        tenants: TENANTS,
+        csvMiB,
+        generateSeconds,
+        importSeconds: imported.seconds,
+        importEventsPerSecond: Math.round(events / imported.seconds),
+        importPeakRssMiB: imported.peakRssMiB,
+        monthsWritten: imported.months,
+        unknownResourcesReported: imported.unknownResources,
+        baselineCopySeconds: baseline.seconds,
+        baselineEventsPerSecond: Math.round(events / baseline.seconds),
+        baselinePeakRssMiB: baseline.peakRssMiB,
+        ratioImportToBaselineTime: Math.round((imported.seconds / baseline.seconds) * 100) / 100,
+        ratioImportToBaselinePeakRss: Math.round((imported.peakRssMiB / baseline.peakRssMiB) * 100) / 100,
+      };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+export default bench;
+
+if (process.argv[1] === thisFile && process.argv[2] === "child") {
+  await child(process.argv[3] ?? "", process.argv[4] ?? "", process.argv[5] ?? "");
+}
