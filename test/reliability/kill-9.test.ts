@@ -120,7 +120,7 @@ describe("kill -9 of the server under write load", () => {
           await store.close();
         }
         for (let round = 0; round < ROUNDS; round++) {
-          const live = server;
+          const live: ServerProcess = server;
           const total = () => writers.reduce((s, w) => s + w.acknowledged.length, 0);
           const target = total() + ACKS_BEFORE_KILL;
           const running = writers.map((w) => writeUntilDead(live, w, current.get(w.tenant) ?? null));
