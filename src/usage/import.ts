@@ -46,7 +46,10 @@ export interface ImportUsageOptions {
   readonly knownSubscriptionIds?: () => Promise<Set<string>>;
   /** Called with the current phase and its progress (0–1). */
   readonly onProgress?: (phase: ImportPhase, fraction: number) => void;
-  /** DuckDB memory limit (default 2GB); beyond it DuckDB spills to the lake's work directory. */
+  /**
+   * DuckDB memory limit (default 512MB: the import streams, so only the per-month key check can
+   * use more, and it spills); beyond it DuckDB spills to the lake's work directory.
+   */
   readonly memoryLimit?: string;
   /** DuckDB threads (default: DuckDB's choice, the number of cores). */
   readonly threads?: number;
@@ -178,7 +181,7 @@ export async function importUsageFile(file: string, options: ImportUsageOptions)
     const work = path.join(usageDir(options.dataDir), `_work-${importId}`);
     mkdirSync(path.join(work, "spill"), { recursive: true });
     const config: Record<string, string> = {
-      memory_limit: options.memoryLimit ?? "2GB",
+      memory_limit: options.memoryLimit ?? "512MB",
       temp_directory: path.join(work, "spill"),
       preserve_insertion_order: "false",
     };
