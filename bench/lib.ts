@@ -23,6 +23,8 @@ export async function httpLoad(opts: {
   body?: string;
   seconds?: number;
   connections?: number;
+  /** Requests per second over all connections (a fixed offered load); unset: as fast as answered. */
+  overallRate?: number;
   /** Per-request setup (e.g. rotating tokens or ids). */
   setupRequest?: (req: { method?: string; path?: string; headers?: Record<string, string>; body?: string }) => typeof req;
 }): Promise<HttpLoadResult> {
@@ -33,6 +35,7 @@ export async function httpLoad(opts: {
     body: opts.body,
     duration: opts.seconds ?? 5,
     connections: opts.connections ?? 20,
+    ...(opts.overallRate ? { overallRate: opts.overallRate } : {}),
     requests: opts.setupRequest ? [{ setupRequest: opts.setupRequest as never }] : undefined,
   } as autocannon.Options);
   return {

@@ -4,7 +4,9 @@
  *   - `importUsageFile` (hash, detect, normalise, key, dedupe against the lake, write the month), and
  *   - the baseline: one hand-written DuckDB `COPY (SELECT * FROM read_csv(…)) TO … (FORMAT parquet)`
  * each in its own child process so peak RSS (DuckDB allocates in-process) is measured cleanly.
- * OPENPAL_BENCH_USAGE_ROWS overrides the row count.
+ * OPENPAL_BENCH_USAGE_ROWS overrides the row count; OPENPAL_BENCH_ROUNDS (default 1) alternates
+ * baseline and import that many times and keeps the best of each. The target (issue 14, item 15):
+ * import within 1.5× of the COPY's time, peak RSS under 1 GiB.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, statSync } from "node:fs";
@@ -17,8 +19,9 @@ import { importUsageFile } from "../src/usage/index.ts";
 
 const thisFile = fileURLToPath(import.meta.url);
 const SUBSCRIPTIONS = 10_000;
+const ROUNDS = Number(process.env.OPENPAL_BENCH_ROUNDS ?? 1);
 
-async function generate(csv: string, rows: number): Promise<void> {
+export async function generate(csv: string, rows: number): Promise<void> {
   const instance = await DuckDBInstance.create(":memory:", { preserve_insertion_order: "false" });
   const c = await instance.connect();
   // Row i: subscription i % 10000, day (i / 10000) % 31 of October 2026, resource i / 310000.
@@ -51,6 +54,7 @@ async function generate(csv: string, rows: number): Promise<void> {
 /** Child mode: `node --import tsx usage.bench.ts child <import|baseline> <csv> <dir>` prints JSON. */
 async function child(mode: string, csv: string, dir: string): Promise<void> {
   const started = Date.now();
+  const cpu = process.cpuUsage();
   const { result, peakRssMiB } = await withPeakMemory(async () => {
     if (mode === "import") return importUsageFile(csv, { dataDir: dir });
     const instance = await DuckDBInstance.create(":memory:", { memory_limit: "2GB", temp_directory: path.join(dir, "spill"), preserve_insertion_order: "false" });
@@ -60,10 +64,13 @@ async function child(mode: string, csv: string, dir: string): Promise<void> {
     instance.closeSync();
     return null;
   });
-  process.stdout.write(JSON.stringify({ seconds: (Date.now() - started) / 1000, peakRssMiB, rowsKept: result?.rowsKept ?? null }) + "\n");
+  const used = process.cpuUsage(cpu);
+  process.stdout.write(JSON.stringify({ seconds: (Date.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6, peakRssMiB, rowsKept: result?.rowsKept ?? null }) + "\n");
 }
 
-function runChild(mode: string, csv: string, dir: string): { seconds: number; peakRssMiB: number; rowsKept: number | null } {
+interface ChildResult { seconds: number; cpuSeconds: number; peakRssMiB: number; rowsKept: number | null }
+
+function runChild(mode: string, csv: string, dir: string): ChildResult {
   const out = spawnSync(process.execPath, ["--import", "tsx", thisFile, "child", mode, csv, dir], { encoding: "utf8", maxBuffer: 1 << 20 });
   if (out.status !== 0) throw new Error(`bench child ${mode} failed: ${out.stderr}`);
   return JSON.parse(out.stdout.trim().split("\n").pop() ?? "{}");
@@ -71,7 +78,7 @@ function runChild(mode: string, csv: string, dir: string): { seconds: number; pe
 
 const bench: Benchmark = {
   name: "usage",
-  description: "usage import of 10M FOCUS CSV rows over 10,000 subscriptions vs one hand-written DuckDB COPY to Parquet",
+  description: "usage import of FOCUS CSV rows (10M unless OPENPAL_BENCH_USAGE_ROWS) over 10,000 subscriptions vs one hand-written DuckDB COPY to Parquet",
   async run() {
     const rows = Number(process.env.OPENPAL_BENCH_USAGE_ROWS ?? 10_000_000);
     const dir = path.join(os.tmpdir(), `openpal-bench-usage-${process.pid}`);
@@ -83,10 +90,22 @@ const bench: Benchmark = {
       await generate(csv, rows);
       const generateSeconds = (Date.now() - genStarted) / 1000;
       const csvMiB = Math.round(statSync(csv).size / 2 ** 20);
-      mkdirSync(path.join(dir, "baseline"), { recursive: true });
-      const baseline = runChild("baseline", csv, path.join(dir, "baseline"));
-      const imported = runChild("import", csv, path.join(dir, "lake"));
-      if (imported.rowsKept !== rows) throw new Error(`import kept ${imported.rowsKept} of ${rows} rows`);
+      // Alternated ROUNDS times, keeping the best of each (the machine is shared and noisy); CPU
+      // seconds (user + system, all DuckDB threads) are reported too: they vary less with load.
+      let baseline: ChildResult | undefined;
+      let imported: ChildResult | undefined;
+      for (let r = 0; r < ROUNDS; r++) {
+        rmSync(path.join(dir, "baseline"), { recursive: true, force: true });
+        rmSync(path.join(dir, "lake"), { recursive: true, force: true });
+        mkdirSync(path.join(dir, "baseline"), { recursive: true });
+        const b = runChild("baseline", csv, path.join(dir, "baseline"));
+        const i = runChild("import", csv, path.join(dir, "lake"));
+        if (i.rowsKept !== rows) throw new Error(`import kept ${i.rowsKept} of ${rows} rows`);
+        if (!baseline || b.seconds < baseline.seconds) baseline = b;
+        if (!imported || i.seconds < imported.seconds) imported = i;
+      }
+      if (!baseline || !imported) throw new Error("OPENPAL_BENCH_ROUNDS must be at least 1");
+      const round = (x: number) => Math.round(x * 100) / 100;
       return {
         rows,
         subscriptions: SUBSCRIPTIONS,
@@ -94,11 +113,17 @@ const bench: Benchmark = {
         generateSeconds,
         importSeconds: imported.seconds,
         importRowsPerSecond: Math.round(rows / imported.seconds),
+        importCpuSeconds: round(imported.cpuSeconds),
         importPeakRssMiB: imported.peakRssMiB,
         baselineCopySeconds: baseline.seconds,
+        baselineCpuSeconds: round(baseline.cpuSeconds),
         baselineRowsPerSecond: Math.round(rows / baseline.seconds),
         baselinePeakRssMiB: baseline.peakRssMiB,
-        ratioImportToBaselineTime: Math.round((imported.seconds / baseline.seconds) * 100) / 100,
+        ratioImportToBaselineTime: round(imported.seconds / baseline.seconds),
+        ratioImportToBaselineCpu: round(imported.cpuSeconds / baseline.cpuSeconds),
+        rounds: ROUNDS,
+        loadAverage: os.loadavg().map((x) => Math.round(x * 10) / 10),
+        target: { ratioImportToBaselineTimeAtMost: 1.5, importPeakRssMiBBelow: 1024 },
       };
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -11,6 +11,7 @@
  */
 import { readFileSync, existsSync } from "node:fs";
 import path from "node:path";
+import { isIP } from "node:net";
 import { createRequire } from "node:module";
 import type YAMLModule from "yaml";
 
@@ -54,6 +55,8 @@ export interface Options {
   readonly metrics: MetricsAccess;
   /** Seconds a stopping server waits for in-flight requests before closing them. */
   readonly shutdownTimeoutSeconds: number;
+  /** Proxy addresses (IPs or CIDRs) whose X-Forwarded-For is believed for the client address; empty = none. */
+  readonly trustProxy: readonly string[];
 }
 
 export type MetricsAccess = "open" | "admin" | "off";
@@ -94,6 +97,7 @@ export const optionDefinitions: readonly OptionDefinition[] = [
   { key: "insightsCallbackHosts", flag: "--insights-callback-hosts", env: "OPENPAL_INSIGHTS_CALLBACK_HOSTS", kind: "string", defaultText: "(none)", description: "Comma-separated hosts (host or host:port) that Partner Center insights report callbacks (CallbackUrl) may reach; callbacks to any other host are refused. See docs/PARTNER-INSIGHTS-API.md." },
   { key: "metrics", flag: "--metrics", env: "OPENPAL_METRICS", kind: { oneOf: ["open", "admin", "off"] }, defaultText: "admin", description: "Access to /metrics (Prometheus text format): open to anyone, admin (Authorization: Bearer <admin key>) or off (404)." },
   { key: "shutdownTimeoutSeconds", flag: "--shutdown-timeout", env: "OPENPAL_SHUTDOWN_TIMEOUT", kind: "positiveInt", defaultText: "10", description: "On SIGTERM/SIGINT, seconds to let in-flight requests finish before their connections are closed." },
+  { key: "trustProxy", flag: "--trust-proxy", env: "OPENPAL_TRUST_PROXY", kind: "string", defaultText: "(none)", description: "Comma-separated addresses or CIDRs of reverse proxies / load balancers (e.g. 10.0.0.5,10.1.0.0/16): from them, the client address is taken from X-Forwarded-For (for per-source throttling and logs); from anyone else the header is ignored." },
   { key: "config", flag: "--config", env: "OPENPAL_CONFIG", kind: "string", defaultText: "(none)", description: "Config file (JSON or YAML) whose keys are the option names in camelCase, e.g. {\"port\": 9443}." },
 ];
 
@@ -210,6 +214,15 @@ export function resolveOptions(sources: OptionSources): OptionsResult {
   if (headersTimeout > requestTimeout) {
     problems.push(`--headers-timeout (${headersTimeout}) must not exceed --request-timeout (${requestTimeout}); raise --request-timeout or lower --headers-timeout.`);
   }
+  const trustProxy = ((values.trustProxy as string | undefined) ?? "").split(",").map((a) => a.trim()).filter((a) => a !== "");
+  for (const entry of trustProxy) {
+    const [address = "", bits, ...rest] = entry.split("/");
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    if (family === 0 || rest.length > 0 || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= maxBits))) {
+      problems.push(`--trust-proxy: "${entry}" is not an IP address or CIDR; list the proxies' addresses, e.g. 10.0.0.5,10.1.0.0/16.`);
+    }
+  }
   if (problems.length > 0) return { ok: false, problems };
 
   const options: Options = Object.freeze({
@@ -236,6 +249,7 @@ export function resolveOptions(sources: OptionSources): OptionsResult {
     insightsCallbackHosts: Object.freeze(((values.insightsCallbackHosts as string | undefined) ?? "").split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== "")),
     metrics: (values.metrics as MetricsAccess | undefined) ?? "admin",
     shutdownTimeoutSeconds: (values.shutdownTimeoutSeconds as number | undefined) ?? 10,
+    trustProxy: Object.freeze(trustProxy),
   });
   return { ok: true, options };
 }

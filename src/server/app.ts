@@ -103,6 +103,8 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
     logController: new LogController({ requestIdLogLabel: "requestId", disableRequestLogging: true }),
     bodyLimit: 32 * 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true },
+    // request.ip is the TCP peer, or, from a configured proxy only, X-Forwarded-For's client (--trust-proxy).
+    trustProxy: options.trustProxy.length > 0 ? [...options.trustProxy] : false,
     ...transport,
   };
   if (deps.tls) fastifyOptions.https = { cert: deps.tls.cert, key: deps.tls.key, ...httpsLimits };

@@ -4,19 +4,22 @@
  * Order of work (under the lake lock):
  *   1. SHA-256 of the file; a file already in the manifest is not read again (unless `force`).
  *   2. Header → format → normalisation SQL (formats.ts).
- *   3. One DuckDB scan of the file into a staging table of normalised rows, each with its skip
- *      reason (or none). Nothing but the header is read in JavaScript; DuckDB spills to the
- *      work directory when `memoryLimit` is reached.
- *   4. Bad values: more than `maxBadRows` fail the file, naming file, row, column and value.
- *   5. Row keys (MD5 of the identifying fields; rows identical in those fields get an occurrence
- *      number so a file's own repeated rows are all kept), then compared with the months of the
- *      lake they fall in: same key and same cost = duplicate (skipped); same key and different
- *      cost = updated (the new row replaces the old: open months change after export).
- *   6. Each touched month is written to a new file in the work directory and renamed over the
- *      old one; then the manifest entry is appended.
+ *   3. One streaming DuckDB pass (COPY … PARTITION_BY month): the file is read, normalised,
+ *      keyed (MD5 of the identifying fields) and written as Parquet, one folder per month, in
+ *      the lake's own columns; skipped rows go to a scratch folder with their reason. Nothing but
+ *      the header is read in JavaScript and no table is built in memory.
+ *   4. Counts by reason (from the scratch folder). Bad values: more than `maxBadRows` fail the
+ *      file, naming file, row, column and value.
+ *   5. Per month: keys repeated in the file get an occurrence number (so a file's own repeated
+ *      rows are all kept); then the rows are compared with the lake's month: same key and same
+ *      cost = duplicate (skipped); same key and different cost = updated (the new row replaces
+ *      the old: open months change after export).
+ *   6. A month new to the lake is moved into place as written in 3; a month already in it is
+ *      written to a new file in the work directory and renamed over the old one; then the
+ *      manifest entry is appended.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { detectFormat, FormatProblem, Header, NORMALISATION_MACROS, planNormalisation, sqlString, USAGE_FORMATS, type ChargePeriod, type UsageFormat } from "./formats.ts";
@@ -43,7 +46,10 @@ export interface ImportUsageOptions {
   readonly knownSubscriptionIds?: () => Promise<Set<string>>;
   /** Called with the current phase and its progress (0–1). */
   readonly onProgress?: (phase: ImportPhase, fraction: number) => void;
-  /** DuckDB memory limit (default 2GB); beyond it DuckDB spills to the lake's work directory. */
+  /**
+   * DuckDB memory limit (default 512MB: the import streams, so only the per-month key check can
+   * use more, and it spills); beyond it DuckDB spills to the lake's work directory.
+   */
   readonly memoryLimit?: string;
   /** DuckDB threads (default: DuckDB's choice, the number of cores). */
   readonly threads?: number;
@@ -86,6 +92,9 @@ export interface UsageImportSummary {
   readonly months: readonly string[];
   readonly warnings: readonly string[];
 }
+
+/** The scratch partition that holds skipped rows (never a month: months are YYYY-MM). */
+const SKIPPED_PARTITION = "__skipped";
 
 /** An import that cannot proceed; the message names the file, and where possible row, column and fix. */
 export class UsageImportError extends Error {}
@@ -172,7 +181,7 @@ export async function importUsageFile(file: string, options: ImportUsageOptions)
     const work = path.join(usageDir(options.dataDir), `_work-${importId}`);
     mkdirSync(path.join(work, "spill"), { recursive: true });
     const config: Record<string, string> = {
-      memory_limit: options.memoryLimit ?? "2GB",
+      memory_limit: options.memoryLimit ?? "512MB",
       temp_directory: path.join(work, "spill"),
       preserve_insertion_order: "false",
     };
@@ -245,31 +254,58 @@ async function importWith(
     throw error;
   }
 
-  // --- 3. one scan of the file into normalised staging rows
+  // --- 3. one streaming pass: the file → normalised rows in Parquet, one folder per month.
+  // DuckDB reads, normalises, keys and writes in one pipeline (no table in memory). Kept rows
+  // are written exactly as the lake stores them (the lake's columns, row_key = the MD5 of the
+  // identifying fields), so a month that is new to the lake and has no repeated key is moved into
+  // place as it is. Skipped rows go to the scratch folder month=__skipped, with their reason in
+  // row_key (they have no key), only to be counted.
   const normalised = (withRowNumber: boolean) =>
     `SELECT *, ${plan.skipReasonSql} AS skip_reason FROM (SELECT ${plan.selectItems.join(", ")}${withRowNumber ? ", __row" : ""} FROM ${sourceRelation(source, withRowNumber)})`;
-  const lakeValueColumns = USAGE_COLUMN_NAMES.filter((c) => !["row_key", "source_file", "source_format", "cost_measure", "cost_usd"].includes(c));
+  const staged = path.join(work, "staged");
+  const costUsdSql = "COALESCE(cost_usd_parsed, CASE WHEN billing_currency = 'USD' THEN cost END)";
+  const constants: Record<string, string> = {
+    row_key: `CASE WHEN skip_reason IS NULL THEN md5(${plan.keySql}) ELSE skip_reason END`,
+    source_file: sqlString(file),
+    source_format: sqlString(format),
+    cost_measure: sqlString(plan.costMeasure),
+    cost_usd: costUsdSql,
+  };
+  const stagedColumns = USAGE_COLUMN_NAMES.map((c) => (constants[c] ? `${constants[c]} AS ${c}` : c)).join(", ");
   try {
     await runWithProgress(
       connection,
-      `CREATE TEMP TABLE staged AS SELECT ${lakeValueColumns.join(", ")},
-         COALESCE(cost_usd_parsed, CASE WHEN billing_currency = 'USD' THEN cost END) AS cost_usd,
-         skip_reason, CASE WHEN skip_reason IS NULL THEN md5(${plan.keySql}) END AS key_base
-       FROM (${normalised(false)})`,
+      `COPY (SELECT ${stagedColumns}, CASE WHEN skip_reason IS NULL THEN strftime(charge_period_start, '%Y-%m') ELSE ${sqlString(SKIPPED_PARTITION)} END AS month
+             FROM (${normalised(false)}))
+       TO ${sqlString(staged)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (month))`,
       (f) => options.onProgress?.("reading", f),
     );
   } catch (error) {
     throw new UsageImportError(`${file}: DuckDB could not read it as ${source.kind === "csv" ? `CSV (delimiter ${JSON.stringify(source.delimiter)})` : "Parquet"}: ${(error as Error).message}`);
   }
+  const stagedFiles = new Map<string, string[]>();
+  if (existsSync(staged)) {
+    for (const name of readdirSync(staged).sort()) {
+      const month = /^month=(.+)$/.exec(name)?.[1];
+      const files = readdirSync(path.join(staged, name)).filter((f) => f.endsWith(".parquet")).map((f) => path.join(staged, name, f));
+      if (month !== undefined && files.length > 0) stagedFiles.set(month, files);
+    }
+  }
+  const parquetList = (files: readonly string[]) => `read_parquet([${files.map(sqlString).join(", ")}])`;
 
   // --- 4. counts by reason, bad values
   const skipped: Record<string, number> = {};
   let rowsRead = 0;
-  for (const r of await rows(connection, "SELECT skip_reason AS reason, count(*) AS n FROM staged GROUP BY ALL ORDER BY ALL")) {
-    const n = Number(r.n);
-    rowsRead += n;
-    if (r.reason !== null) skipped[String(r.reason)] = n;
+  const skippedFiles = stagedFiles.get(SKIPPED_PARTITION);
+  stagedFiles.delete(SKIPPED_PARTITION);
+  if (skippedFiles) {
+    for (const r of await rows(connection, `SELECT row_key AS reason, count(*) AS n FROM ${parquetList(skippedFiles)} GROUP BY ALL ORDER BY ALL`)) {
+      skipped[String(r.reason)] = Number(r.n);
+      rowsRead += Number(r.n);
+    }
   }
+  const months = [...stagedFiles.keys()].sort();
+  for (const month of months) rowsRead += Number((await rows(connection, `SELECT count(*) AS n FROM ${parquetList(stagedFiles.get(month) ?? [])}`))[0]?.n ?? 0);
   const badTotal = Object.entries(skipped)
     .filter(([k]) => k.startsWith(SkipReason.badValue))
     .reduce((s, [, n]) => s + n, 0);
@@ -292,51 +328,61 @@ async function importWith(
     }
   }
 
-  // --- 5. row keys and comparison with the lake
+  // --- 5. row keys and comparison with the lake, month by month (the key holds the charge
+  // period's start, so equal keys are always in one month).
   options.onProgress?.("deduplicating", 0);
   const orderForOccurrence = "cost, cost_usd, billing_currency, subscription_name, resource_group, resource_type, service_name";
-  await connection.run(
-    `CREATE TEMP TABLE incoming AS
-     SELECT CASE WHEN same_key > 1 THEN md5(key_base || '#' || occurrence) ELSE key_base END AS row_key,
-            ${sqlString(file)} AS source_file, ${sqlString(format)} AS source_format, ${sqlString(plan.costMeasure)} AS cost_measure,
-            ${USAGE_COLUMN_NAMES.filter((c) => !["row_key", "source_file", "source_format", "cost_measure"].includes(c)).join(", ")},
-            strftime(charge_period_start, '%Y-%m') AS month
-     FROM (SELECT *, count(*) OVER (PARTITION BY key_base) AS same_key,
-                  row_number() OVER (PARTITION BY key_base ORDER BY ${orderForOccurrence}) AS occurrence
-           FROM staged WHERE skip_reason IS NULL)`,
-  );
-  await connection.run("DROP TABLE staged");
-  const months = (await rows(connection, "SELECT DISTINCT month FROM incoming ORDER BY month")).map((r) => String(r.month));
+  const columns = USAGE_COLUMN_NAMES.join(", ");
   const existingMonths = new Set(lakeMonths(options.dataDir));
-  const touchedExisting = months.filter((m) => existingMonths.has(m));
+  /** Per month: the incoming rows (files) with final keys, and the written rows (duplicates of the lake excluded). */
+  const incoming = new Map<string, string[]>();
   let duplicates = 0;
   let updated = 0;
-  const rewrite = new Set(months.filter((m) => !existingMonths.has(m)));
-  if (touchedExisting.length > 0) {
-    const files = `[${touchedExisting.map((m) => sqlString(monthFile(options.dataDir, m))).join(", ")}]`;
-    await connection.run(
-      `CREATE TEMP TABLE matched AS
-       SELECT i.row_key, i.month, (i.cost = e.cost AND i.cost_usd IS NOT DISTINCT FROM e.cost_usd AND i.billing_currency = e.billing_currency) AS same
-       FROM incoming i JOIN read_parquet(${files}) e ON e.row_key = i.row_key`,
-    );
-    for (const r of await rows(connection, "SELECT month, sum(CASE WHEN same THEN 1 ELSE 0 END) AS dup, sum(CASE WHEN same THEN 0 ELSE 1 END) AS upd FROM matched GROUP BY month")) {
-      duplicates += Number(r.dup);
-      updated += Number(r.upd);
+  const rewrite = new Set<string>();
+  await connection.run("CREATE TEMP TABLE matched (row_key VARCHAR, month VARCHAR, same BOOLEAN)");
+  let step = 0;
+  for (const month of months) {
+    let files = stagedFiles.get(month) ?? [];
+    // Rows identical in the identifying fields all stay: each repeated key gets an occurrence
+    // number (ordered by the other values, so a re-export in another row order keys alike).
+    const repeated = Number((await rows(connection, `SELECT count(*) AS n FROM (SELECT row_key FROM ${parquetList(files)} GROUP BY row_key HAVING count(*) > 1)`))[0]?.n ?? 0);
+    if (repeated > 0) {
+      const renumbered = path.join(work, `renumbered-${month}.parquet`);
+      await connection.run(
+        `COPY (
+           WITH s AS (SELECT * FROM ${parquetList(files)}), r AS (SELECT row_key FROM s GROUP BY row_key HAVING count(*) > 1)
+           SELECT ${USAGE_COLUMN_NAMES.map((c) => `s.${c}`).join(", ")} FROM s ANTI JOIN r ON r.row_key = s.row_key
+           UNION ALL
+           SELECT ${USAGE_COLUMN_NAMES.map((c) => (c === "row_key" ? `md5(s.row_key || '#' || row_number() OVER (PARTITION BY s.row_key ORDER BY ${orderForOccurrence})) AS row_key` : `s.${c}`)).join(", ")}
+           FROM s SEMI JOIN r ON r.row_key = s.row_key
+         ) TO ${sqlString(renumbered)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+      files = [renumbered];
     }
-    // A month needs rewriting when it receives at least one row that is not a duplicate.
-    for (const r of await rows(
-      connection,
-      "SELECT i.month, count(*) AS n FROM incoming i ANTI JOIN (SELECT row_key FROM matched WHERE same) d ON d.row_key = i.row_key GROUP BY i.month",
-    )) {
-      if (Number(r.n) > 0) rewrite.add(String(r.month));
+    incoming.set(month, files);
+    if (existingMonths.has(month)) {
+      await connection.run(
+        `INSERT INTO matched
+         SELECT i.row_key, ${sqlString(month)}, (i.cost = e.cost AND i.cost_usd IS NOT DISTINCT FROM e.cost_usd AND i.billing_currency = e.billing_currency)
+         FROM ${parquetList(files)} i JOIN read_parquet(${sqlString(monthFile(options.dataDir, month))}) e ON e.row_key = i.row_key`,
+      );
+      const r = (await rows(connection, `SELECT coalesce(sum(CASE WHEN same THEN 1 ELSE 0 END), 0) AS dup, coalesce(sum(CASE WHEN same THEN 0 ELSE 1 END), 0) AS upd, count(*) AS n FROM matched WHERE month = ${sqlString(month)}`))[0] ?? {};
+      duplicates += Number(r.dup ?? 0);
+      updated += Number(r.upd ?? 0);
+      // A month needs rewriting when it receives at least one row that is not a duplicate.
+      const incomingRows = Number((await rows(connection, `SELECT count(*) AS n FROM ${parquetList(files)}`))[0]?.n ?? 0);
+      if (incomingRows > Number(r.dup ?? 0)) rewrite.add(month);
+    } else {
+      rewrite.add(month);
     }
-  } else {
-    await connection.run("CREATE TEMP TABLE matched (row_key VARCHAR, month VARCHAR, same BOOLEAN)");
+    options.onProgress?.("deduplicating", ++step / months.length);
   }
   if (duplicates > 0) skipped[SkipReason.duplicate] = duplicates;
 
   // Totals of what is written (duplicates excluded).
-  const written = "(SELECT i.* FROM incoming i ANTI JOIN (SELECT row_key FROM matched WHERE same) d ON d.row_key = i.row_key)";
+  const writtenOf = (month: string) =>
+    `(SELECT i.* FROM ${parquetList(incoming.get(month) ?? [])} i ANTI JOIN (SELECT row_key FROM matched WHERE same AND month = ${sqlString(month)}) d ON d.row_key = i.row_key)`;
+  const written = months.length ? `(${months.map((m) => `SELECT *, ${sqlString(m)} AS month FROM ${writtenOf(m)}`).join(" UNION ALL ")})` : `(SELECT NULL AS billing_currency, NULL AS cost, NULL AS month, NULL AS subscription_id WHERE false)`;
   const costByCurrency: Record<string, string> = {};
   let rowsKept = 0;
   for (const r of await rows(connection, `SELECT billing_currency AS c, CAST(sum(cost) AS VARCHAR) AS total, count(*) AS n FROM ${written} GROUP BY ALL ORDER BY ALL`)) {
@@ -351,28 +397,33 @@ async function importWith(
     unknownSubscriptions = subscriptionIds.filter((s) => !known.has(s)).sort();
   }
 
-  // --- 6. write each month that changes, then swap it in
-  const columns = USAGE_COLUMN_NAMES.join(", ");
+  // --- 6. each month that changes: a new month's single file is moved into place as it is;
+  // otherwise the month is written to a new file (old rows not replaced + new rows) and renamed
+  // over the old one.
   const toWrite = months.filter((m) => rewrite.has(m));
   let done = 0;
   for (const month of toWrite) {
     const target = monthFile(options.dataDir, month);
-    const tmp = path.join(work, `month=${month}.parquet`);
-    const incomingRows = `SELECT ${columns} FROM ${written} WHERE month = ${sqlString(month)}`;
-    const body = existingMonths.has(month)
-      ? `SELECT ${columns} FROM read_parquet(${sqlString(target)}) e
-           WHERE NOT EXISTS (SELECT 1 FROM ${written} w WHERE w.month = ${sqlString(month)} AND w.row_key = e.row_key)
-         UNION ALL ${incomingRows}`
-      : incomingRows;
-    await runWithProgress(connection, `COPY (${body}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`, (f) =>
-      options.onProgress?.("writing", (done + f) / toWrite.length),
-    );
+    const files = incoming.get(month) ?? [];
     mkdirSync(path.dirname(target), { recursive: true });
-    renameSync(tmp, target);
+    if (!existingMonths.has(month) && files.length === 1) {
+      renameSync(files[0] as string, target);
+    } else {
+      const tmp = path.join(work, `month=${month}.parquet`);
+      const incomingRows = `SELECT ${columns} FROM ${writtenOf(month)}`;
+      const body = existingMonths.has(month)
+        ? `SELECT ${columns} FROM read_parquet(${sqlString(target)}) e
+             WHERE NOT EXISTS (SELECT 1 FROM ${writtenOf(month)} w WHERE w.row_key = e.row_key)
+           UNION ALL ${incomingRows}`
+        : incomingRows;
+      await runWithProgress(connection, `COPY (${body}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`, (f) =>
+        options.onProgress?.("writing", (done + f) / toWrite.length),
+      );
+      renameSync(tmp, target);
+    }
     done++;
   }
   options.onProgress?.("writing", 1);
-
   appendManifest(options.dataDir, {
     importId,
     file,

@@ -173,6 +173,23 @@ describe("idempotency: re-importing never double counts", () => {
     assert.equal(Number(summary.costByCurrency.USD), 6.5);
   });
 
+  it("rows repeated within a file keep distinct keys that do not depend on row order: the same rows reordered are all duplicates", async () => {
+    const dataDir = freshDir();
+    const head = "ChargePeriodStart,ChargePeriodEnd,ChargeCategory,EffectiveCost,BillingCurrency,SubAccountId,ResourceId,ProviderName\n";
+    const sub = "/subscriptions/11111111-2222-3333-4444-555555555555";
+    const line = (cost: string) => `2024-11-01,2024-11-02,Usage,${cost},USD,${sub},${sub}/resourcegroups/rg/providers/microsoft.web/sites/a,Microsoft\n`;
+    // Three rows identical in every identifying field (two of them entirely identical), one other.
+    const rows = [line("1.00"), line("2.00"), line("1.00"), `2024-11-02,2024-11-03,Usage,5.00,USD,${sub},${sub}/resourcegroups/rg/providers/microsoft.web/sites/a,Microsoft\n`];
+    const first = await importUsageFile(write("repeated-a.csv", head + rows.join("")), { dataDir });
+    assert.equal(first.rowsKept, 4, "every repeated row is kept");
+    const keys = await query(`SELECT count(DISTINCT row_key) AS n FROM read_parquet('${path.join(dataDir, "usage", "month=2024-11", "usage.parquet")}')`);
+    assert.equal(Number(keys[0]?.n), 4, "each row has its own key");
+    const again = await importUsageFile(write("repeated-b.csv", head + [...rows].reverse().join("")), { dataDir });
+    assert.equal(again.rowsKept, 0);
+    assert.equal(again.skipped[SkipReason.duplicate], 4);
+    assert.equal((await openUsageLake(dataDir).summary("2024-11")).rows, 4);
+  });
+
   it("two imports started at once both land, one after the other (the lake lock), with nothing lost or doubled", async () => {
     const dataDir = freshDir();
     const [x, y] = await Promise.all([
