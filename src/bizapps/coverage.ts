@@ -17,7 +17,7 @@ import { activityEventsRelation } from "../activity/lake.ts";
 import { plainCode } from "../attribution/diagnose.ts";
 import { readBizappsFacts, type BizappsFact, type BizappsResourceKind } from "./facts-reader.ts";
 import { factsFileOf, isoTime, orgContext, PrincipalDirectory, who, type OrgContext } from "./context.ts";
-import { linkFix, ownerFix, type ResourceRef } from "./fixes.ts";
+import { competitionFix, linkFix, ownerFix, type ResourceRef } from "./fixes.ts";
 import { firstActiveLocation } from "./diagnose.ts";
 
 export type BizappsCoverageStatus = "credited" | "atRisk" | "notCovered";
@@ -122,7 +122,7 @@ export async function bizappsCoverage(store: Store, dataDir: string, q: { partne
     if (qualifying && other) {
       const otherName = audience === "partner" ? "another partner" : `${other.partnerName} (${other.globalId})`;
       push(tenant, row("atRisk", qualifying, "partner", "anotherPartnerLater", `credited to ${otherName}, whose candidate acted later (last act ${isoTime(other.lastActAt) ?? "none"}; yours ${isoTime(qualifying.lastActAt) ?? "none"}).`,
-        `Work on it with your linked account during the month, or have the other partner's relationship ended: ${ownerFix(ref, qualifying.principalId)}`, null));
+        competitionFix(ref, qualifying.principalId), (await dir.info(tenant, qualifying.principalId)).userPrincipalName));
       continue;
     }
     const failing = ours.find((f) => !f.qualifies && f.notQualifyingReason);

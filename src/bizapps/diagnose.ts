@@ -22,7 +22,7 @@ import { plainCode } from "../attribution/diagnose.ts";
 import { readBizappsFacts, type BizappsFact, type BizappsResourceKind } from "./facts-reader.ts";
 import { requireBizappsRun } from "./report.ts";
 import { factsFileOf, isoTime, KIND_NOUN, orgContext, PrincipalDirectory, span, who, type OrgContext } from "./context.ts";
-import { linkFix, ownerFix, type ResourceRef } from "./fixes.ts";
+import { competitionFix, linkFix, ownerFix, type ResourceRef } from "./fixes.ts";
 
 export type BizappsDiagnosisCode = "notInRun" | "noRelationship" | "noLink" | "linkNotActive" | "locationInactive" | "principalDisabled" | "noActivity"
   | "anotherPartnerLater" | "metricZero" | "nonProduction";
@@ -153,7 +153,7 @@ export async function diagnoseBizappsResource(store: Store, dataDir: string, q: 
       : `no qualifying candidate acted on it, and ${other}'s qualifying relationship began later than yours`;
     add("anotherPartnerLater", `${noun} is credited to ${other}: ${why}. One partner per resource per month; the latest partner wins (decision 4).`,
       { creditedTo: audience === "partner" ? null : credit.globalId, theirLastActAt: isoTime(theirs), yourLastActAt: isoTime(mine), decidedBy: credit.decidedBy },
-      `Work on the resource with your linked account during the month (its acts count while it qualifies), or agree with the customer that the other partner's relationship ends (${kind === "dataset" ? "take the dataset over" : kind === "ciInstance" ? "remove its instance role" : "change the owner / remove its co-owner"}): ${ownerFix(ref, targetText)}`);
+      competitionFix(ref, ours.find((f) => f.qualifies)?.principalId ?? targetText));
   }
   const quantity = credit?.quantity ?? facts.find((f) => f.credited)?.quantity ?? facts[0]?.quantity ?? null;
   if ((creditedToUs || (oursQualify && !credit)) && (quantity ?? 0) === 0) {
@@ -212,7 +212,7 @@ export async function linkedIdentityIn(store: Store, ctx: OrgContext, tenantId: 
 
 export function formatBizappsDiagnosis(d: BizappsDiagnoseResult): string {
   const r = d.resource;
-  const out = [`Diagnosis of ${r.kind} ${r.name} (${r.id}) in ${r.customerName} (${r.customerTenantId}), ${d.month} — as of ${d.asOf}`];
+  const out = [`Diagnosis of ${KIND_NOUN[r.kind as BizappsResourceKind] ?? r.kind} ${r.name} (${r.id}) in ${r.customerName} (${r.customerTenantId}), ${d.month} — as of ${d.asOf}`];
   out.push(`  ${d.credited ? `credited to you: ${d.quantity ?? 0} ${d.quantityType ?? ""}` : "not credited to you"}; environment ${r.environmentId ?? "none"} (${r.environmentType})`);
   out.push(`  your identities on it: ${d.identities.length ? "" : "none"}`);
   for (const i of d.identities) out.push(`    ${i.name ?? ""} ${i.objectId} (${i.kind}) ${i.role}${i.qualifies ? ", qualifying" : ", not qualifying"}`);

@@ -86,7 +86,7 @@ export interface BizappsExplanation {
 }
 
 const BASIS_TEXT: Readonly<Record<string, string>> = {
-  created: "created it", assigned: "was made owner (owner change)", solutionImport: "imported the solution", shared: "was shared it with edit rights",
+  created: "created it", assigned: "was made owner (owner change)", solutionImport: "imported the solution", shared: "got edit rights (shared with CanEdit: co-owner)",
   published: "published it", takeover: "took it over (Default.TakeOver)", instanceRole: "holds a role on the instance",
 };
 
