@@ -21,7 +21,7 @@ import { competitionFix, linkFix, ownerFix, type ResourceRef } from "./fixes.ts"
 import { firstActiveLocation } from "./diagnose.ts";
 
 export type BizappsCoverageStatus = "credited" | "atRisk" | "notCovered";
-export type BizappsRiskReason = "noLink" | "linkNotActive" | "locationInactive" | "principalDisabled" | "noActivity" | "usedByLinkedIdentity" | "anotherPartnerLater";
+export type BizappsRiskReason = "noLink" | "linkNotActive" | "locationInactive" | "principalDisabled" | "delegationEnded" | "noActivity" | "usedByLinkedIdentity" | "anotherPartnerLater";
 
 export interface BizappsCoverageResource {
   readonly resourceId: string;
@@ -125,12 +125,13 @@ export async function bizappsCoverage(store: Store, dataDir: string, q: { partne
         competitionFix(ref, qualifying.principalId), (await dir.info(tenant, qualifying.principalId)).userPrincipalName));
       continue;
     }
-    const failing = ours.find((f) => !f.qualifies && f.notQualifyingReason);
+    const failing = ours.find((f) => !f.qualifies && f.notQualifyingReason && f.notQualifyingReason !== "principalUnknown");
     if (failing) {
       const info = await dir.info(tenant, failing.principalId);
       const reason = failing.notQualifyingReason as BizappsRiskReason;
       const fix = reason === "noLink" || reason === "linkNotActive" ? linkFix(info, location, tenant)
         : reason === "locationInactive" ? `Reactivate ${failing.partnerLocationId} in Partner Center, or \`az managementpartner update --partner-id ${location}\` signed in as ${who(info)}.`
+          : reason === "delegationEnded" ? `Ask the customer to restore delegated administration to your tenant, or make a linked account of the customer's tenant the attributed user: ${ownerFix(ref, firstLinked(linkedIds, tenant) ?? "<your linked service account>")}`
           : reason === "principalDisabled" ? (info.deletedAt !== null ? ownerFix(ref, firstLinked(linkedIds, tenant) ?? "<another linked account>") : `Ask the customer to re-enable ${who(info)}.`)
             : `Use the instance with ${who(info)} during the month and import the activity (\`openpal activity import <file>\`).`;
       push(tenant, row("atRisk", failing, "partner", reason, `${who(info)} is the attributed user (${failing.attributedUserRole}) but ${RISK_TEXT[reason]}.`, fix, info.userPrincipalName ?? info.displayName));
@@ -169,7 +170,7 @@ const STATUS_ORDER: Readonly<Record<BizappsCoverageStatus, number>> = { atRisk: 
 
 const RISK_TEXT: Readonly<Record<BizappsRiskReason, string>> = {
   noLink: "it is not linked to a partner id", linkNotActive: "it was not linked while it held the relationship", locationInactive: "its location id is inactive",
-  principalDisabled: "it was disabled or deleted", noActivity: "it had no activity on the instance in the month",
+  principalDisabled: "it was disabled or deleted", delegationEnded: "the customer's delegated administration to your tenant did not hold", noActivity: "it had no activity on the instance in the month",
   usedByLinkedIdentity: "a linked identity uses it", anotherPartnerLater: "another partner acted later",
 };
 

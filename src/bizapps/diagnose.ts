@@ -9,6 +9,7 @@
  *   linkNotActive        our identity was linked, but not while it held the relationship
  *   locationInactive     our identity is linked to an inactive location id
  *   principalDisabled    our identity was disabled (or deleted) while it held the relationship
+ *   delegationEnded      our delegated administrator's delegation did not hold while it held the relationship
  *   noActivity           our identity is a Customer Insights user without activity in the month
  *   anotherPartnerLater  another partner's candidate acted later (decision 4)
  *   metricZero           credited (or qualifying) but the metric is zero: no use events / metrics
@@ -24,7 +25,7 @@ import { requireBizappsRun } from "./report.ts";
 import { factsFileOf, isoTime, KIND_NOUN, orgContext, PrincipalDirectory, span, who, type OrgContext } from "./context.ts";
 import { competitionFix, linkFix, ownerFix, type ResourceRef } from "./fixes.ts";
 
-export type BizappsDiagnosisCode = "notInRun" | "noRelationship" | "noLink" | "linkNotActive" | "locationInactive" | "principalDisabled" | "noActivity"
+export type BizappsDiagnosisCode = "notInRun" | "noRelationship" | "noLink" | "linkNotActive" | "locationInactive" | "principalDisabled" | "delegationEnded" | "noActivity"
   | "anotherPartnerLater" | "metricZero" | "nonProduction";
 
 export interface BizappsDiagnosis {
@@ -133,6 +134,10 @@ export async function diagnoseBizappsResource(store: Store, dataDir: string, q: 
         add("principalDisabled", `${who(info)} was ${info.deletedAt !== null ? `deleted (${isoTime(info.deletedAt)})` : "disabled"} while it held ${held}.`, ev,
           info.deletedAt !== null ? ownerFix(ref, target && target !== f.principalId ? target : "<another linked account>")
             : `Ask the customer to re-enable ${who(info)}; with its link intact, credit resumes (${ACTIVE_HINT})`);
+        break;
+      case "delegationEnded":
+        add("delegationEnded", `${who(info)} works in the customer tenant through delegated administration, but the customer's delegation to your tenant did not hold while it held ${held}.`, ev,
+          `Ask the customer to restore delegated administration to your tenant ${info.tenantId ?? ""} (Partner Center: Customers → delegated admin privileges), or make an account of the customer's tenant linked to your id the attributed user: ${ownerFix(ref, targetText)}`);
         break;
       case "noActivity":
         add("noActivity", `${who(info)} is a user of the Customer Insights instance ${ref.name} but has no activity on it in ${month}; an instance user counts only when active (decision 3).`, ev,

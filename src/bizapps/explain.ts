@@ -91,7 +91,8 @@ const BASIS_TEXT: Readonly<Record<string, string>> = {
 };
 
 const REASON_TEXT: Readonly<Record<string, string>> = {
-  noLink: "has no partner link", linkNotActive: "was not linked while it held the relationship", locationInactive: "was linked to an inactive location id",
+  noLink: "has no partner link", principalUnknown: "is not in the directory (neither the customer tenant nor a delegated partner tenant)",
+  delegationEnded: "acts through delegated administration, which did not hold while it was otherwise qualifying", linkNotActive: "was not linked while it held the relationship", locationInactive: "was linked to an inactive location id",
   principalDisabled: "was disabled (or deleted) while it held the relationship", noActivity: "had no activity on the instance in the month (a Customer Insights user counts only when active)",
 };
 
