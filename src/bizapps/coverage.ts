@@ -84,11 +84,21 @@ export async function bizappsCoverage(store: Store, dataDir: string, q: { partne
   const tenantNames = new Map((await store.directory.listTenants()).map((t) => [t.id.toLowerCase(), t.displayName]));
 
   const byTenant = new Map<string, BizappsCoverageResource[]>();
-  const push = (tenant: string, r: BizappsCoverageResource) => byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), r]);
+  const push = (tenant: string, r: BizappsCoverageResource) => {
+    const list = byTenant.get(tenant);
+    if (list) list.push(r);
+    else byTenant.set(tenant, [r]);
+  };
+  const byResource = new Map<string, BizappsFact[]>();
+  for (const f of facts) {
+    const list = byResource.get(f.resourceId);
+    if (list) list.push(f);
+    else byResource.set(f.resourceId, [f]);
+  }
   const creditedIds = new Set<string>();
   for (const c of credited) {
     creditedIds.add(c.resourceId);
-    const kind = facts.find((f) => f.resourceId === c.resourceId)?.resourceKind ?? kindOf(c.resourceType);
+    const kind = byResource.get(c.resourceId)?.[0]?.resourceKind ?? kindOf(c.resourceType);
     const info = await dir.info(c.customerTenantId, c.attributedUserObjectId);
     push(c.customerTenantId, {
       resourceId: c.resourceId, resourceName: c.resourceName, resourceKind: kind, workload: c.workload, resourceType: c.resourceType, environmentId: c.environmentId,
@@ -98,8 +108,6 @@ export async function bizappsCoverage(store: Store, dataDir: string, q: { partne
     });
   }
 
-  const byResource = new Map<string, BizappsFact[]>();
-  for (const f of facts) byResource.set(f.resourceId, [...(byResource.get(f.resourceId) ?? []), f]);
   for (const [resourceId, list] of byResource) {
     if (creditedIds.has(resourceId)) continue;
     const f0 = list[0] as BizappsFact;
