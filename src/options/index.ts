@@ -57,11 +57,16 @@ export interface Options {
   readonly shutdownTimeoutSeconds: number;
   /** Proxy addresses (IPs or CIDRs) whose X-Forwarded-For is believed for the client address; empty = none. */
   readonly trustProxy: readonly string[];
+  /** Solutions Partner rates (exact decimal text): per MAU for Power Apps, Power Automate, Power BI; per unified profile for Customer Insights. */
+  readonly bizappsRatePowerApps: string;
+  readonly bizappsRatePowerAutomate: string;
+  readonly bizappsRatePowerBi: string;
+  readonly bizappsRateCustomerInsights: string;
 }
 
 export type MetricsAccess = "open" | "admin" | "off";
 
-type Kind = "string" | "port" | "boolean" | "positiveInt" | { readonly oneOf: readonly string[] };
+type Kind = "string" | "port" | "boolean" | "positiveInt" | "decimal" | { readonly oneOf: readonly string[] };
 
 export interface OptionDefinition {
   readonly key: keyof Options;
@@ -98,6 +103,10 @@ export const optionDefinitions: readonly OptionDefinition[] = [
   { key: "metrics", flag: "--metrics", env: "OPENPAL_METRICS", kind: { oneOf: ["open", "admin", "off"] }, defaultText: "admin", description: "Access to /metrics (Prometheus text format): open to anyone, admin (Authorization: Bearer <admin key>) or off (404)." },
   { key: "shutdownTimeoutSeconds", flag: "--shutdown-timeout", env: "OPENPAL_SHUTDOWN_TIMEOUT", kind: "positiveInt", defaultText: "10", description: "On SIGTERM/SIGINT, seconds to let in-flight requests finish before their connections are closed." },
   { key: "trustProxy", flag: "--trust-proxy", env: "OPENPAL_TRUST_PROXY", kind: "string", defaultText: "(none)", description: "Comma-separated addresses or CIDRs of reverse proxies / load balancers (e.g. 10.0.0.5,10.1.0.0/16): from them, the client address is taken from X-Forwarded-For (for per-source throttling and logs); from anyone else the header is ignored." },
+  { key: "bizappsRatePowerApps", flag: "--bizapps-rate-power-apps", env: "OPENPAL_BIZAPPS_RATE_POWER_APPS", kind: "decimal", defaultText: "200", description: "Solutions Partner rate per monthly active user of a Power Apps app: MonthlyConsumptionValue = MAU × rate (business-applications attribution, docs/POWER-PLATFORM.md)." },
+  { key: "bizappsRatePowerAutomate", flag: "--bizapps-rate-power-automate", env: "OPENPAL_BIZAPPS_RATE_POWER_AUTOMATE", kind: "decimal", defaultText: "200", description: "Solutions Partner rate per monthly active user of a Power Automate flow." },
+  { key: "bizappsRatePowerBi", flag: "--bizapps-rate-power-bi", env: "OPENPAL_BIZAPPS_RATE_POWER_BI", kind: "decimal", defaultText: "200", description: "Solutions Partner rate per monthly active user of a Power BI dataset." },
+  { key: "bizappsRateCustomerInsights", flag: "--bizapps-rate-customer-insights", env: "OPENPAL_BIZAPPS_RATE_CUSTOMER_INSIGHTS", kind: "decimal", defaultText: "0.2", description: "Solutions Partner rate per unified profile of a Customer Insights instance." },
   { key: "config", flag: "--config", env: "OPENPAL_CONFIG", kind: "string", defaultText: "(none)", description: "Config file (JSON or YAML) whose keys are the option names in camelCase, e.g. {\"port\": 9443}." },
 ];
 
@@ -138,6 +147,11 @@ function parseValue(def: OptionDefinition, raw: RawValue, source: string): { val
     if (kind === "port" && n > 65535) return { problem: `${name}: ${n} is not a TCP port; use 0 to 65535 (0 picks a free port).` };
     if (kind === "positiveInt" && n < 1) return { problem: `${name}: must be at least 1.` };
     return { value: n };
+  }
+  if (kind === "decimal") {
+    const s = String(raw).trim();
+    if (!/^\d+(\.\d+)?$/.test(s)) return { problem: `${name}: "${String(raw)}" is not a non-negative decimal number; use e.g. 200 or 0.2.` };
+    return { value: s };
   }
   if (typeof kind === "object") {
     const s = String(raw);
@@ -250,8 +264,17 @@ export function resolveOptions(sources: OptionSources): OptionsResult {
     metrics: (values.metrics as MetricsAccess | undefined) ?? "admin",
     shutdownTimeoutSeconds: (values.shutdownTimeoutSeconds as number | undefined) ?? 10,
     trustProxy: Object.freeze(trustProxy),
+    bizappsRatePowerApps: (values.bizappsRatePowerApps as string | undefined) ?? "200",
+    bizappsRatePowerAutomate: (values.bizappsRatePowerAutomate as string | undefined) ?? "200",
+    bizappsRatePowerBi: (values.bizappsRatePowerBi as string | undefined) ?? "200",
+    bizappsRateCustomerInsights: (values.bizappsRateCustomerInsights as string | undefined) ?? "0.2",
   });
   return { ok: true, options };
+}
+
+/** The business-applications rates of resolved options (src/domain/bizapps.ts `BizappsRates`). */
+export function bizappsRatesOf(o: Options): { PowerApps: string; PowerAutomate: string; PowerBI: string; CustomerInsights: string } {
+  return { PowerApps: o.bizappsRatePowerApps, PowerAutomate: o.bizappsRatePowerAutomate, PowerBI: o.bizappsRatePowerBi, CustomerInsights: o.bizappsRateCustomerInsights };
 }
 
 /** Reads the config file named by flag or environment (if any) and resolves options. */
