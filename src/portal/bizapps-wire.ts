@@ -39,19 +39,33 @@ export interface BizappsAnswer {
   readonly rows: readonly BizappsRow[];
 }
 
-/** One candidate of the "latest partner" choice, as the portal may show it. */
-export interface BizappsCandidateView {
-  /** Yours: this organisation's location and identity; otherwise another partner's, unnamed. */
-  readonly yours: boolean;
-  readonly partnerLocationId: string | null;
-  readonly principalId: string | null;
-  readonly role: string | null;
-  readonly qualifies: boolean;
-  readonly notQualifyingReason: string | null;
-  readonly linkPath: string | null;
-  readonly lastActAt: number | null;
-  readonly lastActOperation: string | null;
-  readonly credited: boolean;
+/** The "latest partner" evidence (src/bizapps/explain.ts, partner audience: others unnamed). */
+export interface BizappsEvidence {
+  /** Why the credited partner and not another, in words. */
+  readonly decision: string;
+  readonly partners: readonly {
+    readonly yours: boolean;
+    /** "another partner" for another organisation. */
+    readonly partnerName: string;
+    readonly credited: boolean;
+    readonly lastActAt: string | null;
+    readonly lastActOperation: string | null;
+    readonly qualifyingSince: string | null;
+  }[];
+  readonly candidates: readonly {
+    /** null: another partner's or the customer's identity. */
+    readonly principalId: string | null;
+    readonly principalName: string | null;
+    readonly attributedUserRole: string;
+    readonly qualifies: boolean;
+    readonly notQualifyingReason: string | null;
+    readonly partnerLocationId: string | null;
+    readonly partnerName: string | null;
+    readonly lastActAt: string | null;
+    readonly credited: boolean;
+    /** metric ← resource ← relationship ← principal ← link ← partner, one line each. */
+    readonly chain: readonly string[];
+  }[];
 }
 
 export interface BizappsExplanation {
@@ -61,22 +75,42 @@ export interface BizappsExplanation {
   readonly relationship: { readonly role: string; readonly since: number | null; readonly until: number | null; readonly basis: string; readonly solution: string | null } | null;
   /** The link the credit came through (in the customer tenant, or the home tenant for a delegated administrator). */
   readonly link: { readonly partnerId: string; readonly tenantId: string; readonly since: number | null; readonly until: number | null } | null;
-  /** Every partner candidate of the month from the engine's facts, or null when the month has none written. */
-  readonly candidates: readonly BizappsCandidateView[] | null;
+  /** The evidence from the run's facts, or null with the reason (no facts written for the month). */
+  readonly evidence: BizappsEvidence | null;
+  readonly evidenceMessage: string | null;
+}
+
+export interface BizappsCoverageResource {
+  readonly resourceId: string;
+  readonly resourceName: string;
+  readonly workload: string;
+  readonly resourceType: string;
+  readonly environmentType: string;
+  readonly status: "credited" | "atRisk" | "notCovered";
+  readonly quantityType: string;
+  readonly quantity: number;
+  readonly value: string | null;
+  /** name null: a customer's or another partner's account. */
+  readonly attributedUser: { readonly name: string | null; readonly role: string; readonly account: "partner" | "customer" | "otherPartner" };
+  readonly reason: string | null;
+  /** Text with `code` spans. */
+  readonly message: string | null;
+  readonly fix: string | null;
 }
 
 export interface BizappsCustomerCoverage {
-  readonly customerTenantId: string;
-  readonly customerName: string;
-  readonly resources: number;
-  readonly mau: number;
-  readonly unifiedProfiles: number;
-  readonly monthlyConsumptionValue: string;
-  readonly byWorkload: Readonly<Record<string, number>>;
+  readonly tenantId: string;
+  readonly tenantName: string;
+  readonly credited: { readonly mau: number; readonly unifiedProfiles: number; readonly value: string };
+  readonly atRisk: { readonly mau: number; readonly unifiedProfiles: number; readonly resources: number };
+  readonly notCovered: { readonly mau: number; readonly unifiedProfiles: number; readonly resources: number };
+  readonly resources: readonly BizappsCoverageResource[];
 }
 
 export interface BizappsCoverageAnswer {
   readonly month: string | null;
   readonly months: readonly string[];
+  readonly asOf: string | null;
+  readonly message: string | null;
   readonly customers: readonly BizappsCustomerCoverage[];
 }

@@ -5,18 +5,17 @@
  *
  * Tenant isolation is absolute: the organisation is the one whose own tenant is the session's
  * current directory, every read is filtered by its global id, and a partner id that is not one of
- * its locations is refused (403). Another partner's candidate for a resource (the loser of a
- * "latest partner" contest) is shown without its partner id or identity: only that it existed,
- * how it stood and when it last acted.
+ * its locations is refused (403). The explanation's evidence (src/bizapps/explain.ts) and the
+ * coverage (src/bizapps/coverage.ts) are asked for with the "partner" audience: another partner's
+ * candidate (the loser of a "latest partner" contest) or a customer's account is shown without
+ * its identity or partner id.
  */
-import { existsSync } from "node:fs";
-import path from "node:path";
 import type { FastifyReply } from "fastify";
 import type { AppContext } from "../server/context.ts";
 import type { BizappsRollup } from "../store/bizapps.ts";
 import type { PortalError } from "./errors.ts";
 import type { PortalRequestContext, PortalRoutes } from "./routes.ts";
-import type { BizappsCandidateView, BizappsCoverageAnswer, BizappsCustomerCoverage, BizappsExplanation } from "./bizapps-wire.ts";
+import type { BizappsCoverageAnswer, BizappsEvidence, BizappsExplanation } from "./bizapps-wire.ts";
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 const WORKLOADS = new Set(["PowerApps", "PowerAutomate", "PowerBI", "CustomerInsights"]);
@@ -31,23 +30,6 @@ interface Organisation {
 
 function send(reply: FastifyReply, e: PortalError): FastifyReply {
   return reply.code(e.status).send({ error: { code: e.code, message: e.message } });
-}
-
-/** Exact sum of decimal strings (the rollups' consumption values), as a decimal string with 2+ places kept. */
-export function sumDecimalStrings(values: readonly string[]): string {
-  let scale = 0;
-  for (const v of values) scale = Math.max(scale, (v.split(".")[1] ?? "").length);
-  let total = 0n;
-  for (const v of values) {
-    const negative = v.startsWith("-");
-    const [int = "0", frac = ""] = v.replace(/^-/, "").split(".");
-    const units = BigInt(int + frac.padEnd(scale, "0"));
-    total += negative ? -units : units;
-  }
-  const negative = total < 0n;
-  const digits = (negative ? -total : total).toString().padStart(scale + 1, "0");
-  const text = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
-  return negative ? `-${text}` : text;
 }
 
 const monthRange = (month: string) => {
@@ -120,29 +102,24 @@ export function registerPortalBizapps(routes: PortalRoutes, ctx: AppContext): vo
     const q = req.query as Query;
     const scope = await scopeOf(pc, q);
     if ("status" in scope) return send(reply, scope);
-    const available = await ctx.store.bizapps.months();
     if (q.month && !MONTH.test(q.month)) return send(reply, { status: 400, code: "InvalidMonth", message: "Choose a month (YYYY-MM)." });
-    const month = q.month ?? available.at(-1);
-    if (!month || !available.includes(month)) return { month: month ?? null, months: available, customers: [] } satisfies BizappsCoverageAnswer;
-    const rows = await rowsOf(scope.org, scope.locationIds, [month], q);
-    return { month, months: available, customers: coverageFromRollups(rows) } satisfies BizappsCoverageAnswer;
-  });
-}
-
-/** Credited business applications per customer tenant, from the month's rollups. */
-export function coverageFromRollups(rows: readonly BizappsRollup[]): BizappsCustomerCoverage[] {
-  const byCustomer = new Map<string, BizappsRollup[]>();
-  for (const r of rows) byCustomer.set(r.customerTenantId, [...(byCustomer.get(r.customerTenantId) ?? []), r]);
-  return [...byCustomer.entries()].map(([customerTenantId, rs]) => {
-    const byWorkload: Record<string, number> = {};
-    for (const r of rs) byWorkload[r.workload] = (byWorkload[r.workload] ?? 0) + 1;
+    const months = await ctx.store.bizapps.months();
+    const month = q.month ?? months.at(-1);
+    if (!month || !months.includes(month)) return { month: month ?? null, months, asOf: null, customers: [], message: `No business-applications results for ${month ?? "any month"} yet. Ask the operator to run the attribution for that month.` } satisfies BizappsCoverageAnswer;
+    const { bizappsCoverage } = await import("../bizapps/coverage.ts");
+    const c = await bizappsCoverage(ctx.store, ctx.options.dataDir, { partnerId: scope.org.globalId, month, audience: "partner" });
     return {
-      customerTenantId, customerName: rs[0]?.customerName ?? customerTenantId, resources: rs.length,
-      mau: rs.filter((r) => r.quantityType === "MAU").reduce((s, r) => s + r.quantity, 0),
-      unifiedProfiles: rs.filter((r) => r.quantityType === "UnifiedProfiles").reduce((s, r) => s + r.quantity, 0),
-      monthlyConsumptionValue: sumDecimalStrings(rs.map((r) => r.monthlyConsumptionValue)), byWorkload,
-    };
-  }).sort((a, b) => Number(b.monthlyConsumptionValue) - Number(a.monthlyConsumptionValue) || a.customerName.localeCompare(b.customerName));
+      month: c.month, months, asOf: c.asOf, message: c.message,
+      customers: c.customers.map((t) => ({
+        tenantId: t.tenantId, tenantName: t.tenantName, credited: t.credited, atRisk: t.atRisk, notCovered: t.notCovered,
+        resources: t.resources.map((r) => ({
+          resourceId: r.resourceId, resourceName: r.resourceName, workload: r.workload, resourceType: r.resourceType, environmentType: r.environmentType, status: r.status,
+          quantityType: r.quantityType, quantity: r.quantity, value: r.value, attributedUser: { name: r.attributedUser.name, role: r.attributedUser.role, account: r.attributedUser.account },
+          reason: r.reason, message: r.message, fix: r.fix,
+        })),
+      })),
+    } satisfies BizappsCoverageAnswer;
+  });
 }
 
 async function explain(ctx: AppContext, org: Organisation, row: BizappsRollup): Promise<BizappsExplanation> {
@@ -178,51 +155,28 @@ async function explain(ctx: AppContext, org: Organisation, row: BizappsRollup): 
     .sort((a, b) => (b.validFrom ?? -Infinity) - (a.validFrom ?? -Infinity))[0];
   const link = linked ? { partnerId: linked.partnerId, tenantId: linkTenant, since: linked.validFrom, until: linked.validTo } : null;
 
-  return { row, attributedUser, relationship, link, candidates: await candidatesOf(ctx, org, row) };
+  return { row, attributedUser, relationship, link, ...(await evidenceOf(ctx, org, row)) };
 }
 
-/** The month's candidates for the row's resource from the engine's facts Parquet (null when not written). */
-async function candidatesOf(ctx: AppContext, org: Organisation, row: BizappsRollup): Promise<BizappsCandidateView[] | null> {
-  const file = path.join(path.resolve(ctx.options.dataDir), "attribution", `month=${row.month}`, "bizapps", "facts.parquet");
-  if (!existsSync(file)) return null;
-  const { DuckDBInstance } = await import("@duckdb/node-api");
-  const instance = await DuckDBInstance.create(":memory:");
-  const c = await instance.connect();
+/** The "latest partner" evidence and every candidate, from the run's facts (src/bizapps/explain.ts, partner audience). */
+async function evidenceOf(ctx: AppContext, org: Organisation, row: BizappsRollup): Promise<{ evidence: BizappsEvidence | null; evidenceMessage: string | null }> {
+  const { explainBizappsResource } = await import("../bizapps/explain.ts");
+  const { ReportError } = await import("../attribution/report.ts");
   try {
-    await c.run(`SET TimeZone = 'UTC'`);
-    const prepared = await c.prepare(`SELECT partner_location_id, global_id, principal_id, attributed_user_role, qualifies, not_qualifying_reason, link_path,
-        epoch_ms(last_act_at) AS last_act_ms, last_act_operation, credited
-      FROM read_parquet('${file.replaceAll("'", "''")}', hive_partitioning = false) WHERE resource_id = $1 AND customer_tenant_id = $2
-      ORDER BY credited DESC, qualifies DESC, last_act_at DESC NULLS LAST, partner_location_id NULLS LAST, principal_id`);
-    prepared.bindVarchar(1, row.resourceId.toLowerCase());
-    prepared.bindVarchar(2, row.customerTenantId.toLowerCase());
-    const facts = (await prepared.runAndReadAll()).getRowObjectsJS() as Record<string, unknown>[];
-    const out: BizappsCandidateView[] = [];
-    const seen = new Set<string>();
-    for (const f of facts) {
-      // Candidates without a partner (no link) belong to coverage (at risk), not to the choice of a partner.
-      if (f.global_id === null || f.global_id === undefined) continue;
-      const yours = f.global_id === org.globalId;
-      const view: BizappsCandidateView = {
-        yours,
-        partnerLocationId: yours ? (f.partner_location_id as string | null) : null,
-        principalId: yours ? (f.principal_id as string | null) : null,
-        role: yours ? (f.attributed_user_role as string | null) : null,
-        qualifies: f.qualifies === true,
-        notQualifyingReason: (f.not_qualifying_reason as string | null) ?? null,
-        linkPath: yours ? ((f.link_path as string | null) ?? null) : null,
-        lastActAt: f.last_act_ms === null || f.last_act_ms === undefined ? null : Number(f.last_act_ms),
-        lastActOperation: yours ? ((f.last_act_operation as string | null) ?? null) : null,
-        credited: f.credited === true,
-      };
-      const key = JSON.stringify(view);
-      if (seen.has(key)) continue; // one line per candidate, not per relationship interval
-      seen.add(key);
-      out.push(view);
-    }
-    return out;
-  } finally {
-    c.closeSync();
-    instance.closeSync();
+    const x = await explainBizappsResource(ctx.store, ctx.options.dataDir, { resourceId: row.resourceId, month: row.month, partnerId: org.globalId, audience: "partner" });
+    return {
+      evidence: {
+        decision: x.decision,
+        partners: x.partners.map((p) => ({ yours: p.globalId === org.globalId, partnerName: p.partnerName, credited: p.credited, lastActAt: p.lastActAt, lastActOperation: p.lastActOperation, qualifyingSince: p.qualifyingSince })),
+        candidates: x.candidates.map((c) => ({
+          principalId: c.principalId, principalName: c.principalName, attributedUserRole: c.attributedUserRole, qualifies: c.qualifies, notQualifyingReason: c.notQualifyingReason,
+          partnerLocationId: c.partnerLocationId, partnerName: c.partnerName, lastActAt: c.lastActAt, credited: c.credited, chain: c.chain,
+        })),
+      },
+      evidenceMessage: null,
+    };
+  } catch (error) {
+    if (error instanceof ReportError) return { evidence: null, evidenceMessage: error.message };
+    throw error;
   }
 }

@@ -6,7 +6,8 @@ import { portalApi, PortalApiError } from "../api.ts";
 import { ErrorNotice } from "../components/Notice.tsx";
 import { addDecimals, formatMoney, formatTime } from "../format.ts";
 import type { Organisation } from "./Insights.tsx";
-import type { BizappsAnswer, BizappsCoverageAnswer, BizappsExplanation, BizappsRow } from "../../../src/portal/bizapps-wire.ts";
+import { CodeText } from "../components/CodeText.tsx";
+import type { BizappsAnswer, BizappsCoverageAnswer, BizappsCoverageResource, BizappsExplanation, BizappsRow } from "../../../src/portal/bizapps-wire.ts";
 
 export const WORKLOAD_NAMES: Record<BizappsRow["workload"], string> = { PowerApps: "Power Apps", PowerAutomate: "Power Automate", PowerBI: "Power BI", CustomerInsights: "Customer Insights" };
 const RESOURCE_NAMES: Record<BizappsRow["resourceType"], string> = { CanvasApp: "Canvas app", ModelDrivenApp: "Model-driven app", Flow: "Flow", Dataset: "Dataset", Instance: "Instance" };
@@ -339,32 +340,55 @@ function BizAppsExplanationPanel({ row, onClose }: { row: BizappsRow; onClose: (
             <dt>Last act</dt>
             <dd data-testid="bizapps-explanation-last-act">{row.lastActAt === null ? "No act in the month" : when(row.lastActAt)}</dd>
           </dl>
-          {explanation.candidates === null ? (
-            <p className="hint">The list of every candidate appears once the month's business-applications facts are written by the attribution run.</p>
+          {explanation.evidence === null ? (
+            <p className="hint" data-testid="bizapps-evidence-missing">
+              Every candidate is listed once the month's business-applications facts are written: {explanation.evidenceMessage ?? "they are not there yet"}.
+            </p>
           ) : (
-            <table aria-label="Candidates this month" data-testid="bizapps-candidates">
-              <caption>Candidates this month</caption>
-              <thead>
-                <tr>
-                  <th>Partner</th>
-                  <th>Identity</th>
-                  <th>Qualifies</th>
-                  <th>Last act while qualifying</th>
-                  <th>Credited</th>
-                </tr>
-              </thead>
-              <tbody>
-                {explanation.candidates.map((c, i) => (
-                  <tr key={i}>
-                    <td>{c.yours ? `Yours (${c.partnerLocationId})` : "Another partner"}</td>
-                    <td>{c.yours ? `${c.principalId ?? "—"}${c.role ? ` (${c.role})` : ""}` : "—"}</td>
-                    <td>{c.qualifies ? "Yes" : `No: ${REASONS[c.notQualifyingReason ?? ""] ?? c.notQualifyingReason ?? "—"}`}</td>
-                    <td>{when(c.lastActAt)}</td>
-                    <td>{c.credited ? "Yes" : "No"}</td>
+            <>
+              <p data-testid="bizapps-evidence-decision">{explanation.evidence.decision}</p>
+              <table aria-label="Candidate partners this month" data-testid="bizapps-evidence-partners">
+                <thead>
+                  <tr>
+                    <th>Partner</th>
+                    <th>Last act while qualifying</th>
+                    <th>Qualifying since</th>
+                    <th>Credited</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {explanation.evidence.partners.map((p, i) => (
+                    <tr key={i}>
+                      <td>{p.yours ? `${p.partnerName} (yours)` : p.partnerName}</td>
+                      <td>
+                        {p.lastActAt ? formatTime(p.lastActAt) : "No act"}
+                        {p.lastActOperation ? ` (${p.lastActOperation})` : ""}
+                      </td>
+                      <td>{p.qualifyingSince ? formatTime(p.qualifyingSince) : "—"}</td>
+                      <td>{p.credited ? "Yes" : "No"}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <details>
+                <summary>Every candidate ({explanation.evidence.candidates.length})</summary>
+                <ol className="chains">
+                  {explanation.evidence.candidates.map((c, i) => (
+                    <li key={i}>
+                      <strong>
+                        {c.principalName ?? c.principalId ?? "Another partner's or the customer's identity"}, {c.attributedUserRole}
+                      </strong>
+                      : {c.credited ? "credited" : c.qualifies ? "qualifies, not credited" : `does not qualify (${REASONS[c.notQualifyingReason ?? ""] ?? c.notQualifyingReason ?? "—"})`}
+                      <ol className="chain">
+                        {c.chain.map((step, k) => (
+                          <li key={k}>{step}</li>
+                        ))}
+                      </ol>
+                    </li>
+                  ))}
+                </ol>
+              </details>
+            </>
           )}
         </>
       )}
@@ -375,7 +399,9 @@ function BizAppsExplanationPanel({ row, onClose }: { row: BizappsRow; onClose: (
   );
 }
 
-/** The business-applications part of Coverage: credited per customer tenant for the month. */
+const STATUS: Record<BizappsCoverageResource["status"], string> = { credited: "Credited", atRisk: "At risk", notCovered: "Not covered" };
+
+/** The business-applications part of Coverage: per customer tenant, credited and at risk, with the fix for each gap. */
 export function BizAppsCoverage({ organisation }: { organisation: Organisation }) {
   const [answer, setAnswer] = useState<BizappsCoverageAnswer | undefined>(undefined);
   const [month, setMonth] = useState<string | undefined>(undefined);
@@ -396,6 +422,7 @@ export function BizAppsCoverage({ organisation }: { organisation: Organisation }
   return (
     <section className="card" aria-labelledby="bizapps-coverage">
       <h2 id="bizapps-coverage">Business applications</h2>
+      <p>Power Apps, Power Automate, Power BI and Customer Insights: what your identities earn in each customer tenant, and what is at risk where an owner is not linked.</p>
       <ErrorNotice message={error} />
       {answer && answer.months.length === 0 && <p>No month has business-applications results yet.</p>}
       {answer && answer.months.length > 0 && (
@@ -410,32 +437,87 @@ export function BizAppsCoverage({ organisation }: { organisation: Organisation }
               </select>
             </div>
           </form>
-          {answer.customers.length === 0 ? (
-            <p>Nothing is credited to {organisation.name} in {answer.month}.</p>
-          ) : (
-            <table aria-label="Business applications credited per customer" data-testid="bizapps-coverage-table">
+          {answer.message && (
+            <p>
+              <CodeText text={answer.message} />
+            </p>
+          )}
+          {answer.customers.length > 0 && (
+            <table aria-label="Business applications per customer" data-testid="bizapps-coverage-table">
               <thead>
                 <tr>
                   <th>Customer</th>
-                  <th className="num">Resources credited</th>
                   <th className="num">MAU credited</th>
-                  <th className="num">Unified profiles credited</th>
+                  <th className="num">Profiles credited</th>
                   <th className="num">Consumption value</th>
+                  <th className="num">Resources at risk</th>
+                  <th className="num">MAU at risk</th>
+                  <th className="num">Profiles at risk</th>
                 </tr>
               </thead>
               <tbody>
                 {answer.customers.map((c) => (
-                  <tr key={c.customerTenantId} data-testid={`bizapps-coverage-${c.customerTenantId}`}>
-                    <td>{c.customerName}</td>
-                    <td className="num">{c.resources}</td>
-                    <td className="num">{c.mau.toLocaleString("en-US")}</td>
-                    <td className="num">{c.unifiedProfiles.toLocaleString("en-US")}</td>
-                    <td className="num">{usd(c.monthlyConsumptionValue)}</td>
+                  <tr key={c.tenantId} data-testid={`bizapps-coverage-${c.tenantId}`}>
+                    <td>{c.tenantName}</td>
+                    <td className="num">{c.credited.mau.toLocaleString("en-US")}</td>
+                    <td className="num">{c.credited.unifiedProfiles.toLocaleString("en-US")}</td>
+                    <td className="num" data-testid={`bizapps-credited-${c.tenantId}`}>
+                      {usd(c.credited.value)}
+                    </td>
+                    <td className="num" data-testid={`bizapps-at-risk-${c.tenantId}`}>
+                      {c.atRisk.resources}
+                    </td>
+                    <td className="num">{c.atRisk.mau.toLocaleString("en-US")}</td>
+                    <td className="num">{c.atRisk.unifiedProfiles.toLocaleString("en-US")}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
           )}
+          {answer.customers.map((c) => {
+            const shown = c.resources.filter((r) => r.status !== "notCovered");
+            if (shown.length === 0) return null;
+            return (
+              <table key={c.tenantId} aria-label={`Business-applications resources in ${c.tenantName}`}>
+                <caption>{c.tenantName}</caption>
+                <thead>
+                  <tr>
+                    <th>Resource</th>
+                    <th>Environment</th>
+                    <th>Attributed user</th>
+                    <th>Status</th>
+                    <th className="num">Quantity</th>
+                    <th>Fix</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {shown.map((r) => (
+                    <tr key={r.resourceId} data-testid={`bizapps-resource-${r.resourceId}`}>
+                      <td>
+                        {r.resourceName} <span className="hint">({WORKLOAD_NAMES[r.workload as BizappsRow["workload"]] ?? r.workload})</span>
+                      </td>
+                      <td>{r.environmentType}</td>
+                      <td>
+                        {r.attributedUser.name ?? (r.attributedUser.account === "customer" ? "The customer's account" : "Another partner's identity")} ({r.attributedUser.role})
+                      </td>
+                      <td>
+                        <span className={r.status === "credited" ? "tag" : "tag gap"}>{STATUS[r.status]}</span>
+                        {r.message && (
+                          <p className="hint">
+                            <CodeText text={r.message} />
+                          </p>
+                        )}
+                      </td>
+                      <td className="num">
+                        {r.quantity.toLocaleString("en-US")} {r.quantityType}
+                      </td>
+                      <td>{r.fix && r.status !== "credited" ? <CodeText text={r.fix} /> : "—"}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            );
+          })}
         </>
       )}
     </section>
