@@ -56,7 +56,8 @@ const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 function emptyRelation(columns: readonly (readonly [string, string])[]): string {
   const values = columns.map(([, type]) => `CAST(NULL AS ${type})`).join(", ");
-  return `(SELECT * FROM (VALUES (${values})) t(${columns.map(([name]) => name).join(", ")}) WHERE false)`;
+  // Names quoted: "at" is a keyword in a DuckDB alias list.
+  return `(SELECT * FROM (VALUES (${values})) t(${columns.map(([name]) => `"${name}"`).join(", ")}) WHERE false)`;
 }
 
 /** A DuckDB table expression of the month's events (an empty one with the same columns when none). */
