@@ -24,7 +24,7 @@ export interface BizappsRow {
   readonly linkPath: "home" | "delegatedAdmin";
   readonly quantityType: "MAU" | "UnifiedProfiles";
   readonly quantity: number;
-  readonly quantitySource: "metrics" | "activity";
+  readonly quantitySource: "metrics" | "activity" | "none";
   /** Exact decimal text (USD). */
   readonly monthlyConsumptionValue: string;
   readonly decidedBy: "onlyPartner" | "latestActivity" | "latestRelationship";

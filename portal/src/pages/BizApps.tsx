@@ -300,7 +300,7 @@ function BizAppsExplanationPanel({ row, onClose }: { row: BizappsRow; onClose: (
   const rel = explanation?.relationship;
   const link = explanation?.link;
   const basis = (b: string, solution: string | null) =>
-    b === "solutionImport" ? `by importing the solution ${solution ?? ""}`.trim() : b === "takeover" ? "by taking the dataset over" : b === "published" ? "by publishing it" : b === "created" ? "by creating it" : b === "instanceRole" ? "by a role on the instance" : `(${b})`;
+    b === "solutionImport" ? `by importing the solution ${solution ?? ""}`.trim() : b === "takeover" ? "by taking the dataset over" : b === "published" ? "by publishing it" : b === "created" ? "by creating it" : b === "instanceRole" ? "by a role on the instance" : b === "assigned" ? "by an owner change" : b === "shared" ? "by sharing with edit rights" : `(${b})`;
   return (
     <section ref={panel} className="card explanation" role="dialog" aria-labelledby="bizapps-explanation-title" onKeyDown={(e) => e.key === "Escape" && onClose()}>
       <h2 id="bizapps-explanation-title" tabIndex={-1} ref={heading}>
@@ -317,7 +317,7 @@ function BizAppsExplanationPanel({ row, onClose }: { row: BizappsRow; onClose: (
             </dd>
             <dt>Metric</dt>
             <dd data-testid="bizapps-explanation-metric">
-              {quantity(row)} in {row.month} ({row.quantitySource === "metrics" ? "from a metrics file" : "distinct users with a use event"}) = {usd(row.monthlyConsumptionValue)}
+              {quantity(row)} in {row.month} ({row.quantitySource === "metrics" ? "from a metrics file" : row.quantitySource === "activity" ? "distinct users with a use event" : "no metric given"}) = {usd(row.monthlyConsumptionValue)}
             </dd>
             <dt>Attributed user</dt>
             <dd data-testid="bizapps-explanation-user">
