@@ -194,9 +194,13 @@ export function metricsCsv(metrics: readonly DemoMetric[]): string {
   return ["Month,TenantId,Workload,ResourceId,Metric,Value", ...metrics.map((m) => [m.month, m.tenantId, m.workload, m.resourceId, m.metric, m.value].map(csvCell).join(","))].join("\r\n") + "\r\n";
 }
 
-/** The stable id of an OpenPAL activity row: SHA-256 of its normalised fields (ids in lower case). */
+/**
+ * The stable id of an OpenPAL activity row: SHA-256 of its source and normalised fields joined by
+ * "|" (ids in lower case), the id `openpal activity import` gives the same row, so importing the
+ * demo's CSV again adds nothing.
+ */
 export function activityEventId(e: DemoActivityEvent): string {
-  return createHash("sha256").update([e.timestamp, lc(e.tenantId), e.workload, lc(e.resourceId), lc(e.userObjectId), e.operation].join("\n")).digest("hex");
+  return createHash("sha256").update(["openpal-activity", e.timestamp, lc(e.tenantId), e.workload, lc(e.resourceId), lc(e.userObjectId), e.operation].join("|")).digest("hex");
 }
 
 const sql = (s: string) => `'${s.replaceAll("'", "''")}'`;
@@ -234,7 +238,7 @@ export async function seedDemoActivity(world: WorldFile, months: readonly string
     await c.run(`CREATE TABLE mt AS SELECT * FROM read_csv(${sql(files.metrics)}, header = true, all_varchar = true)`);
     const uses = [...DEMO_USE_OPERATIONS].map(sql).join(", ");
     await c.run(`CREATE TABLE demo_events AS SELECT
-        sha256(concat_ws(chr(10), Timestamp, lower(TenantId), Workload, lower(ResourceId), lower(UserObjectId), Operation)) AS event_id,
+        sha256(concat_ws('|', 'openpal-activity', Timestamp, lower(TenantId), Workload, lower(ResourceId), lower(UserObjectId), Operation)) AS event_id,
         CAST(strptime(Timestamp, '%Y-%m-%dT%H:%M:%SZ') AS TIMESTAMP) AS "at", lower(TenantId) AS tenant_id, Workload AS workload,
         lower(ResourceId) AS resource_id, lower(UserObjectId) AS user_object_id, Operation AS operation,
         Operation IN (${uses}) AS is_use, 'openpal-activity' AS source
