@@ -10,10 +10,9 @@
  * milliseconds.
  */
 import { existsSync } from "node:fs";
-import path from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 
-export type NotQualifyingReason = "noLink" | "linkNotActive" | "locationInactive" | "principalDisabled" | "noActivity";
+export type NotQualifyingReason = "noLink" | "principalUnknown" | "linkNotActive" | "locationInactive" | "principalDisabled" | "delegationEnded" | "noActivity";
 export type BizappsResourceKind = "canvasApp" | "modelDrivenApp" | "flow" | "dataset" | "ciInstance";
 
 /** One row of the facts file. */
@@ -52,9 +51,8 @@ export interface BizappsFact {
   readonly quantitySource: string | null;
 }
 
-export function bizappsFactsFile(dataDir: string, month: string): string {
-  return path.join(path.resolve(dataDir), "attribution", `month=${month}`, "bizapps", "facts.parquet");
-}
+/** Where the engine writes the month's facts (src/attribution/engine.ts). */
+export { bizappsFactsFile } from "../attribution/engine.ts";
 
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 const ms = (col: string) => `CAST(epoch_ms(${col}) AS DOUBLE) AS ${col}`;
