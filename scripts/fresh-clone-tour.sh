@@ -6,7 +6,8 @@
 #      port; its data dir is the clone's own ./.openpal);
 #   3. walks every step of the README's "A short tour" (login, managementpartner create / show /
 #      create refused / link-all, curl with a token from the token endpoint, report azure-usage,
-#      explain, coverage, diagnose), checking each step's exit code and a key string;
+#      explain, coverage, diagnose, report bizapps-usage, explain --resource), checking each step's
+#      exit code and a key string;
 #   4. stops the server, starts it again on the same data dir (`npm start`), and walks the tour a
 #      second time: the link made in the first walk is still there (create answers
 #      PartnerAlreadyLinked), so the walk removes it and links again; then one more restart.
@@ -173,6 +174,9 @@ walk() {
   step "explain (walk $n)" 0 "e5000000-0000-4000-8000-000000000002" "4000002" -- "${openpal[@]}" explain --partner-id 4000002 --subscription e5000000-0000-4000-8000-000000000002 --month 2026-10
   step "coverage (walk $n)" 0 "4000000" "$FABRIKAM" -- "${openpal[@]}" coverage --partner-id 4000000
   step "diagnose (walk $n)" 0 "$FABRIKAM" -- "${openpal[@]}" diagnose --partner-id 5100000 --tenant "$FABRIKAM"
+  # 6. business applications: the demo's activity is attributed by the same runs
+  step "report bizapps-usage (walk $n)" 0 "Field inspections" "4000001" -- "${openpal[@]}" report bizapps-usage --month 2026-10 --global-id 4000000 --format table
+  step "explain a business application (walk $n)" 0 "Field inspections" "latest partner" -- "${openpal[@]}" explain --resource 30000000-a000-4000-8000-000000000001 --month 2026-10 --partner-id 4000000
 }
 
 echo "== clone $(git -C "$SOURCE" rev-parse --short HEAD) of $SOURCE into $CLONE"

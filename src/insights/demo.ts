@@ -1,7 +1,9 @@
 /**
  * The demo at `npm start`: when the server starts on the demo world and the usage lake is empty,
- * generate two months of usage for it (src/usage/demo.ts), import them and attribute both months,
- * so the reports, insights and portal show non-trivial attribution from the first minute.
+ * generate two months of usage for it (src/usage/demo.ts) and of business-applications activity
+ * and metrics (src/activity/demo.ts), import them and attribute both months, so the reports,
+ * insights and portal show non-trivial attribution, Azure and business applications, from the
+ * first minute.
  * Runs after the world is applied, in the background: the server does not wait for it.
  */
 import path from "node:path";
@@ -10,6 +12,7 @@ import type { AppContext } from "../server/context.ts";
 import { readWorldFile } from "../world/index.ts";
 import { openUsageLake } from "../usage/index.ts";
 import { seedDemoUsage } from "../usage/demo.ts";
+import { seedDemoActivity } from "../activity/demo.ts";
 import { attributeUsage } from "../attribution/index.ts";
 import { observeLakeImport, timedAttribution } from "../ops/metrics.ts";
 import { withOperationLock } from "../store/index.ts";
@@ -20,19 +23,22 @@ export const DEMO_MONTHS: readonly string[] = ["2026-09", "2026-10"];
 export const DEMO_WORLD_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "world", "demo", "world.json");
 
 /** Seeds and attributes the demo months; returns what it did (for logs and the CLI). */
-export async function seedDemo(ctx: Pick<AppContext, "store" | "clock">, dataDir: string, worldFile = DEMO_WORLD_FILE, months: readonly string[] = DEMO_MONTHS): Promise<{ imported: number; months: readonly string[] }> {
+export async function seedDemo(ctx: Pick<AppContext, "store" | "clock">, dataDir: string, worldFile = DEMO_WORLD_FILE, months: readonly string[] = DEMO_MONTHS): Promise<{ imported: number; activityEvents: number; metrics: number; months: readonly string[] }> {
   const parsed = readWorldFile(worldFile);
   if (!parsed.ok) throw new Error(`demo world ${worldFile} is invalid: ${parsed.problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`);
   const t0 = performance.now();
   const summary = await seedDemoUsage(parsed.world, months, dataDir);
   observeLakeImport("focus", (performance.now() - t0) / 1000, summary?.rowsKept ?? 0);
+  // Business applications: activity and metrics into the activity lake, before the months are
+  // attributed (one attribution run computes Azure and business-applications credit together).
+  const activity = await seedDemoActivity(parsed.world, months, dataDir);
   for (const month of months) {
     for (const policy of ["pec", "all-roles"] as const) {
       // Several servers starting on one store attribute a month one after another, never at once.
       await withOperationLock(ctx.store, `attribution ${month}`, { wait: true }, () => timedAttribution(() => attributeUsage({ store: ctx.store, dataDir, month, policy, clock: ctx.clock })));
     }
   }
-  return { imported: summary?.rowsKept ?? 0, months };
+  return { imported: summary?.rowsKept ?? 0, activityEvents: activity?.events ?? 0, metrics: activity?.metrics ?? 0, months };
 }
 
 /** Called by the composition root after the start world is applied. */
@@ -53,6 +59,6 @@ export function seedDemoOnStart(ctx: AppContext): void {
   if (!world || !isDemoWorld(world)) return;
   if (openUsageLake(ctx.options.dataDir).months().length > 0) return;
   seedDemo(ctx, ctx.options.dataDir)
-    .then((r) => ctx.log.info({ months: r.months, rows: r.imported }, "demo usage seeded and attributed"))
+    .then((r) => ctx.log.info({ months: r.months, rows: r.imported, activityEvents: r.activityEvents, metrics: r.metrics }, "demo usage and activity seeded and attributed"))
     .catch((error: unknown) => ctx.log.warn({ err: error }, "demo usage could not be seeded; run `openpal attribution seed-demo`"));
 }

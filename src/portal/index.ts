@@ -13,6 +13,7 @@ import fastifyStatic from "@fastify/static";
 import type { AppContext } from "../server/context.ts";
 import { registerPortalRoutes } from "./routes.ts";
 import { registerPortalInsights } from "./insights.ts";
+import { registerPortalBizapps } from "./bizapps.ts";
 import { registerPortalDpor } from "./dpor.ts";
 import { portalError } from "./errors.ts";
 
@@ -44,6 +45,7 @@ export async function registerPortal(app: FastifyInstance, opts: { context: AppC
     });
     const routes = await registerPortalRoutes(app, portal, opts.context);
     registerPortalInsights(routes, opts.context);
+    registerPortalBizapps(routes, opts.context);
     registerPortalDpor(routes, opts.context);
     // Unknown API paths answer JSON, never the app's HTML.
     portal.all("/portal/api/*", async (req, reply) => {

@@ -9,6 +9,7 @@ import { formatTime } from "../format.ts";
 import { SignInPrompt } from "../components/SignInPrompt.tsx";
 import { useSession } from "../session.tsx";
 import { useInsightsContext, type Organisation } from "./Insights.tsx";
+import { BizAppsCoverage } from "./BizApps.tsx";
 import type { CoverageIdentity, CustomerCoverage, DiagnoseResult } from "../../../src/attribution/wire.ts";
 
 interface CoverageAnswer {
@@ -213,6 +214,7 @@ function CoverageReport({ organisation, months }: { organisation: Organisation; 
           </table>
         </section>
       ))}
+      <BizAppsCoverage organisation={organisation} />
       <Diagnose organisation={organisation} month={month} policy={policy} />
     </>
   );

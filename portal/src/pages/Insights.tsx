@@ -9,6 +9,7 @@ import { SignInPrompt } from "../components/SignInPrompt.tsx";
 import { useSession } from "../session.tsx";
 import { addDecimals, formatMoney, formatTime, sumDecimals } from "../format.ts";
 import type { AzureUsageRow, Explanation } from "../../../src/attribution/wire.ts";
+import { BizAppsInsights } from "./BizApps.tsx";
 
 export interface Organisation {
   readonly globalId: string;
@@ -74,8 +75,16 @@ function InsightsPanel() {
       </section>
     );
   }
-  if (context.months.length === 0) return <p className="card">No month has been attributed yet. Ask the operator to run the attribution (openpal attribution run --month YYYY-MM).</p>;
-  return <InsightsReport organisation={context.organisation} months={context.months} />;
+  return (
+    <>
+      {context.months.length === 0 ? (
+        <p className="card">No month has been attributed yet. Ask the operator to run the attribution (openpal attribution run --month YYYY-MM).</p>
+      ) : (
+        <InsightsReport organisation={context.organisation} months={context.months} />
+      )}
+      <BizAppsInsights organisation={context.organisation} />
+    </>
+  );
 }
 
 function InsightsReport({ organisation, months }: { organisation: Organisation; months: readonly string[] }) {

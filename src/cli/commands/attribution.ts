@@ -110,7 +110,7 @@ export function attributionCommand(): Command {
   attribution.addCommand(run);
 
   const seed = new Command("seed-demo")
-    .description("Generate two months of usage for a world file (default: the demo world), import it and attribute both months (creates the data dir if needed).")
+    .description("Generate two months of usage (and business-applications activity and metrics, for a world with Power Platform estates) for a world file (default: the demo world), import it and attribute both months (creates the data dir if needed).")
     .option("--data-dir <dir>", "data directory (env OPENPAL_DATA_DIR; default ./.openpal)")
     .option("--postgres-url <url>", "PostgreSQL store instead of the data dir's SQLite")
     .option("--world <file>", "world file whose subscriptions get usage (default: the demo world)")
@@ -120,7 +120,8 @@ export function attributionCommand(): Command {
     const months = String(parsed.months ?? DEMO_MONTHS.join(",")).split(",").map((m) => requireMonth(m.trim(), "--months"));
     await withLocalStore(parsed, async (store, dataDir) => {
       const r = await seedDemo({ store, clock: systemClock }, dataDir, (parsed.world as string | undefined) ?? DEMO_WORLD_FILE, months);
-      process.stdout.write(`imported ${r.imported} usage rows and attributed ${r.months.join(", ")} (policies pec and all-roles).\nTry: openpal report azure-usage --month ${r.months.at(-1)}\n`);
+      const activity = r.activityEvents + r.metrics > 0 ? `, ${r.activityEvents} business-applications activity events and ${r.metrics} metrics` : "";
+      process.stdout.write(`imported ${r.imported} usage rows${activity} and attributed ${r.months.join(", ")} (policies pec and all-roles).\nTry: openpal report azure-usage --month ${r.months.at(-1)}\n`);
     }, { create: true });
   });
   attribution.addCommand(seed);
