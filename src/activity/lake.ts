@@ -56,7 +56,7 @@ const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 function emptyRelation(columns: readonly (readonly [string, string])[]): string {
   const values = columns.map(([, type]) => `CAST(NULL AS ${type})`).join(", ");
-  return `(SELECT * FROM (VALUES (${values})) t(${columns.map(([name]) => name).join(", ")}) WHERE false)`;
+  return `(SELECT * FROM (VALUES (${values})) t(${columns.map(([name]) => `"${name}"`).join(", ")}) WHERE false)`;
 }
 
 /** A DuckDB table expression of the month's events (an empty one with the same columns when none). */
