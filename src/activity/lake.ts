@@ -56,6 +56,7 @@ const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 function emptyRelation(columns: readonly (readonly [string, string])[]): string {
   const values = columns.map(([, type]) => `CAST(NULL AS ${type})`).join(", ");
+  // Names quoted: "at" is a keyword in a DuckDB alias list.
   return `(SELECT * FROM (VALUES (${values})) t(${columns.map(([name]) => `"${name}"`).join(", ")}) WHERE false)`;
 }
 

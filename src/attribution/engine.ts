@@ -21,6 +21,9 @@ import type { Clock } from "../domain/time.ts";
 import { buildCoverage, loadCoverageInput, monthWindow, type CoverageTable, type Policy } from "./coverage.ts";
 import { formatDecimal, parseDecimal } from "../domain/attribution.ts";
 import { factsQuery, rollupQuery } from "./sql.ts";
+import { loadBizappsSnapshot, type BizappsSnapshot } from "../bizapps/candidates.ts";
+import { computeBizapps, type BizappsSummary } from "../bizapps/engine.ts";
+import type { BizappsRates } from "../domain/bizapps.ts";
 
 export interface AttributeOptions {
   readonly store: Store;
@@ -34,6 +37,8 @@ export interface AttributeOptions {
   readonly threads?: number;
   /** Progress messages for a terminal. */
   readonly onProgress?: (step: string) => void;
+  /** Solutions Partner rates for business applications (default: DEFAULT_BIZAPPS_RATES; options `--bizapps-rate-*`). */
+  readonly bizappsRates?: BizappsRates;
 }
 
 export interface AttributionSummary {
@@ -52,6 +57,8 @@ export interface AttributionSummary {
   /** Usage cost of the month per currency, and the part credited (eligible, deduplicated per organisation). */
   readonly costByCurrency: Readonly<Record<string, string>>;
   readonly timings: Readonly<Record<string, number>>;
+  /** Business applications (Power Platform, Customer Insights), computed and published with the month. */
+  readonly bizapps: BizappsSummary;
 }
 
 export function factsDir(dataDir: string, month: string, policy: string): string {
@@ -59,6 +66,10 @@ export function factsDir(dataDir: string, month: string, policy: string): string
 }
 export function factsFile(dataDir: string, month: string, policy: string): string {
   return path.join(factsDir(dataDir, month, policy), "facts.parquet");
+}
+/** Business-applications facts of a month (one file for every policy: the rules do not depend on it). */
+export function bizappsFactsFile(dataDir: string, month: string): string {
+  return path.join(path.resolve(dataDir), "attribution", `month=${month}`, "bizapps", "facts.parquet");
 }
 
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
@@ -141,14 +152,16 @@ export async function attributeUsage(opts: AttributeOptions): Promise<Attributio
     }
   };
 
-  const coverage = await timed("coverage", async () => buildCoverage(await loadCoverageInput(opts.store, window), window, policy));
-  return attributeWithCoverage({ ...opts, policy }, coverage, timings, timed);
+  const input = await timed("load control plane", () => loadCoverageInput(opts.store, window));
+  const coverage = await timed("coverage", async () => buildCoverage(input, window, policy));
+  const bizapps = await timed("bizapps candidates", () => loadBizappsSnapshot(opts.store, window, input));
+  return attributeWithCoverage({ ...opts, policy }, coverage, timings, timed, bizapps);
 }
 
 /** The SQL half, for a coverage table already built (the coverage report passes what-if tables). */
 async function attributeWithCoverage(
   opts: AttributeOptions & { policy: Policy }, coverage: CoverageTable, timings: Record<string, number>,
-  timed: <T>(name: string, work: () => Promise<T>) => Promise<T>,
+  timed: <T>(name: string, work: () => Promise<T>) => Promise<T>, bizappsSnapshot: BizappsSnapshot,
 ): Promise<AttributionSummary> {
   const lake = openUsageLake(opts.dataDir);
   const destination = factsDir(opts.dataDir, opts.month, opts.policy);
@@ -189,6 +202,13 @@ async function attributeWithCoverage(
     }
     const unknownSubscriptions: UnknownSubscription[] = [...unknown].map(([subscriptionId, u]) => ({ subscriptionId, rows: u.rows, cost: u.cost }));
 
+    const bizappsTmp = path.join(scratch, "bizapps-facts.parquet");
+    const bizappsDestination = bizappsFactsFile(opts.dataDir, opts.month);
+    const bizapps = await timed("bizapps", () => computeBizapps(c, bizappsSnapshot, {
+      dataDir: opts.dataDir, month: opts.month, window: coverage.window, factsPath: bizappsTmp, publishedFactsPath: bizappsDestination,
+      ranAt: opts.clock.now(), rates: opts.bizappsRates,
+    }));
+
     const rollups: AttributionRollup[] = rollupRows.map((r) => ({
       customerTenantId: String(r.customer_tenant_id), month: opts.month, policy: opts.policy,
       partnerLocationId: String(r.partner_location_id), globalId: String(r.global_id), attributionType: String(r.attribution_type) as "PAL" | "DPOR",
@@ -207,16 +227,23 @@ async function attributeWithCoverage(
       coverageRows: coverage.rows.length, usageRows, attributedRows: Number(counts.rows), facts: Number(counts.facts),
       factsPath: path.join(destination, "facts.parquet"), rollups: rollups.length, unknownSubscriptions,
       costByCurrency: Object.fromEntries([...costByCurrency].map(([k, v]) => [k, formatDecimal(v, 18).replace(/\.?0+$/, "")])), timings,
+      bizapps: bizapps.summary,
     };
     await timed("publish", async () => {
       writeFileSync(path.join(scratch, "evidence.json"), JSON.stringify([...coverage.evidence.values()]));
       renameSync(path.join(scratch, "evidence.json"), path.join(destination, "evidence.json"));
       renameSync(tmpFacts, path.join(destination, "facts.parquet"));
-      await opts.store.transaction((tx) => tx.attribution.replaceMonth({
-        month: opts.month, policy: opts.policy, policyVersion: summary.policyVersion, ranAt: opts.clock.now(), usageRows,
-        attributedRows: summary.attributedRows, facts: summary.facts, factsPath: summary.factsPath, unknownSubscriptions,
-        details: { coverageRows: coverage.rows.length, costByCurrency: summary.costByCurrency, timings },
-      }, rollups));
+      mkdirSync(path.dirname(bizappsDestination), { recursive: true });
+      renameSync(bizappsTmp, bizappsDestination);
+      // One transaction: a reader sees the old month or the new one, Azure and business applications alike.
+      await opts.store.transaction(async (tx) => {
+        await tx.attribution.replaceMonth({
+          month: opts.month, policy: opts.policy, policyVersion: summary.policyVersion, ranAt: opts.clock.now(), usageRows,
+          attributedRows: summary.attributedRows, facts: summary.facts, factsPath: summary.factsPath, unknownSubscriptions,
+          details: { coverageRows: coverage.rows.length, costByCurrency: summary.costByCurrency, timings },
+        }, rollups);
+        await tx.bizapps.replaceMonth(bizapps.run, bizapps.rollups);
+      });
     });
     return summary;
   } finally {

@@ -54,11 +54,16 @@ export interface Options {
   readonly metrics: MetricsAccess;
   /** Seconds a stopping server waits for in-flight requests before closing them. */
   readonly shutdownTimeoutSeconds: number;
+  /** Solutions Partner rates (exact decimal text): per MAU for Power Apps, Power Automate, Power BI; per unified profile for Customer Insights. */
+  readonly bizappsRatePowerApps: string;
+  readonly bizappsRatePowerAutomate: string;
+  readonly bizappsRatePowerBi: string;
+  readonly bizappsRateCustomerInsights: string;
 }
 
 export type MetricsAccess = "open" | "admin" | "off";
 
-type Kind = "string" | "port" | "boolean" | "positiveInt" | { readonly oneOf: readonly string[] };
+type Kind = "string" | "port" | "boolean" | "positiveInt" | "decimal" | { readonly oneOf: readonly string[] };
 
 export interface OptionDefinition {
   readonly key: keyof Options;
@@ -94,6 +99,10 @@ export const optionDefinitions: readonly OptionDefinition[] = [
   { key: "insightsCallbackHosts", flag: "--insights-callback-hosts", env: "OPENPAL_INSIGHTS_CALLBACK_HOSTS", kind: "string", defaultText: "(none)", description: "Comma-separated hosts (host or host:port) that Partner Center insights report callbacks (CallbackUrl) may reach; callbacks to any other host are refused. See docs/PARTNER-INSIGHTS-API.md." },
   { key: "metrics", flag: "--metrics", env: "OPENPAL_METRICS", kind: { oneOf: ["open", "admin", "off"] }, defaultText: "admin", description: "Access to /metrics (Prometheus text format): open to anyone, admin (Authorization: Bearer <admin key>) or off (404)." },
   { key: "shutdownTimeoutSeconds", flag: "--shutdown-timeout", env: "OPENPAL_SHUTDOWN_TIMEOUT", kind: "positiveInt", defaultText: "10", description: "On SIGTERM/SIGINT, seconds to let in-flight requests finish before their connections are closed." },
+  { key: "bizappsRatePowerApps", flag: "--bizapps-rate-power-apps", env: "OPENPAL_BIZAPPS_RATE_POWER_APPS", kind: "decimal", defaultText: "200", description: "Solutions Partner rate per monthly active user of a Power Apps app: MonthlyConsumptionValue = MAU × rate (business-applications attribution, docs/POWER-PLATFORM.md)." },
+  { key: "bizappsRatePowerAutomate", flag: "--bizapps-rate-power-automate", env: "OPENPAL_BIZAPPS_RATE_POWER_AUTOMATE", kind: "decimal", defaultText: "200", description: "Solutions Partner rate per monthly active user of a Power Automate flow." },
+  { key: "bizappsRatePowerBi", flag: "--bizapps-rate-power-bi", env: "OPENPAL_BIZAPPS_RATE_POWER_BI", kind: "decimal", defaultText: "200", description: "Solutions Partner rate per monthly active user of a Power BI dataset." },
+  { key: "bizappsRateCustomerInsights", flag: "--bizapps-rate-customer-insights", env: "OPENPAL_BIZAPPS_RATE_CUSTOMER_INSIGHTS", kind: "decimal", defaultText: "0.2", description: "Solutions Partner rate per unified profile of a Customer Insights instance." },
   { key: "config", flag: "--config", env: "OPENPAL_CONFIG", kind: "string", defaultText: "(none)", description: "Config file (JSON or YAML) whose keys are the option names in camelCase, e.g. {\"port\": 9443}." },
 ];
 
@@ -134,6 +143,11 @@ function parseValue(def: OptionDefinition, raw: RawValue, source: string): { val
     if (kind === "port" && n > 65535) return { problem: `${name}: ${n} is not a TCP port; use 0 to 65535 (0 picks a free port).` };
     if (kind === "positiveInt" && n < 1) return { problem: `${name}: must be at least 1.` };
     return { value: n };
+  }
+  if (kind === "decimal") {
+    const s = String(raw).trim();
+    if (!/^\d+(\.\d+)?$/.test(s)) return { problem: `${name}: "${String(raw)}" is not a non-negative decimal number; use e.g. 200 or 0.2.` };
+    return { value: s };
   }
   if (typeof kind === "object") {
     const s = String(raw);
@@ -236,8 +250,17 @@ export function resolveOptions(sources: OptionSources): OptionsResult {
     insightsCallbackHosts: Object.freeze(((values.insightsCallbackHosts as string | undefined) ?? "").split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== "")),
     metrics: (values.metrics as MetricsAccess | undefined) ?? "admin",
     shutdownTimeoutSeconds: (values.shutdownTimeoutSeconds as number | undefined) ?? 10,
+    bizappsRatePowerApps: (values.bizappsRatePowerApps as string | undefined) ?? "200",
+    bizappsRatePowerAutomate: (values.bizappsRatePowerAutomate as string | undefined) ?? "200",
+    bizappsRatePowerBi: (values.bizappsRatePowerBi as string | undefined) ?? "200",
+    bizappsRateCustomerInsights: (values.bizappsRateCustomerInsights as string | undefined) ?? "0.2",
   });
   return { ok: true, options };
+}
+
+/** The business-applications rates of resolved options (src/domain/bizapps.ts `BizappsRates`). */
+export function bizappsRatesOf(o: Options): { PowerApps: string; PowerAutomate: string; PowerBI: string; CustomerInsights: string } {
+  return { PowerApps: o.bizappsRatePowerApps, PowerAutomate: o.bizappsRatePowerAutomate, PowerBI: o.bizappsRatePowerBi, CustomerInsights: o.bizappsRateCustomerInsights };
 }
 
 /** Reads the config file named by flag or environment (if any) and resolves options. */

@@ -78,7 +78,8 @@ export interface BizappsRollup {
   readonly linkPath: "home" | "delegatedAdmin";
   readonly quantityType: BizappsQuantityType;
   readonly quantity: number;
-  readonly quantitySource: "metrics" | "activity";
+  /** "metrics": a metrics file gave it; "activity": distinct users with a use event; "none": no metric (quantity 0, e.g. unified profiles without a metrics file). */
+  readonly quantitySource: "metrics" | "activity" | "none";
   /** Exact decimal text: quantity × the configured rate. */
   readonly monthlyConsumptionValue: string;
   readonly decidedBy: BizappsDecision;
@@ -116,7 +117,7 @@ const toRollup = (r: Selectable<BizappsRollupsTable>): BizappsRollup => ({
   environmentType: r.environment_type, workload: r.workload as BizappsWorkload, resourceType: r.resource_type as BizappsResourceType,
   resourceId: r.resource_id, resourceName: r.resource_name, attributedUserObjectId: r.attributed_user_object_id,
   attributedUserRole: r.attributed_user_role, linkPath: r.link_path as "home" | "delegatedAdmin", quantityType: r.quantity_type as BizappsQuantityType,
-  quantity: Number(r.quantity), quantitySource: r.quantity_source as "metrics" | "activity", monthlyConsumptionValue: r.monthly_consumption_value,
+  quantity: Number(r.quantity), quantitySource: r.quantity_source as BizappsRollup["quantitySource"], monthlyConsumptionValue: r.monthly_consumption_value,
   decidedBy: r.decided_by as BizappsDecision, lastActAt: r.last_act_at === null ? null : Number(r.last_act_at),
 });
 

@@ -268,6 +268,22 @@ export class PowerPlatformStore {
     return (await q.execute()).map(toResource);
   }
 
+  /**
+   * Every resource of every tenant that existed at some instant of `[from, to)` (created before
+   * `to`, not deleted before `from`): what business-applications attribution considers for a month.
+   */
+  async resourcesAlive(range: { from: number; to: number }): Promise<PpResource[]> {
+    const rows = await this.#db.selectFrom("pp_resources").selectAll().where("created_at", "<", range.to)
+      .where((eb) => eb.or([eb("deleted_at", "is", null), eb("deleted_at", ">", range.from)])).orderBy("tenant_id").orderBy("id").execute();
+    return rows.map(toResource);
+  }
+
+  /** The (tenant, id) of every resource ever recorded, deleted ones too (to tell unknown activity apart). */
+  async resourceKeys(): Promise<{ tenantId: string; id: string; kind: ResourceKind }[]> {
+    const rows = await this.#db.selectFrom("pp_resources").select(["tenant_id", "id", "kind"]).execute();
+    return rows.map((r) => ({ tenantId: r.tenant_id, id: r.id, kind: r.kind as ResourceKind }));
+  }
+
   // --- relationships -----------------------------------------------------------------------
 
   /** One resource's whole relationship history, oldest first. */
@@ -447,6 +463,20 @@ export class PowerPlatformStore {
     return (await q.execute()).map((r) => ({ solutionId: r.solution_id, importedBy: r.imported_by, at: Number(r.at), version: r.version, importJobId: r.import_job_id }));
   }
 
+  /**
+   * Solution imports of every tenant in `[from, to)`, one row per component the solution held at
+   * the import instant: a solution import is the importer's act on each component (decision 4).
+   */
+  async importActs(range: { from: number; to: number }): Promise<{ tenantId: string; resourceId: string; importedBy: string; at: number; solutionId: string }[]> {
+    const rows = await this.#db.selectFrom("pp_solution_imports as i")
+      .innerJoin("pp_solution_components as c", (j) => j.onRef("c.tenant_id", "=", "i.tenant_id").onRef("c.solution_id", "=", "i.solution_id"))
+      .select(["i.tenant_id", "c.resource_id", "i.imported_by", "i.at", "i.solution_id", "c.valid_from", "c.valid_to"])
+      .where("i.at", ">=", range.from).where("i.at", "<", range.to).orderBy("i.at").execute();
+    return rows
+      .filter((r) => openAt(n(r.valid_from), n(r.valid_to), Number(r.at)))
+      .map((r) => ({ tenantId: r.tenant_id, resourceId: r.resource_id, importedBy: r.imported_by, at: Number(r.at), solutionId: r.solution_id }));
+  }
+
   // --- async operations ----------------------------------------------------------------------
 
   async putAsyncOperation(op: PpAsyncOperation): Promise<void> {
@@ -471,6 +501,16 @@ export class PowerPlatformStore {
       tenant_id: lc(e.tenantId), id: lc(e.id), at: e.at, workload: e.workload, operation: e.operation, user_id: lc(e.userId),
       resource_id: e.resourceId === null ? null : lc(e.resourceId), details: JSON.stringify(e.details),
     }).execute();
+  }
+
+  /** The server's own activity events of every tenant in `[from, to)` that name a resource (business-applications acts). */
+  async activityInRange(range: { from: number; to: number }): Promise<PpActivityEvent[]> {
+    const rows = await this.#db.selectFrom("pp_activity_events").selectAll().where("at", ">=", range.from).where("at", "<", range.to)
+      .where("resource_id", "is not", null).orderBy("seq").execute();
+    return rows.map((r) => ({
+      tenantId: r.tenant_id, id: r.id, at: Number(r.at), workload: r.workload as PpActivityEvent["workload"], operation: r.operation, userId: r.user_id,
+      resourceId: r.resource_id, details: JSON.parse(r.details) as Record<string, unknown>,
+    }));
   }
 
   /** Activity of a tenant in `[from, to)`, oldest first, after row `afterSeq`, at most `limit`. */

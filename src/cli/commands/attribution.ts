@@ -4,7 +4,7 @@
  * --postgres-url directly, whether or not a server runs on them).
  */
 import { Command, Option } from "commander";
-import { loadOptions } from "../../options/index.ts";
+import { bizappsRatesOf, loadOptions } from "../../options/index.ts";
 import type { Store } from "../../store/index.ts";
 import { systemClock } from "../../domain/time.ts";
 import type { AttributionSummary, Policy } from "../../attribution/index.ts";
@@ -58,6 +58,16 @@ export function formatRunSummary(s: AttributionSummary): string {
   if (s.unknownSubscriptions.length > 10) lines.push(`    … ${s.unknownSubscriptions.length - 10} more (--json lists all)`);
   if (s.usageRows === 0) lines.push(`  note: the usage lake has no rows for ${s.month}; import the month's cost export first (\`openpal usage import FILE\`).`);
   lines.push(`  facts: ${s.factsPath}`, `  timings (ms): ${Object.entries(s.timings).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  const b = s.bizapps;
+  lines.push(
+    `business applications (Power Platform, Customer Insights)`,
+    `  resources: ${b.resources}; candidates: ${b.candidates} (${b.qualifyingCandidates} qualifying); credited rows: ${b.credited}`,
+    `  credited MAU: ${b.mau}; unified profiles: ${b.profiles}; activity events read: ${b.eventsRead}`,
+    `  unknown resources in activity: ${b.unknownResources.length === 0 ? "none" : b.unknownResources.length}`,
+  );
+  for (const u of b.unknownResources.slice(0, 10)) lines.push(`    ${u.workload} ${u.resourceId} (tenant ${u.tenantId}): ${u.events} events — add it to the control plane (world file or \`openpal import powerplatform\`) to attribute it`);
+  if (b.unknownResources.length > 10) lines.push(`    … ${b.unknownResources.length - 10} more (--json lists all)`);
+  lines.push(`  facts: ${b.factsPath}`);
   return lines.join("\n") + "\n";
 }
 
@@ -67,9 +77,20 @@ export function attributionCommand(): Command {
     .requiredOption("--month <YYYY-MM>", "month to attribute (by charge period start, UTC)")
     .option("--memory-limit <size>", "DuckDB memory limit before spilling to disk", "2GB")
     .option("--json", "print the summary as JSON")
-    .option("--wait", "when the month is being attributed elsewhere (another server or CLI on the same store), wait for it, then run");
+    .option("--wait", "when the month is being attributed elsewhere (another server or CLI on the same store), wait for it, then run")
+    .option("--bizapps-rate-power-apps <rate>", "Solutions Partner rate per Power Apps MAU (env OPENPAL_BIZAPPS_RATE_POWER_APPS; default 200)")
+    .option("--bizapps-rate-power-automate <rate>", "rate per Power Automate MAU (env OPENPAL_BIZAPPS_RATE_POWER_AUTOMATE; default 200)")
+    .option("--bizapps-rate-power-bi <rate>", "rate per Power BI MAU (env OPENPAL_BIZAPPS_RATE_POWER_BI; default 200)")
+    .option("--bizapps-rate-customer-insights <rate>", "rate per Customer Insights unified profile (env OPENPAL_BIZAPPS_RATE_CUSTOMER_INSIGHTS; default 0.2)");
   run.action(async (parsed: Record<string, unknown>) => {
     const month = requireMonth(parsed.month);
+    const rated = loadOptions({
+      dataDir: parsed.dataDir as string | undefined, postgresUrl: parsed.postgresUrl as string | undefined,
+      bizappsRatePowerApps: parsed.bizappsRatePowerApps as string | undefined, bizappsRatePowerAutomate: parsed.bizappsRatePowerAutomate as string | undefined,
+      bizappsRatePowerBi: parsed.bizappsRatePowerBi as string | undefined, bizappsRateCustomerInsights: parsed.bizappsRateCustomerInsights as string | undefined,
+    });
+    if (!rated.ok) throw new CliError(`invalid options:\n  - ${rated.problems.join("\n  - ")}`, ExitCode.usage);
+    const bizappsRates = bizappsRatesOf(rated.options);
     const [{ attributeUsage }, { withOperationLock, OperationBusyError }] = await Promise.all([import("../../attribution/index.ts"), import("../../store/index.ts")]);
     await withLocalStore(parsed, async (store, dataDir) => {
       // One run per month at a time across every process on the store (docs/OPERATIONS.md, Scale-out).
@@ -77,7 +98,7 @@ export function attributionCommand(): Command {
         wait: parsed.wait === true,
         onWait: (heldBy) => process.stderr.write(`attribution ${month} is running${heldBy ? ` (${heldBy.holder})` : ""}; waiting for it to finish…\n`),
       }, () => attributeUsage({
-        store, dataDir, month, policy: parsed.policy as Policy, clock: systemClock, memoryLimit: parsed.memoryLimit as string,
+        store, dataDir, month, policy: parsed.policy as Policy, clock: systemClock, memoryLimit: parsed.memoryLimit as string, bizappsRates,
         onProgress: process.stderr.isTTY && parsed.json !== true ? (step) => process.stderr.write(`… ${step}\n`) : undefined,
       })).catch((error: unknown) => {
         if (error instanceof OperationBusyError) throw new CliError(error.message, ExitCode.conflict);

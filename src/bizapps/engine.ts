@@ -1,0 +1,221 @@
+/**
+ * Business-applications attribution of one month (docs/POWER-PLATFORM.md, "Business-applications
+ * attribution"), run by `attributeUsage` (src/attribution/engine.ts) on its DuckDB connection:
+ *
+ *   1. the candidate table (src/domain/bizapps.ts, built by candidates.ts from the control plane)
+ *      is loaded with appenders, with the resources and the server's own acts;
+ *   2. sql.ts passes over the month's activity lake events (three streaming scans joined with
+ *      candidate-sized tables), decides the one credited partner per resource and the metric, and
+ *      the facts are written to Parquet in the run's scratch directory;
+ *   3. the credited rows come back as rollups with names and `MonthlyConsumptionValue`.
+ * `attributeUsage` publishes them with the Azure month: the facts file by rename, the rollups and
+ * the run record with `tx.bizapps.replaceMonth` in the same store transaction as the Azure ones.
+ *
+ * Tests put activity in the lake by writing `<data-dir>/activity/month=M/events.parquet` (and
+ * `metrics.parquet`) directly with DuckDB, with the columns of `ACTIVITY_EVENT_COLUMNS` /
+ * `ACTIVITY_METRIC_COLUMNS` (src/activity/lake.ts), ids in lower case, e.g.
+ *   COPY (SELECT * FROM (VALUES ('e1', TIMESTAMP '2026-10-05 10:00:00', '<tenant>', 'PowerApps',
+ *     '<app id>', '<user object id>', 'LaunchPowerApp', true, 'openpal-activity'))
+ *     t(event_id, at, tenant_id, workload, resource_id, user_object_id, operation, is_use, source))
+ *   TO '<data-dir>/activity/month=2026-10/events.parquet' (FORMAT PARQUET)
+ * (test/bizapps/engine.test.ts has a helper doing exactly that.)
+ */
+import { timestampValue, type DuckDBConnection } from "@duckdb/node-api";
+import { activityEventsRelation, activityMetricsRelation } from "../activity/lake.ts";
+import type { BizappsRollup, BizappsRun, BizappsDecision, BizappsWorkload, BizappsResourceType, BizappsQuantityType } from "../store/index.ts";
+import { consumptionValue, DEFAULT_BIZAPPS_RATES, QUANTITY_TYPE_OF, type BizappsRates } from "../domain/bizapps.ts";
+import { WORKLOAD_OF, type ResourceKind } from "../domain/power-platform/index.ts";
+import type { BizappsSnapshot } from "./candidates.ts";
+import { BIZAPPS_TABLES, bizappsFactsQuery, bizappsPrepare, UNKNOWN_RESOURCES_QUERY, type BizappsSqlInput } from "./sql.ts";
+
+export interface UnknownResource {
+  readonly tenantId: string;
+  readonly resourceId: string;
+  readonly workload: string;
+  readonly events: number;
+}
+
+export interface BizappsSummary {
+  /** Resources the control plane knows alive in the month. */
+  readonly resources: number;
+  /** Resources with at least one candidate row. */
+  readonly resourcesWithCandidates: number;
+  readonly candidates: number;
+  readonly qualifyingCandidates: number;
+  /** Rows credited (one per credited resource). */
+  readonly credited: number;
+  /** Credited MAU and unified profiles, summed over credited rows. */
+  readonly mau: number;
+  readonly profiles: number;
+  /** Activity lake events of the month plus the server's own acts. */
+  readonly eventsRead: number;
+  readonly unknownResources: readonly UnknownResource[];
+  readonly factsPath: string;
+  readonly rates: BizappsRates;
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+export interface BizappsComputed {
+  readonly summary: BizappsSummary;
+  readonly rollups: readonly BizappsRollup[];
+  /** The run record, for `tx.bizapps.replaceMonth`. */
+  readonly run: BizappsRun;
+}
+
+const micros = (ms: number) => timestampValue(BigInt(ms) * 1000n);
+const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
+const ts = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace("Z", "").slice(0, 19);
+
+async function loadTables(c: DuckDBConnection, snapshot: BizappsSnapshot): Promise<void> {
+  for (const ddl of BIZAPPS_TABLES) await c.run(ddl);
+  const str = (a: { appendVarchar(v: string): void; appendNull(): void }, v: string | null) => (v === null ? a.appendNull() : a.appendVarchar(v));
+  const cand = await c.createAppender("bz_cand");
+  const piece = await c.createAppender("bz_piece");
+  for (const r of snapshot.candidates.rows) {
+    cand.appendInteger(r.candId);
+    cand.appendVarchar(r.customerTenantId);
+    cand.appendVarchar(r.resourceId);
+    cand.appendVarchar(r.kind);
+    cand.appendVarchar(r.workload);
+    cand.appendVarchar(r.resourceType);
+    str(cand, r.environmentId);
+    cand.appendVarchar(r.environmentType);
+    cand.appendVarchar(r.principalId);
+    str(cand, r.principalTenantId);
+    cand.appendVarchar(r.role);
+    cand.appendVarchar(r.relation);
+    cand.appendVarchar(r.basis);
+    str(cand, r.solutionId);
+    if (r.relationshipFrom === null) cand.appendNull();
+    else cand.appendTimestamp(micros(r.relationshipFrom));
+    if (r.relationshipTo === null) cand.appendNull();
+    else cand.appendTimestamp(micros(r.relationshipTo));
+    str(cand, r.partnerLocationId);
+    str(cand, r.globalId);
+    str(cand, r.linkPath);
+    str(cand, r.reason);
+    cand.appendBoolean(r.requiresActivity);
+    const first = r.qualifying[0];
+    const last = r.qualifying.at(-1);
+    if (first && last) {
+      cand.appendTimestamp(micros(first.from));
+      cand.appendTimestamp(micros(last.to));
+    } else {
+      cand.appendNull();
+      cand.appendNull();
+    }
+    cand.appendBigInt(BigInt(r.qualifying.reduce((s, p) => s + (p.to - p.from) / 1000, 0)));
+    cand.endRow();
+    for (const p of r.qualifying) {
+      piece.appendInteger(r.candId);
+      piece.appendVarchar(r.customerTenantId);
+      piece.appendVarchar(r.resourceId);
+      piece.appendVarchar(r.principalId);
+      piece.appendTimestamp(micros(p.from));
+      piece.appendTimestamp(micros(p.to));
+      piece.endRow();
+    }
+  }
+  cand.closeSync();
+  piece.closeSync();
+  const res = await c.createAppender("bz_res");
+  for (const r of snapshot.knownResources) {
+    res.appendVarchar(r.tenantId.toLowerCase());
+    res.appendVarchar(r.id.toLowerCase());
+    res.appendVarchar(r.kind);
+    res.appendVarchar(QUANTITY_TYPE_OF[WORKLOAD_OF[r.kind as ResourceKind]] ?? "MAU");
+    res.endRow();
+  }
+  res.closeSync();
+  const acts = await c.createAppender("bz_acts");
+  for (const a of snapshot.storeActs) {
+    acts.appendVarchar(a.tenantId);
+    acts.appendVarchar(a.resourceId);
+    acts.appendVarchar(a.userId);
+    acts.appendTimestamp(micros(a.at));
+    acts.appendVarchar(a.operation);
+    acts.endRow();
+  }
+  acts.closeSync();
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const epoch = (v: unknown): number | null => (v === null || v === undefined ? null : v instanceof Date ? v.getTime() : Date.parse(`${String(v).replace(" ", "T")}Z`));
+
+/**
+ * Computes the month on `c` and writes the facts to `factsPath` (a scratch file the caller renames
+ * into place). Nothing is published here.
+ */
+export async function computeBizapps(c: DuckDBConnection, snapshot: BizappsSnapshot, opts: {
+  readonly dataDir: string; readonly month: string; readonly window: { from: number; to: number }; readonly factsPath: string;
+  readonly publishedFactsPath: string; readonly ranAt: number; readonly rates?: BizappsRates;
+}): Promise<BizappsComputed> {
+  const rates = opts.rates ?? DEFAULT_BIZAPPS_RATES;
+  const timings: Record<string, number> = {};
+  const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await work();
+    } finally {
+      timings[name] = Math.round(performance.now() - t0);
+    }
+  };
+  const input: BizappsSqlInput = {
+    events: activityEventsRelation(opts.dataDir, opts.month), metrics: activityMetricsRelation(opts.dataDir, opts.month),
+    monthStart: ts(opts.window.from), monthEnd: ts(opts.window.to), month: opts.month,
+  };
+  await timed("load candidates", () => loadTables(c, snapshot));
+  await timed("events", async () => {
+    for (const stmt of bizappsPrepare(input)) await c.run(stmt);
+  });
+  await timed("facts", () => c.run(`COPY (${bizappsFactsQuery(input)}) TO ${sqlString(opts.factsPath)} (FORMAT PARQUET, COMPRESSION ZSTD)`));
+  const facts = `read_parquet(${sqlString(opts.factsPath)})`;
+  const [credited, counts, unknown, events] = await timed("read back", () => Promise.all([
+    c.runAndReadAll(`SELECT customer_tenant_id, resource_id, resource_kind, workload, resource_type, environment_id, environment_type, principal_id,
+        attributed_user_role, partner_location_id, global_id, link_path, last_act_at, decided_by, quantity, quantity_type, quantity_source
+      FROM ${facts} WHERE credited ORDER BY customer_tenant_id, resource_id`).then((r) => r.getRowObjectsJS()),
+    c.runAndReadAll(`SELECT COUNT(*) AS facts, COUNT(*) FILTER (WHERE qualifies) AS qualifying, COUNT(DISTINCT (customer_tenant_id, resource_id)) AS resources FROM ${facts}`)
+      .then((r) => r.getRowObjectsJS()[0] as { facts: bigint; qualifying: bigint; resources: bigint }),
+    c.runAndReadAll(UNKNOWN_RESOURCES_QUERY).then((r) => r.getRowObjectsJS()),
+    c.runAndReadAll(`SELECT COALESCE(SUM(events), 0) AS n FROM bz_ev_res`).then((r) => Number((r.getRowObjectsJS()[0] as { n: bigint }).n)),
+  ]));
+
+  const resourceNames = new Map(snapshot.candidates.resources.map((r) => [`${r.tenantId.toLowerCase()}|${r.id.toLowerCase()}`, r.displayName]));
+  const rollups: BizappsRollup[] = credited.map((r) => {
+    const tenant = String(r.customer_tenant_id);
+    const env = text(r.environment_id);
+    const workload = String(r.workload) as BizappsWorkload;
+    const quantity = Number(r.quantity ?? 0);
+    return {
+      month: opts.month, customerTenantId: tenant, customerName: snapshot.names.tenants.get(tenant) ?? tenant,
+      partnerLocationId: String(r.partner_location_id), globalId: String(r.global_id),
+      partnerName: snapshot.names.partners.get(String(r.partner_location_id)) ?? String(r.global_id),
+      environmentId: env, environmentName: env === null ? null : snapshot.names.environments.get(`${tenant}|${env}`) ?? null,
+      environmentType: String(r.environment_type), workload, resourceType: String(r.resource_type) as BizappsResourceType,
+      resourceId: String(r.resource_id), resourceName: resourceNames.get(`${tenant}|${String(r.resource_id)}`) ?? String(r.resource_id),
+      attributedUserObjectId: String(r.principal_id), attributedUserRole: String(r.attributed_user_role),
+      linkPath: String(r.link_path) as "home" | "delegatedAdmin", quantityType: String(r.quantity_type) as BizappsQuantityType, quantity,
+      quantitySource: String(r.quantity_source) as BizappsRollup["quantitySource"],
+      monthlyConsumptionValue: consumptionValue(quantity, rates[workload]),
+      decidedBy: String(r.decided_by) as BizappsDecision, lastActAt: epoch(r.last_act_at),
+    };
+  });
+  const unknownResources: UnknownResource[] = unknown.map((u) => ({ tenantId: String(u.tenant_id), resourceId: String(u.resource_id), workload: String(u.workload), events: num(u.events) ?? 0 }));
+  const summary: BizappsSummary = {
+    resources: snapshot.candidates.resources.length, resourcesWithCandidates: Number(counts.resources), candidates: Number(counts.facts),
+    qualifyingCandidates: Number(counts.qualifying), credited: rollups.length,
+    mau: rollups.filter((r) => r.quantityType === "MAU").reduce((s, r) => s + r.quantity, 0),
+    profiles: rollups.filter((r) => r.quantityType === "UnifiedProfiles").reduce((s, r) => s + r.quantity, 0),
+    eventsRead: events + snapshot.storeActs.length, unknownResources, factsPath: opts.publishedFactsPath, rates, timings,
+  };
+  const run: BizappsRun = {
+    month: opts.month, ranAt: opts.ranAt, eventsRead: summary.eventsRead, resources: summary.resources, credited: summary.credited,
+    facts: summary.candidates, factsPath: opts.publishedFactsPath,
+    details: {
+      unknownResources, timings, rates, candidates: summary.candidates, qualifyingCandidates: summary.qualifyingCandidates,
+      resourcesWithCandidates: summary.resourcesWithCandidates, mau: summary.mau, profiles: summary.profiles,
+    },
+  };
+  return { summary, rollups, run };
+}
