@@ -183,6 +183,22 @@ describe(`business-applications scenarios (${sqlite.name})`, () => {
       assert.equal(rows[0]!.lastActAt, Date.parse("2026-10-10T09:00:00Z"));
     });
 
+    it("intervals are [from, to): an act at the instant a co-ownership ends is not while qualifying; with no qualifying act the latest relationship wins", async () => {
+      const s = await fresh();
+      // nora co-owner Sep 1 – Oct 15 00:00, alice co-owner from Oct 15 00:00.
+      await applyScenarioWorld(s, bizWorld({
+        apps: [canvas(3, "Site audits", OWNER, { coOwners: [{ principalId: NORA_GUEST, from: SEP1, to: "2026-10-15T00:00:00Z" }, { principalId: ALICE_GUEST, from: "2026-10-15T00:00:00Z" }] })],
+      }, { links: [link(ALICE_GUEST), link(NORA_GUEST, "5000001")] }));
+      const dir = newDir();
+      // nora acts exactly at Oct 15 00:00 (her interval has ended); alice acts Oct 14 (hers has not begun).
+      await writeActivityEvents(dir, OCT, [app(APP(3), NORA_GUEST, "2026-10-15T00:00:00Z"), app(APP(3), ALICE_GUEST, "2026-10-14T23:59:59Z")]);
+      const rows = await runMonth(s, dir, OCT);
+      // Neither acted while qualifying → the relationship that began most recently: alice's (Oct 15) → Contoso.
+      // MAU {nora, alice} = 2 → 400.00.
+      assert.deepEqual(brief(rows, NAMES), ["4000001 CanvasApp Site audits CoOwner alice 2 MAU 400.00 Production latestRelationship"]);
+      assert.equal(rows[0]!.lastActAt, null);
+    });
+
     it("a resource owned only by customer accounts credits nothing; its facts say noLink", async () => {
       const s = await fresh();
       // "HR onboarding": owner and co-owner are Fabrikam's own accounts; alice is linked but holds nothing.
@@ -346,6 +362,9 @@ describe(`business-applications scenarios (${sqlite.name})`, () => {
       assert.deepEqual(brief(rows, NAMES), ["5000001 Instance Customer 360 ActiveUser nora 12345 UnifiedProfiles 2469.00 Production latestActivity"]);
       assert.equal(rows[0]!.workload, "CustomerInsights");
       assert.equal(rows[0]!.quantitySource, "metrics");
+      // Facts: bob is a linked instance user without activity (noActivity); owner has no link; alice qualifies but is not credited.
+      const facts = (await readBizappsFacts(dir, OCT)).map((f) => [NAMES[String(f.principal_id)], f.partner_location_id, f.qualifies, f.not_qualifying_reason, f.credited].join(" ")).sort();
+      assert.deepEqual(facts, ["alice 4000001 true  false", "bob 4000002 false noActivity false", "nora 5000001 true  true", "owner  false noLink false"]);
     });
   });
 
@@ -402,6 +421,31 @@ describe(`business-applications scenarios (${sqlite.name})`, () => {
         "4000001 CanvasApp Timesheets Owner alice 1 MAU 200.00 Production onlyPartner",
         "5000001 CanvasApp Inventory CoOwner nora 2 MAU 400.00 Production latestActivity",
       ]);
+      const facts = await readBizappsFacts(dir, OCT);
+      const bob = facts.filter((f) => f.resource_id === APP(12)).map((f) => [NAMES[String(f.principal_id)], f.partner_location_id, f.qualifies, f.not_qualifying_reason]);
+      assert.deepEqual(bob, [["bob", "4000001", false, "principalDisabled"]]);
+      const timesheets = facts.filter((f) => f.resource_id === APP(11)).map((f) => [f.qualifying_from, f.qualifying_to, f.credited]);
+      assert.deepEqual(timesheets, [["2026-10-01T00:00:00.000Z", "2026-10-16T00:00:00.000Z", true]]);
+    });
+
+    it("a link that ended before the relationship began, or an inactive location, qualifies nothing (facts: linkNotActive, locationInactive)", async () => {
+      const s = await fresh();
+      // "Permits": owner's app; alice co-owner from Oct 10, but her link ended Oct 5.
+      // "Audits": owner's app; bob (Contoso GB, 4000002) co-owner since Sep 1; 4000002 is deactivated since Sep 1.
+      const world = bizWorld({
+        apps: [
+          canvas(13, "Permits", OWNER, { coOwners: [{ principalId: ALICE_GUEST, from: "2026-10-10T00:00:00Z" }] }),
+          canvas(14, "Audits", OWNER, { coOwners: [{ principalId: BOB_GUEST, from: SEP1 }] }),
+        ],
+      }, { links: [link(ALICE_GUEST, "4000001", undefined, "2026-10-05T00:00:00Z"), link(BOB_GUEST, "4000002")] });
+      const contoso = world.partners![0]!;
+      await applyScenarioWorld(s, { ...world, partners: [{ ...contoso, locations: [{ id: "4000001" }, { id: "4000002", inactive: [{ from: SEP1 }] }] }, world.partners![1]!] });
+      const dir = newDir();
+      await writeActivityEvents(dir, OCT, [app(APP(13), ALICE_GUEST, "2026-10-12T09:00:00Z"), app(APP(14), BOB_GUEST, "2026-10-12T09:00:00Z")]);
+      assert.deepEqual(await runMonth(s, dir, OCT), []);
+      const facts = (await readBizappsFacts(dir, OCT)).filter((f) => f.partner_location_id !== null)
+        .map((f) => [f.resource_id, NAMES[String(f.principal_id)], f.partner_location_id, f.qualifies, f.not_qualifying_reason]);
+      assert.deepEqual(facts, [[APP(13), "alice", "4000001", false, "linkNotActive"], [APP(14), "bob", "4000002", false, "locationInactive"]]);
     });
 
     it("a link created after the month credits nothing for that month, and the month it begins in", async () => {
@@ -432,6 +476,18 @@ describe(`business-applications scenarios (${sqlite.name})`, () => {
       // Partner portal: 1 MAU → 200.00 to Contoso through the delegated-admin path; Supplier portal: nothing.
       assert.deepEqual(brief(rows, NAMES), ["4000001 CanvasApp Partner portal Owner alice@contoso 1 MAU 200.00 Production onlyPartner"]);
       assert.equal(rows[0]!.linkPath, "delegatedAdmin");
+    });
+  });
+
+  describe("links are per object", () => {
+    it("a guest's app is not credited through a link on its home account (that path is for delegated administrators only)", async () => {
+      const s = await fresh();
+      await applyScenarioWorld(s, bizWorld({ apps: [canvas(22, "Guest app", ALICE_GUEST)] },
+        { links: [{ tenantId: CONTOSO_TENANT, objectId: ALICE_HOME, partnerId: "4000001" }] }));
+      const dir = newDir();
+      await writeActivityEvents(dir, OCT, [app(APP(22), END1, "2026-10-02T09:00:00Z")]);
+      // The guest object alice (in Fabrikam) has no link of its own → nothing.
+      assert.deepEqual(await runMonth(s, dir, OCT), []);
     });
   });
 
