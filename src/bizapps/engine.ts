@@ -66,7 +66,8 @@ const micros = (ms: number) => timestampValue(BigInt(ms) * 1000n);
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 const ts = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace("Z", "").slice(0, 19);
 
-async function loadTables(c: DuckDBConnection, snapshot: BizappsSnapshot): Promise<void> {
+/** Creates and fills the candidate tables (sql.ts `BIZAPPS_TABLES`) in `c`. */
+export async function loadBizappsTables(c: DuckDBConnection, snapshot: BizappsSnapshot): Promise<void> {
   for (const ddl of BIZAPPS_TABLES) await c.run(ddl);
   const str = (a: { appendVarchar(v: string): void; appendNull(): void }, v: string | null) => (v === null ? a.appendNull() : a.appendVarchar(v));
   const cand = await c.createAppender("bz_cand");
@@ -165,7 +166,7 @@ export async function computeBizapps(c: DuckDBConnection, snapshot: BizappsSnaps
     events: activityEventsRelation(opts.dataDir, opts.month), metrics: activityMetricsRelation(opts.dataDir, opts.month),
     monthStart: ts(opts.window.from), monthEnd: ts(opts.window.to), month: opts.month,
   };
-  await timed("load candidates", () => loadTables(c, snapshot));
+  await timed("load candidates", () => loadBizappsTables(c, snapshot));
   await timed("events", async () => {
     for (const stmt of bizappsPrepare(input)) await c.run(stmt);
   });

@@ -19,6 +19,7 @@ import type { WorldFile } from "../../src/world/index.ts";
 
 const MONTH = "2026-10";
 const X = { globalId: "4100000", location: "4100001" };
+const X2 = "4100002"; // Xenon's second location
 const Y = { globalId: "4200000", location: "4200001" };
 const T = "fabf0000-0000-4000-8000-000000000000";
 const u = (n: number) => `fabf0000-0001-4000-8000-${String(n).padStart(12, "0")}`;
@@ -26,16 +27,18 @@ const ALICE = u(1); // linked to X
 const BOB = u(2); // linked to Y
 const CAROL = u(3); // not linked
 const DAN = u(4); // linked to X, disabled from Oct 5
+const ERIN = u(5); // linked to X's second location
 const USERS = [u(11), u(12), u(13)];
 const PROD = "fabe0000-0000-4000-8000-000000000001";
 const SANDBOX = "fabe0000-0000-4000-8000-000000000002";
 const app = (n: number) => `faba0000-0000-4000-8000-${String(n).padStart(12, "0")}`;
 const DATASET = "fabd0000-0000-4000-8000-000000000001";
+const DATASET2 = "fabd0000-0000-4000-8000-000000000002";
 const CI = "fab1c000-0000-4000-8000-000000000001";
 
 const world = {
   partners: [
-    { name: "Xenon Partners", globalId: X.globalId, locations: [{ id: X.location, country: "US" }] },
+    { name: "Xenon Partners", globalId: X.globalId, locations: [{ id: X.location, country: "US" }, { id: X2, country: "DE" }] },
     { name: "Yonder Consulting", globalId: Y.globalId, locations: [{ id: Y.location, country: "US" }] },
   ],
   tenants: [{
@@ -45,6 +48,7 @@ const world = {
       { id: BOB, userPrincipalName: "bob@fabrikam-bz.example" },
       { id: CAROL, userPrincipalName: "carol@fabrikam-bz.example" },
       { id: DAN, userPrincipalName: "dan@fabrikam-bz.example", disabled: [{ from: "2026-10-05T00:00:00Z" }] },
+      { id: ERIN, userPrincipalName: "erin@fabrikam-bz.example" },
       ...USERS.map((id, i) => ({ id, userPrincipalName: `user${i}@fabrikam-bz.example` })),
     ],
     powerPlatform: {
@@ -67,9 +71,20 @@ const world = {
         { id: app(5), environment: PROD, displayName: "Unlinked", kind: "canvas", createdBy: CAROL, createdAt: "2026-08-01T00:00:00Z" },
         // 6: owner dan (X), disabled from Oct 5, acted Oct 10: still credited (qualified Oct 1–5), last act none while qualifying.
         { id: app(6), environment: PROD, displayName: "Disabled owner", kind: "canvas", createdBy: DAN, createdAt: "2026-08-01T00:00:00Z" },
+        // 7: model-driven app owned by alice (X), re-owned by bob's (Y) solution import on Oct 20; alice acted Oct 15.
+        { id: app(7), environment: PROD, displayName: "Imported", kind: "modelDriven", createdBy: ALICE, createdAt: "2026-08-01T00:00:00Z" },
+        // 8: owner alice (X, first location) acted Oct 3; co-owner erin (X, second location) acted Oct 28.
+        { id: app(8), environment: PROD, displayName: "Two locations", kind: "canvas", createdBy: ALICE, createdAt: "2026-08-01T00:00:00Z",
+          coOwners: [{ principalId: ERIN, from: "2026-09-01T00:00:00Z" }] },
       ],
+      solutions: [{ id: "fab50000-0000-4000-8000-000000000001", uniqueName: "fabrikam_cases", environment: PROD, managed: true, version: "1.0.0.0",
+        components: [{ type: "app", id: app(7) }], imports: [{ by: BOB, at: "2026-10-20T00:00:00Z" }] }],
       powerBi: { workspaces: [{ id: "fab00000-0000-4000-8000-0000000000b1", displayName: "Finance",
-        datasets: [{ id: DATASET, displayName: "Sales", publishedBy: ALICE, publishedAt: "2026-09-01T00:00:00Z" }] }] },
+        datasets: [
+          { id: DATASET, displayName: "Sales", publishedBy: ALICE, publishedAt: "2026-09-01T00:00:00Z" },
+          // Taken over by bob (Y) on Oct 10 through the API (the server recorded the act); alice acted Oct 5.
+          { id: DATASET2, displayName: "Forecast", publishedBy: ALICE, publishedAt: "2026-09-01T00:00:00Z", takeovers: [{ by: BOB, at: "2026-10-10T00:00:00Z" }] },
+        ] }] },
       customerInsights: { instances: [{ id: CI, displayName: "Customer 360",
         users: [{ principalId: ALICE, role: "Administrator", from: "2026-09-01T00:00:00Z" }, { principalId: BOB, role: "Viewer", from: "2026-09-01T00:00:00Z" }] }] },
     },
@@ -78,6 +93,7 @@ const world = {
     { tenantId: T, objectId: ALICE, partnerId: X.location, from: "2026-09-01T00:00:00Z" },
     { tenantId: T, objectId: BOB, partnerId: Y.location, from: "2026-09-01T00:00:00Z" },
     { tenantId: T, objectId: DAN, partnerId: X.location, from: "2026-09-01T00:00:00Z" },
+    { tenantId: T, objectId: ERIN, partnerId: X2, from: "2026-09-01T00:00:00Z" },
   ],
 } as unknown as WorldFile;
 
@@ -127,6 +143,10 @@ const EVENTS: Ev[] = [
   { at: "2026-10-10 10:00:00", resource: app(6), user: DAN },
   { at: "2026-10-12 10:00:00", resource: CI, user: BOB, workload: "CustomerInsights", op: "ViewSegment", use: false },
   { at: "2026-10-12 10:00:00", resource: DATASET, user: USERS[1] as string, workload: "PowerBI", op: "ViewReport" },
+  { at: "2026-10-15 10:00:00", resource: app(7), user: ALICE },
+  { at: "2026-10-03 10:00:00", resource: app(8), user: ALICE },
+  { at: "2026-10-28 10:00:00", resource: app(8), user: ERIN },
+  { at: "2026-10-05 10:00:00", resource: DATASET2, user: ALICE, workload: "PowerBI", op: "ViewReport" },
   { at: "2026-10-13 10:00:00", resource: "feed0000-0000-4000-8000-000000000000", user: USERS[1] as string, workload: "PowerBI", op: "ViewReport" },
 ];
 const METRICS = [
@@ -147,6 +167,8 @@ for (const backend of storeBackends()) {
       dataDir = mkdtempSync(path.join(os.tmpdir(), "openpal-bizapps-"));
       await applyScenarioWorld(store, world);
       await writeActivity(dataDir, EVENTS, METRICS);
+      // The server's own record of the take-over (what POST …/Default.TakeOver writes).
+      await store.powerPlatform.recordActivity({ tenantId: T, id: "ev-takeover-1", at: Date.parse("2026-10-10T00:00:00Z"), workload: "PowerBI", operation: "TakeOverDataset", userId: BOB, resourceId: DATASET2, details: {} });
       summary = await attributeUsage({ store, dataDir, month: MONTH, clock: new ManualClock("2026-12-01T00:00:00Z"), threads: 1, memoryLimit: "256MB" });
       facts = await readBizFacts(dataDir);
     });
@@ -239,7 +261,34 @@ for (const backend of storeBackends()) {
       assert.deepEqual(summary.bizapps.unknownResources, [{ tenantId: T, resourceId: "feed0000-0000-4000-8000-000000000000", workload: "PowerBI", events: 1 }]);
       const run = await store.bizapps.run(MONTH);
       assert.deepEqual((run?.details.unknownResources as unknown[]).length, 1);
-      assert.equal(summary.bizapps.credited, 7);
+      assert.equal(summary.bizapps.credited, 10);
+    });
+
+    it("a solution import is the importer's act on each component at the import instant", async () => {
+      const r = await credited(app(7));
+      assert.equal(r?.partnerLocationId, Y.location);
+      assert.equal(r?.attributedUserRole, "SolutionImporter");
+      assert.equal(r?.decidedBy, "latestActivity");
+      const bob = facts.find((x) => x.resource_id === app(7) && x.principal_id === BOB);
+      assert.equal(bob?.last_act_operation, "SolutionImport");
+      assert.equal(bob?.basis, "solutionImport");
+      assert.equal(bob?.solution_id, "fab50000-0000-4000-8000-000000000001");
+    });
+
+    it("the server's own recorded events are acts: a take-over recorded by the API beats an earlier act in the activity lake", async () => {
+      const r = await credited(DATASET2);
+      assert.equal(r?.partnerLocationId, Y.location);
+      assert.equal(r?.attributedUserRole, "Owner");
+      assert.equal(r?.decidedBy, "latestActivity");
+      assert.equal(r?.lastActAt, Date.parse("2026-10-10T00:00:00Z"));
+    });
+
+    it("within one partner, several locations follow the Azure rule: the location of the latest candidate", async () => {
+      const r = await credited(app(8));
+      assert.equal(r?.partnerLocationId, X2);
+      assert.equal(r?.globalId, X.globalId);
+      assert.equal(r?.decidedBy, "onlyPartner");
+      assert.equal(r?.attributedUserObjectId, ERIN);
     });
 
     it("a re-run replaces the month in the same transaction as the Azure month: when the business-applications write fails, the Azure month is not replaced either", async () => {
@@ -256,7 +305,7 @@ for (const backend of storeBackends()) {
       await attributeUsage({ store, dataDir, month: MONTH, clock: new ManualClock("2026-12-06T00:00:00Z"), threads: 1, memoryLimit: "256MB" });
       assert.equal((await store.bizapps.run(MONTH))?.ranAt, Date.parse("2026-12-06T00:00:00Z"));
       assert.equal((await store.attribution.run(MONTH, "pec"))?.ranAt, Date.parse("2026-12-06T00:00:00Z"));
-      assert.equal((await store.bizapps.rollups({ month: MONTH })).length, 7);
+      assert.equal((await store.bizapps.rollups({ month: MONTH })).length, 10);
     });
   });
 }
