@@ -9,8 +9,8 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { openStore } from "../../src/store/index.ts";
 import { applyScenarioWorld } from "./support.ts";
-import { brief, scenarioDir, writeActivityEvents, writeActivityMetrics } from "../bizapps/support.ts";
-import { ALICE_GUEST, END, ENV_PROD, NAMES, NORA_GUEST, app, bizWorld, ci, g, link, profiles } from "../bizapps/world.ts";
+import { brief, scenarioDir, writeActivityEvents, writeActivityMetrics } from "./bizapps-lake.ts";
+import { ALICE_GUEST, END, ENV_PROD, NAMES, NORA_GUEST, app, bizWorld, ci, g, link, profiles } from "./bizapps-world.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const OCT = "2026-10";

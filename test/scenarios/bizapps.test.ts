@@ -15,12 +15,12 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { storeBackends, type StoreBackend } from "../support/stores.ts";
 import { applyScenarioWorld, scenarioStore } from "./support.ts";
-import { brief, readBizappsFacts, runMonth, scenarioDir, writeActivityEvents, writeActivityMetrics } from "../bizapps/support.ts";
+import { brief, readBizappsFacts, runMonth, scenarioDir, writeActivityEvents, writeActivityMetrics } from "./bizapps-lake.ts";
 import { activityMetricsFile } from "../../src/activity/lake.ts";
 import {
   ALICE_GUEST, ALICE_HOME, BOB_GUEST, CONTOSO_TENANT, END, FABRIKAM_TENANT, ENV_PROD, ENV_SANDBOX, NAMES, NORA_GUEST, NORA_HOME, NORTHWIND_TENANT, OWNER,
   app, bizWorld, ci, flowRun, g, link, mau, profiles, view,
-} from "../bizapps/world.ts";
+} from "./bizapps-world.ts";
 
 const OCT = "2026-10";
 const NOV = "2026-11";

@@ -5,10 +5,10 @@
  * environment, and helpers to add links and disabled intervals.
  */
 import type { WorldFile, WorldLink, WorldPowerPlatform, WorldTenant, WorldUser } from "../../src/world/index.ts";
-import { ALICE_GUEST, ALICE_HOME, BOB_GUEST, BOB_HOME, CONTOSO_TENANT, FABRIKAM_TENANT, NORA_GUEST, NORA_HOME, OWNER, baseWorld, g } from "../scenarios/world.ts";
-import type { ActivityEvent, MetricRow } from "./support.ts";
+import { ALICE_GUEST, ALICE_HOME, BOB_GUEST, BOB_HOME, CONTOSO_TENANT, FABRIKAM_TENANT, NORA_GUEST, NORA_HOME, OWNER, baseWorld, g } from "./world.ts";
+import type { ActivityEvent, MetricRow } from "./bizapps-lake.ts";
 
-export { ALICE_GUEST, ALICE_HOME, BOB_GUEST, BOB_HOME, CONTOSO_TENANT, FABRIKAM_TENANT, NORA_GUEST, NORA_HOME, NORTHWIND_TENANT, OWNER, g } from "../scenarios/world.ts";
+export { ALICE_GUEST, ALICE_HOME, BOB_GUEST, BOB_HOME, CONTOSO_TENANT, FABRIKAM_TENANT, NORA_GUEST, NORA_HOME, NORTHWIND_TENANT, OWNER, g } from "./world.ts";
 
 /** Fabrikam's own users (customer accounts, never linked): they use the apps. */
 export const END = [1, 2, 3, 4, 5].map((n) => g("e5", n));

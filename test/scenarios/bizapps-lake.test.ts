@@ -7,7 +7,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { ACTIVITY_EVENT_COLUMNS, ACTIVITY_METRIC_COLUMNS, activityEventsRelation, activityMetricsRelation } from "../../src/activity/lake.ts";
-import { scenarioDir, writeActivityEvents, writeActivityMetrics } from "./support.ts";
+import { scenarioDir, writeActivityEvents, writeActivityMetrics } from "./bizapps-lake.ts";
 
 async function query(sql: string): Promise<{ columns: [string, string][]; rows: Record<string, unknown>[] }> {
   const instance = await DuckDBInstance.create(":memory:", { threads: "1" });
