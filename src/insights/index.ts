@@ -5,6 +5,9 @@
  *   GET /insights/partners/{partnerId}/explain?subscription=S&month=M[&resource=R][&policy=…]
  *   GET /insights/partners/{partnerId}/diagnose?tenant=T[&month=M][&policy=…]
  *   GET /insights/partners/{partnerId}/coverage[?month=M][&policy=…]
+ *   GET /insights/partners/{partnerId}/bizappsUsage?month=YYYY-MM[&productionOnly=true][&format=json|csv]
+ *   GET /insights/partners/{partnerId}/explain?resource=R&month=M          (business applications: no subscription)
+ *   GET /insights/partners/{partnerId}/diagnose?resource=R[&month=M][&productionOnly=true]
  *
  * Pipeline: bearer token (the ARM audience, verified like every ARM call) → the caller's tenant
  * must be one of the partner organisation's own tenants (partners.tenantIds), and {partnerId} one
@@ -19,6 +22,10 @@ import { ArmError, authenticateArmRequest } from "../arm/index.ts";
 import { azureUsageReport, coverageReport, diagnoseCustomer, explainAttribution, reportCsv, ReportError, type Policy } from "../attribution/index.ts";
 import type { PartnerOrganisation } from "../store/index.ts";
 import { PARTNER_REGISTRATION_HINT } from "../domain/partner-id.ts";
+import { bizappsCsv, bizappsUsageReport } from "../bizapps/report.ts";
+import { explainBizappsResource } from "../bizapps/explain.ts";
+import { diagnoseBizappsResource } from "../bizapps/diagnose.ts";
+import { bizappsCoverage } from "../bizapps/coverage.ts";
 
 export interface InsightsDeps {
   readonly context: AppContext;
@@ -44,6 +51,13 @@ function policyParam(q: Record<string, string | undefined>): Policy {
   const p = q.policy ?? "pec";
   if (p !== "pec" && p !== "all-roles") throw new InsightsError(400, "InvalidPolicy", `policy="${p}" is not known: use pec (default) or all-roles.`);
   return p;
+}
+
+function booleanParam(q: Record<string, string | undefined>, name: string): boolean {
+  const v = q[name];
+  if (v === undefined || v === "false") return false;
+  if (v === "true" || v === "") return true;
+  throw new InsightsError(400, "InvalidParameter", `${name}="${v}" must be true or false, e.g. ?${name}=true.`);
 }
 
 export async function registerInsights(app: FastifyInstance, deps: InsightsDeps): Promise<void> {
@@ -93,10 +107,27 @@ export async function registerInsights(app: FastifyInstance, deps: InsightsDeps)
     return { value: rows };
   }));
 
+  app.get("/insights/partners/:partnerId/bizappsUsage", handle(async (req, reply) => {
+    const { org, partnerId } = await authorize(req);
+    const q = req.query as Record<string, string | undefined>;
+    const month = monthParam(q, true) as string;
+    const productionOnly = booleanParam(q, "productionOnly");
+    if (q.format !== undefined && q.format !== "json" && q.format !== "csv") throw new InsightsError(400, "InvalidFormat", `format="${q.format}" is not known: use json (default) or csv.`);
+    const r = await bizappsUsageReport(ctx.store, { month, productionOnly, ...(partnerId === org.globalId ? { globalId: org.globalId } : { partnerId }) });
+    if (q.format === "csv") {
+      reply.code(200).type("text/csv; charset=utf-8").header("last-modified", new Date(r.asOf).toUTCString()).send(bizappsCsv(r.rows));
+      return undefined;
+    }
+    return { month: r.month, asOf: r.asOf, value: r.rows };
+  }));
+
   app.get("/insights/partners/:partnerId/explain", handle(async (req) => {
     const { partnerId } = await authorize(req);
     const q = req.query as Record<string, string | undefined>;
-    if (!q.subscription) throw new InsightsError(400, "MissingSubscription", "query parameter subscription is required, e.g. ?subscription=<id>&month=2026-10.");
+    if (!q.subscription && q.resource) {
+      return explainBizappsResource(ctx.store, ctx.options.dataDir, { partnerId, resourceId: q.resource, month: monthParam(q, true) as string, audience: "partner" });
+    }
+    if (!q.subscription) throw new InsightsError(400, "MissingSubscription", "query parameter subscription is required, e.g. ?subscription=<id>&month=2026-10 (or ?resource=<app, flow, dataset or instance id>&month=2026-10 for a business application).");
     return explainAttribution(ctx.store, ctx.options.dataDir, {
       partnerId, subscriptionId: q.subscription, month: monthParam(q, true) as string, policy: policyParam(q), audience: "partner",
       ...(q.resource ? { resourceId: q.resource } : {}),
@@ -106,13 +137,19 @@ export async function registerInsights(app: FastifyInstance, deps: InsightsDeps)
   app.get("/insights/partners/:partnerId/diagnose", handle(async (req) => {
     const { partnerId } = await authorize(req);
     const q = req.query as Record<string, string | undefined>;
-    if (!q.tenant) throw new InsightsError(400, "MissingTenant", "query parameter tenant is required: the customer tenant id to diagnose.");
+    if (!q.tenant && q.resource) {
+      return diagnoseBizappsResource(ctx.store, ctx.options.dataDir, { partnerId, resourceId: q.resource, month: monthParam(q, false), productionOnly: booleanParam(q, "productionOnly"), audience: "partner" });
+    }
+    if (!q.tenant) throw new InsightsError(400, "MissingTenant", "query parameter tenant is required: the customer tenant id to diagnose (or resource: an app, flow, dataset or instance id).");
     return diagnoseCustomer(ctx.store, { partnerId, tenantId: q.tenant, month: monthParam(q, false), policy: policyParam(q), dataDir: ctx.options.dataDir, now: ctx.clock.now() });
   }));
 
   app.get("/insights/partners/:partnerId/coverage", handle(async (req) => {
     const { partnerId } = await authorize(req);
     const q = req.query as Record<string, string | undefined>;
-    return coverageReport(ctx.store, { partnerId, month: monthParam(q, false), policy: policyParam(q), dataDir: ctx.options.dataDir, now: ctx.clock.now() });
+    const month = monthParam(q, false);
+    const azure = await coverageReport(ctx.store, { partnerId, month, policy: policyParam(q), dataDir: ctx.options.dataDir, now: ctx.clock.now() });
+    const businessApplications = await bizappsCoverage(ctx.store, ctx.options.dataDir, { partnerId, month, audience: "partner" });
+    return { ...azure, businessApplications };
   }));
 }

@@ -1,4 +1,4 @@
-/** `openpal report azure-usage`: the Partner Center Azure usage dataset, from the store's rollups. */
+/** `openpal report azure-usage | bizapps-usage`: Partner Center's Azure and business-applications usage datasets, from the store's rollups. */
 import { Command, Option } from "commander";
 import type { Policy } from "../../attribution/index.ts";
 import { CliError, ExitCode } from "../errors.ts";
@@ -27,5 +27,30 @@ export function reportCommand(): Command {
     });
   });
   report.addCommand(azure);
+
+  const bizapps = withStoreOptions(new Command("bizapps-usage").description("Business applications (Power Apps, Power Automate, Power BI, Customer Insights) per partner location, resource and month: MAU or unified profiles and their value."))
+    .requiredOption("--month <YYYY-MM>", "month")
+    .option("--partner-id <id>", "one location id (or a global id: all its locations)")
+    .option("--global-id <id>", "every location of one partner organisation")
+    .option("--production-only", "only Production environments (and Power BI / Customer Insights, where the requirement does not apply)")
+    .addOption(new Option("--format <format>", "output format").choices(["table", "csv", "json"]).default("table"));
+  bizapps.action(async (parsed: Record<string, unknown>) => {
+    const month = requireMonth(parsed.month);
+    if (parsed.partnerId && parsed.globalId) throw new CliError("give --partner-id or --global-id, not both.", ExitCode.usage);
+    const [{ bizappsUsageReport, bizappsCsv, BIZAPPS_TABLE_COLUMNS }, { formatTable }] = await Promise.all([import("../../bizapps/report.ts"), import("../../attribution/report.ts")]);
+    await withLocalStore(parsed, async (store) => {
+      const r = await bizappsUsageReport(store, {
+        month, partnerId: parsed.partnerId as string | undefined, globalId: parsed.globalId as string | undefined, productionOnly: parsed.productionOnly === true,
+      });
+      if (parsed.format === "json") process.stdout.write(JSON.stringify(r.rows, null, 2) + "\n");
+      else if (parsed.format === "csv") process.stdout.write(bizappsCsv(r.rows));
+      else {
+        process.stdout.write(r.rows.length ? formatTable(BIZAPPS_TABLE_COLUMNS, r.rows as unknown as Record<string, unknown>[])
+          : `no rows${parsed.productionOnly === true ? " in production environments" : ""} (try \`openpal diagnose --partner-id <id> --resource <id>\` for a missing app, flow, dataset or instance)\n`);
+        process.stdout.write(`as of ${r.asOf} (the attribution run of ${month})\n`);
+      }
+    });
+  });
+  report.addCommand(bizapps);
   return report;
 }

@@ -1,0 +1,124 @@
+/**
+ * The business-applications usage report (docs/POWER-PLATFORM.md, "Business-applications usage
+ * report"): one row per (partner location, resource, month), named after Partner Center's
+ * business-applications usage dataset and earnings rows. Read from the store's rollups
+ * (`store.bizapps`), which the engine writes in the same transaction as the Azure month.
+ *
+ * `--production-only` keeps Production rows and the rows the requirement does not apply to
+ * (NotApplicable: Power BI datasets, Customer Insights instances without an environment).
+ */
+import type { Store } from "../store/index.ts";
+import type { BizappsRollup, BizappsRun } from "../store/bizapps.ts";
+import { ReportError } from "../attribution/report.ts";
+import { PARTNER_REGISTRATION_HINT } from "../domain/partner-id.ts";
+
+/** The report's columns, in order. */
+export const BIZAPPS_USAGE_COLUMNS = [
+  "PartnerId", "PGAPartnerId", "PartnerName", "CustomerTenantId", "CustomerName", "EnvironmentId", "EnvironmentName", "EnvironmentType",
+  "Workload", "ResourceType", "ResourceId", "ResourceName", "Month", "PartnerAssociationType", "AttributedUserObjectId", "AttributedUserRole",
+  "QuantityType", "Quantity", "MonthlyConsumptionValue",
+] as const;
+
+export type BizappsUsageRow = { readonly [K in (typeof BIZAPPS_USAGE_COLUMNS)[number]]: K extends "Quantity" ? number : K extends "EnvironmentId" | "EnvironmentName" ? string | null : string };
+
+export interface BizappsUsageQuery {
+  readonly month: string;
+  /** A location id (one location's rows), or a global id (every location of the organisation). */
+  readonly partnerId?: string;
+  /** Every location of one organisation. */
+  readonly globalId?: string;
+  readonly productionOnly?: boolean;
+}
+
+export interface BizappsUsageReport {
+  readonly month: string;
+  /** When the rows were computed (the run's time): the data is "as of" then. */
+  readonly asOf: string;
+  readonly rows: BizappsUsageRow[];
+}
+
+const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/** The month's run, or a ReportError naming the command that computes it. */
+export async function requireBizappsRun(store: Store, month: string): Promise<BizappsRun> {
+  if (!MONTH.test(month)) throw new ReportError(`month "${month}" is not YYYY-MM; use e.g. 2026-10.`);
+  const run = await store.bizapps.run(month);
+  if (!run) {
+    const months = await store.bizapps.months();
+    throw new ReportError(`no business-applications results for ${month}: run \`openpal attribution run --month ${month}\` first` +
+      (months.length ? ` (months with results: ${months.join(", ")}).` : " (no month has been attributed yet)."));
+  }
+  return run;
+}
+
+/** Resolves --partner-id / --global-id to a rollup filter, or a ReportError naming the fix. */
+export async function partnerFilter(store: Store, q: { partnerId?: string; globalId?: string }): Promise<{ partnerLocationIds?: string[]; globalId?: string }> {
+  if (q.partnerId && q.globalId) throw new ReportError("give a partner id or a global id, not both.");
+  if (q.partnerId) {
+    const found = await store.partners.lookup(q.partnerId.trim(), Date.now());
+    if (found.kind === "unknown") throw new ReportError(`partner id ${q.partnerId} is not registered; use a location id or --global-id with the organisation's id. ${PARTNER_REGISTRATION_HINT}`);
+    if (found.kind === "global") return { globalId: found.organisation.globalId };
+    return { partnerLocationIds: [found.location.id] };
+  }
+  if (q.globalId) {
+    const org = await store.partners.getOrganisation(q.globalId.trim());
+    if (org) return { globalId: org.globalId };
+    const found = await store.partners.lookup(q.globalId.trim(), Date.now());
+    if (found.kind === "location") {
+      throw new ReportError(`${q.globalId} is a location id of ${found.organisation.name}, not a global id; its global id is ${found.organisation.globalId}. ` +
+        `Use --global-id ${found.organisation.globalId} for every location of ${found.organisation.name}, or --partner-id ${q.globalId} for this location only.`);
+    }
+    throw new ReportError(`global partner id ${q.globalId} is not registered; check the id (or use --partner-id with a location id). ${PARTNER_REGISTRATION_HINT}`);
+  }
+  return {};
+}
+
+export async function bizappsUsageReport(store: Store, q: BizappsUsageQuery): Promise<BizappsUsageReport> {
+  const run = await requireBizappsRun(store, q.month);
+  const who = await partnerFilter(store, q);
+  const rollups = await store.bizapps.rollups({ month: q.month, ...who, ...(q.productionOnly ? { productionOnly: true } : {}) });
+  return { month: q.month, asOf: new Date(run.ranAt).toISOString(), rows: toBizappsRows(rollups) };
+}
+
+/** Rollups → report rows (pure), ordered by partner, customer, workload, resource. */
+export function toBizappsRows(rollups: readonly BizappsRollup[]): BizappsUsageRow[] {
+  return rollups.map((r) => ({
+    PartnerId: r.partnerLocationId,
+    PGAPartnerId: r.globalId,
+    PartnerName: r.partnerName,
+    CustomerTenantId: r.customerTenantId,
+    CustomerName: r.customerName,
+    EnvironmentId: r.environmentId,
+    EnvironmentName: r.environmentName,
+    EnvironmentType: r.environmentType,
+    Workload: r.workload,
+    ResourceType: r.resourceType,
+    ResourceId: r.resourceId,
+    ResourceName: r.resourceName,
+    Month: r.month,
+    PartnerAssociationType: "PAL",
+    AttributedUserObjectId: r.attributedUserObjectId,
+    AttributedUserRole: r.attributedUserRole,
+    QuantityType: r.quantityType,
+    Quantity: r.quantity,
+    MonthlyConsumptionValue: r.monthlyConsumptionValue,
+  })).sort((a, b) => cmp(a.PartnerId, b.PartnerId) || cmp(a.CustomerName, b.CustomerName) || cmp(a.CustomerTenantId, b.CustomerTenantId)
+    || cmp(a.Workload, b.Workload) || cmp(a.ResourceName, b.ResourceName) || cmp(a.ResourceId, b.ResourceId));
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** CSV with the report's header (RFC 4180 quoting). */
+export function bizappsCsv(rows: readonly BizappsUsageRow[]): string {
+  const quote = (v: unknown) => {
+    const s = v === null || v === undefined ? "" : String(v);
+    return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  return [BIZAPPS_USAGE_COLUMNS.join(","), ...rows.map((r) => BIZAPPS_USAGE_COLUMNS.map((c) => quote(r[c])).join(","))].join("\n") + "\n";
+}
+
+/** The columns a terminal table shows (the ids that make rows wide are left to csv / json). */
+export const BIZAPPS_TABLE_COLUMNS = [
+  "PartnerId", "CustomerName", "EnvironmentName", "EnvironmentType", "Workload", "ResourceType", "ResourceName", "AttributedUserRole",
+  "QuantityType", "Quantity", "MonthlyConsumptionValue",
+] as const;
