@@ -236,6 +236,17 @@ describe(`business-applications scenarios (${sqlite.name})`, () => {
       assert.equal(rows[0]!.lastActAt, null);
     });
 
+    it("an act while qualifying beats a relationship that began later without one", async () => {
+      const s = await fresh();
+      // "Dispatch": alice owner since Aug 1 and acts Oct 5; nora co-owner from Oct 10, no act.
+      await applyScenarioWorld(s, bizWorld({ apps: [canvas(40, "Dispatch", ALICE_GUEST, { coOwners: [{ principalId: NORA_GUEST, from: "2026-10-10T00:00:00Z" }] })] },
+        { links: [link(ALICE_GUEST), link(NORA_GUEST, "5000001")] }));
+      const dir = newDir();
+      await writeActivityEvents(dir, OCT, [app(APP(40), ALICE_GUEST, "2026-10-05T09:00:00Z")]);
+      // Only alice acted → Contoso; MAU {alice} = 1 → 200.00.
+      assert.deepEqual(brief(await runMonth(s, dir, OCT), NAMES), ["4000001 CanvasApp Dispatch Owner alice 1 MAU 200.00 Production latestActivity"]);
+    });
+
     it("two locations of one partner: the resource goes to the location of the candidate who acted last, once", async () => {
       const s = await fresh();
       // "Routes": alice (Contoso US, 4000001) owner, bob (Contoso GB, 4000002) co-owner since Sep 1.
@@ -508,6 +519,23 @@ describe(`business-applications scenarios (${sqlite.name})`, () => {
         "4000001 CanvasApp Field service Owner alice 1 MAU 200.00 Production onlyPartner",
       ]);
       assert.deepEqual(rows.map((r) => [r.resourceName, r.quantitySource]).sort(), [["Field sales", "metrics"], ["Field service", "activity"]]);
+    });
+
+    it("a credited resource without any use, or an instance without a profiles count, keeps its row with Quantity 0 (SPEC-DEVIATIONS 131)", async () => {
+      const s = await fresh();
+      await applyScenarioWorld(s, bizWorld({
+        apps: [canvas(32, "Unused app", ALICE_GUEST)],
+        customerInsights: { instances: [{ id: INSTANCE(3), displayName: "Uncounted profiles", environment: ENV_PROD, users: [{ principalId: ALICE_GUEST, role: "Viewer", from: SEP1 }] }] },
+      }, { links: [link(ALICE_GUEST)] }));
+      const dir = newDir();
+      // Only alice's act on the instance (she is an active user); nobody uses the app; no metrics file.
+      await writeActivityEvents(dir, OCT, [ci(INSTANCE(3), ALICE_GUEST, "2026-10-05T09:00:00Z")]);
+      const rows = await runMonth(s, dir, OCT);
+      assert.deepEqual(brief(rows, NAMES), [
+        "4000001 CanvasApp Unused app Owner alice 0 MAU 0.00 Production onlyPartner",
+        "4000001 Instance Uncounted profiles ActiveUser alice 0 UnifiedProfiles 0.00 Production onlyPartner",
+      ]);
+      assert.deepEqual(rows.map((r) => [r.resourceName, r.quantitySource]).sort(), [["Uncounted profiles", "none"], ["Unused app", "activity"]]);
     });
   });
 });
