@@ -54,7 +54,7 @@ async function batched(db: RawDb, table: string, rows: Record<string, unknown>[]
   for (let i = 0; i < rows.length; i += size) await db.insertInto(table).values(rows.slice(i, i + size)).execute();
 }
 
-async function buildControlPlane(dataDir: string): Promise<Store> {
+export async function buildControlPlane(dataDir: string): Promise<Store> {
   const store = await openStore({ kind: "sqlite", sqlitePath: path.join(dataDir, "openpal.db") });
   const aug = T("2026-08-01T00:00:00Z");
   await store.transaction(async (tx) => {
@@ -122,7 +122,7 @@ async function buildControlPlane(dataDir: string): Promise<Store> {
   return store;
 }
 
-async function generateEvents(dataDir: string): Promise<void> {
+export async function generateEvents(dataDir: string): Promise<void> {
   const file = activityEventsFile(dataDir, MONTH);
   mkdirSync(path.dirname(file), { recursive: true });
   const db = await DuckDBInstance.create(":memory:");
@@ -213,7 +213,7 @@ const bench: Benchmark = {
       try {
         await c.run(`SET TimeZone = 'UTC'`);
         await c.run(`SET preserve_insertion_order = false`);
-        await loadBizappsTables(c, snapshot);
+        await loadBizappsTables(c, snapshot, path.join(dataDir, "baseline-load"));
         const out = path.join(dataDir, "baseline.parquet");
         t0 = Date.now();
         const base = await withPeakMemory(() => c.run(handWritten(`read_parquet('${activityEventsFile(dataDir, MONTH)}')`, out)));

@@ -36,9 +36,10 @@ const lc = (s: string) => s.toLowerCase();
 
 export async function loadBizappsSnapshot(store: Store, window: { from: number; to: number }, coverage: CoverageInput): Promise<BizappsSnapshot> {
   const pp = store.powerPlatform;
-  const [resources, knownResources, relationships, environments, events, imports] = await Promise.all([
-    pp.resourcesAlive(window), pp.resourceKeys(), pp.relationshipsOverlapping(window), pp.listEnvironments(), pp.activityInRange(window), pp.importActs(window),
+  const [resources, deleted, relationships, environments, events, imports] = await Promise.all([
+    pp.resourcesAlive(window), pp.resourcesDeletedBy(window.from), pp.relationshipsOverlapping(window), pp.listEnvironments(), pp.activityInRange(window), pp.importActs(window),
   ]);
+  const knownResources = [...resources.map((r) => ({ tenantId: r.tenantId, id: r.id, kind: r.kind })), ...deleted];
   // Delegated-admin entries of the tenants whose resources have a principal unknown in that
   // tenant (decision 7): few tenants, one query each.
   const principalKeys = new Set(coverage.access.principals.map((p) => `${lc(p.tenantId)}|${lc(p.objectId)}`));
@@ -46,7 +47,7 @@ export async function loadBizappsSnapshot(store: Store, window: { from: number; 
   const delegatedAdmins = (await Promise.all([...foreignTenants].map((t) => store.directory.listDelegatedAdmins(t)))).flat();
 
   const input: CandidateInput = {
-    resources: resources.map((r) => ({ tenantId: r.tenantId, id: r.id, kind: r.kind, environmentId: r.environmentId, displayName: r.displayName, createdAt: r.createdAt, deletedAt: r.deletedAt })),
+    resources,
     environments: environments.map((e) => ({ tenantId: e.tenantId, id: e.id, displayName: e.displayName, type: e.type })),
     relationships,
     principals: coverage.access.principals.filter((p) => p.type !== "Group").map((p) => ({ tenantId: p.tenantId, objectId: p.objectId, deletedAt: p.deletedAt })),

@@ -20,7 +20,9 @@
  *   TO '<data-dir>/activity/month=2026-10/events.parquet' (FORMAT PARQUET)
  * (test/bizapps/engine.test.ts has a helper doing exactly that.)
  */
-import { timestampValue, type DuckDBConnection } from "@duckdb/node-api";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import { activityEventsRelation, activityMetricsRelation } from "../activity/lake.ts";
 import type { BizappsRollup, BizappsRun, BizappsDecision, BizappsWorkload, BizappsResourceType, BizappsQuantityType } from "../store/index.ts";
 import { consumptionValue, DEFAULT_BIZAPPS_RATES, QUANTITY_TYPE_OF, type BizappsRates } from "../domain/bizapps.ts";
@@ -62,82 +64,61 @@ export interface BizappsComputed {
   readonly run: BizappsRun;
 }
 
-const micros = (ms: number) => timestampValue(BigInt(ms) * 1000n);
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 const ts = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace("Z", "").slice(0, 19);
 
-/** Creates and fills the candidate tables (sql.ts `BIZAPPS_TABLES`) in `c`. */
-export async function loadBizappsTables(c: DuckDBConnection, snapshot: BizappsSnapshot): Promise<void> {
+type CsvType = "VARCHAR" | "INTEGER" | "BIGINT" | "BOOLEAN" | "TS";
+type Cell = string | number | boolean | null;
+const csvCell = (v: Cell): string => (v === null ? "" : typeof v === "string" ? `"${v.replaceAll('"', '""')}"` : String(v));
+
+/**
+ * Bulk-loads `rows` into the (already created) table `table` through a CSV file in `dir`: one
+ * DuckDB `read_csv` instead of one appender call per value (ten times faster at 100,000s of rows).
+ * Strings are quoted (an unquoted empty field is NULL); "TS" columns travel as epoch ms.
+ */
+async function bulkLoad(c: DuckDBConnection, dir: string, table: string, columns: readonly (readonly [string, CsvType])[], rows: Iterable<readonly Cell[]>): Promise<void> {
+  const file = path.join(dir, `${table}.csv`);
+  const lines: string[] = [];
+  for (const r of rows) lines.push(r.map(csvCell).join(","));
+  writeFileSync(file, lines.length ? lines.join("\n") + "\n" : "");
+  if (lines.length === 0) return;
+  const types = columns.map(([name, type]) => `'${name}': '${type === "TS" ? "BIGINT" : type}'`).join(", ");
+  const select = columns.map(([name, type]) => (type === "TS" ? `epoch_ms("${name}") AS "${name}"` : `"${name}"`)).join(", ");
+  await c.run(`INSERT INTO ${table} SELECT ${select} FROM read_csv(${sqlString(file)}, header = false, auto_detect = false, quote = '"', escape = '"',
+    allow_quoted_nulls = false, columns = {${types}})`);
+  rmSync(file, { force: true });
+}
+
+/** Creates and fills the candidate tables (sql.ts `BIZAPPS_TABLES`) in `c`, through CSV files in `dir`. */
+export async function loadBizappsTables(c: DuckDBConnection, snapshot: BizappsSnapshot, dir: string): Promise<void> {
   for (const ddl of BIZAPPS_TABLES) await c.run(ddl);
-  const str = (a: { appendVarchar(v: string): void; appendNull(): void }, v: string | null) => (v === null ? a.appendNull() : a.appendVarchar(v));
-  const cand = await c.createAppender("bz_cand");
-  const piece = await c.createAppender("bz_piece");
-  for (const r of snapshot.candidates.rows) {
-    cand.appendInteger(r.candId);
-    cand.appendVarchar(r.customerTenantId);
-    cand.appendVarchar(r.resourceId);
-    cand.appendVarchar(r.kind);
-    cand.appendVarchar(r.workload);
-    cand.appendVarchar(r.resourceType);
-    str(cand, r.environmentId);
-    cand.appendVarchar(r.environmentType);
-    cand.appendVarchar(r.principalId);
-    str(cand, r.principalTenantId);
-    cand.appendVarchar(r.role);
-    cand.appendVarchar(r.relation);
-    cand.appendVarchar(r.basis);
-    str(cand, r.solutionId);
-    if (r.relationshipFrom === null) cand.appendNull();
-    else cand.appendTimestamp(micros(r.relationshipFrom));
-    if (r.relationshipTo === null) cand.appendNull();
-    else cand.appendTimestamp(micros(r.relationshipTo));
-    str(cand, r.partnerLocationId);
-    str(cand, r.globalId);
-    str(cand, r.linkPath);
-    str(cand, r.reason);
-    cand.appendBoolean(r.requiresActivity);
-    const first = r.qualifying[0];
-    const last = r.qualifying.at(-1);
-    if (first && last) {
-      cand.appendTimestamp(micros(first.from));
-      cand.appendTimestamp(micros(last.to));
-    } else {
-      cand.appendNull();
-      cand.appendNull();
+  mkdirSync(dir, { recursive: true });
+  const rows = snapshot.candidates.rows;
+  await bulkLoad(c, dir, "bz_cand", [
+    ["cand_id", "INTEGER"], ["customer_tenant_id", "VARCHAR"], ["resource_id", "VARCHAR"], ["resource_kind", "VARCHAR"], ["workload", "VARCHAR"],
+    ["resource_type", "VARCHAR"], ["environment_id", "VARCHAR"], ["environment_type", "VARCHAR"], ["principal_id", "VARCHAR"], ["principal_tenant_id", "VARCHAR"],
+    ["attributed_user_role", "VARCHAR"], ["relation", "VARCHAR"], ["basis", "VARCHAR"], ["solution_id", "VARCHAR"], ["relationship_from", "TS"],
+    ["relationship_to", "TS"], ["partner_location_id", "VARCHAR"], ["global_id", "VARCHAR"], ["link_path", "VARCHAR"], ["static_reason", "VARCHAR"],
+    ["requires_activity", "BOOLEAN"], ["qualifying_from", "TS"], ["qualifying_to", "TS"], ["qualifying_seconds", "BIGINT"],
+  ], (function* () {
+    for (const r of rows) {
+      const first = r.qualifying[0];
+      const last = r.qualifying.at(-1);
+      let seconds = 0;
+      for (const p of r.qualifying) seconds += (p.to - p.from) / 1000;
+      yield [r.candId, r.customerTenantId, r.resourceId, r.kind, r.workload, r.resourceType, r.environmentId, r.environmentType, r.principalId, r.principalTenantId,
+        r.role, r.relation, r.basis, r.solutionId, r.relationshipFrom, r.relationshipTo, r.partnerLocationId, r.globalId, r.linkPath, r.reason,
+        r.requiresActivity, first?.from ?? null, last?.to ?? null, seconds];
     }
-    cand.appendBigInt(BigInt(r.qualifying.reduce((s, p) => s + (p.to - p.from) / 1000, 0)));
-    cand.endRow();
-    for (const p of r.qualifying) {
-      piece.appendInteger(r.candId);
-      piece.appendVarchar(r.customerTenantId);
-      piece.appendVarchar(r.resourceId);
-      piece.appendVarchar(r.principalId);
-      piece.appendTimestamp(micros(p.from));
-      piece.appendTimestamp(micros(p.to));
-      piece.endRow();
-    }
-  }
-  cand.closeSync();
-  piece.closeSync();
-  const res = await c.createAppender("bz_res");
-  for (const r of snapshot.knownResources) {
-    res.appendVarchar(r.tenantId.toLowerCase());
-    res.appendVarchar(r.id.toLowerCase());
-    res.appendVarchar(r.kind);
-    res.appendVarchar(QUANTITY_TYPE_OF[WORKLOAD_OF[r.kind as ResourceKind]] ?? "MAU");
-    res.endRow();
-  }
-  res.closeSync();
-  const acts = await c.createAppender("bz_acts");
-  for (const a of snapshot.storeActs) {
-    acts.appendVarchar(a.tenantId);
-    acts.appendVarchar(a.resourceId);
-    acts.appendVarchar(a.userId);
-    acts.appendTimestamp(micros(a.at));
-    acts.appendVarchar(a.operation);
-    acts.endRow();
-  }
-  acts.closeSync();
+  })());
+  await bulkLoad(c, dir, "bz_piece", [["cand_id", "INTEGER"], ["tenant_id", "VARCHAR"], ["resource_id", "VARCHAR"], ["principal_id", "VARCHAR"], ["q_from", "TS"], ["q_to", "TS"]],
+    (function* () {
+      for (const r of rows) for (const p of r.qualifying) yield [r.candId, r.customerTenantId, r.resourceId, r.principalId, p.from, p.to];
+    })());
+  await bulkLoad(c, dir, "bz_res", [["tenant_id", "VARCHAR"], ["resource_id", "VARCHAR"], ["resource_kind", "VARCHAR"], ["quantity_type", "VARCHAR"]],
+    snapshot.knownResources.map((r) => [r.tenantId.toLowerCase(), r.id.toLowerCase(), r.kind, QUANTITY_TYPE_OF[WORKLOAD_OF[r.kind as ResourceKind]] ?? "MAU"]));
+  await bulkLoad(c, dir, "bz_acts", [["tenant_id", "VARCHAR"], ["resource_id", "VARCHAR"], ["user_id", "VARCHAR"], ["at", "TS"], ["operation", "VARCHAR"]],
+    snapshot.storeActs.map((a) => [a.tenantId, a.resourceId, a.userId, a.at, a.operation]));
 }
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -166,7 +147,7 @@ export async function computeBizapps(c: DuckDBConnection, snapshot: BizappsSnaps
     events: activityEventsRelation(opts.dataDir, opts.month), metrics: activityMetricsRelation(opts.dataDir, opts.month),
     monthStart: ts(opts.window.from), monthEnd: ts(opts.window.to), month: opts.month,
   };
-  await timed("load candidates", () => loadBizappsTables(c, snapshot));
+  await timed("load candidates", () => loadBizappsTables(c, snapshot, path.join(path.dirname(opts.factsPath), "bizapps-load")));
   await timed("events", async () => {
     for (const stmt of bizappsPrepare(input)) await c.run(stmt);
   });

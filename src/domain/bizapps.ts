@@ -194,6 +194,7 @@ export function buildCandidates(input: CandidateInput, window: { from: number; t
   }
 
   const rows: CandidateRow[] = [];
+  const enabledOf = new Map<string, Interval[]>();
   let seq = 0;
   const resourceKeys = [...relsOf.keys()].sort();
   for (const rk of resourceKeys) {
@@ -229,9 +230,15 @@ export function buildCandidates(input: CandidateInput, window: { from: number; t
           break;
         }
       }
-      const none = (reason: "noLink" | "principalUnknown") => {
-        rows.push({ ...base, candId: ++seq, principalTenantId, partnerLocationId: null, globalId: null, linkPath, qualifying: [], reason });
+      const push = (partnerLocationId: string | null, globalId: string | null, qualifying: CandidateRow["qualifying"], reason: CandidateRow["reason"]) => {
+        rows.push({
+          candId: ++seq, customerTenantId: base.customerTenantId, resourceId: base.resourceId, kind: base.kind, workload: base.workload, resourceType: base.resourceType,
+          environmentId: base.environmentId, environmentType: base.environmentType, principalId: base.principalId, principalTenantId, role: base.role,
+          relation: base.relation, basis: base.basis, solutionId: base.solutionId, relationshipFrom: base.relationshipFrom, relationshipTo: base.relationshipTo,
+          partnerLocationId, globalId, linkPath, qualifying, reason, requiresActivity: base.requiresActivity,
+        });
       };
+      const none = (reason: "noLink" | "principalUnknown") => push(null, null, [], reason);
       if (principalTenantId === null || !held) {
         none("principalUnknown");
         continue;
@@ -242,11 +249,16 @@ export function buildCandidates(input: CandidateInput, window: { from: number; t
         none("noLink");
         continue;
       }
-      const principal = principals.get(pk) as BizappsPrincipal;
-      const enabled = subtractSets([month], [...(disabled.get(pk) ?? []), ...(principal.deletedAt === null ? [] : [{ from: principal.deletedAt, to: null }])]);
-      for (const loc of [...byLoc.keys()].sort()) {
+      let enabled = enabledOf.get(pk);
+      if (!enabled) {
+        const principal = principals.get(pk) as BizappsPrincipal;
+        enabled = subtractSets([month], [...(disabled.get(pk) ?? []), ...(principal.deletedAt === null ? [] : [{ from: principal.deletedAt, to: null }])]);
+        enabledOf.set(pk, enabled);
+      }
+      for (const loc of byLoc.size === 1 ? byLoc.keys() : [...byLoc.keys()].sort()) {
         const linked = intersectSets(byLoc.get(loc) as Interval[], [held]);
-        const active = subtractSets(linked, inactive.get(loc) ?? []);
+        const holes = inactive.get(loc);
+        const active = holes ? subtractSets(linked, holes) : linked;
         const on = intersectSets(active, enabled);
         const final = delegation === null ? on : intersectSets(on, delegation);
         const q = pieces(final);
@@ -255,7 +267,7 @@ export function buildCandidates(input: CandidateInput, window: { from: number; t
             : pieces(active).length === 0 ? "locationInactive"
               : pieces(on).length === 0 ? "principalDisabled"
                 : "delegationEnded";
-        rows.push({ ...base, candId: ++seq, principalTenantId, partnerLocationId: loc, globalId: locations.get(loc) as string, linkPath, qualifying: q, reason });
+        push(loc, locations.get(loc) as string, q, reason);
       }
     }
   }

@@ -270,17 +270,18 @@ export class PowerPlatformStore {
 
   /**
    * Every resource of every tenant that existed at some instant of `[from, to)` (created before
-   * `to`, not deleted before `from`): what business-applications attribution considers for a month.
+   * `to`, not deleted before `from`), without `details`: what business-applications attribution
+   * considers for a month.
    */
-  async resourcesAlive(range: { from: number; to: number }): Promise<PpResource[]> {
-    const rows = await this.#db.selectFrom("pp_resources").selectAll().where("created_at", "<", range.to)
-      .where((eb) => eb.or([eb("deleted_at", "is", null), eb("deleted_at", ">", range.from)])).orderBy("tenant_id").orderBy("id").execute();
-    return rows.map(toResource);
+  async resourcesAlive(range: { from: number; to: number }): Promise<Omit<PpResource, "details" | "workspaceId" | "createdBy" | "modifiedAt">[]> {
+    const rows = await this.#db.selectFrom("pp_resources").select(["tenant_id", "id", "kind", "environment_id", "display_name", "created_at", "deleted_at"])
+      .where("created_at", "<", range.to).where((eb) => eb.or([eb("deleted_at", "is", null), eb("deleted_at", ">", range.from)])).execute();
+    return rows.map((r) => ({ tenantId: r.tenant_id, id: r.id, kind: r.kind as ResourceKind, environmentId: r.environment_id, displayName: r.display_name, createdAt: Number(r.created_at), deletedAt: n(r.deleted_at) }));
   }
 
-  /** The (tenant, id) of every resource ever recorded, deleted ones too (to tell unknown activity apart). */
-  async resourceKeys(): Promise<{ tenantId: string; id: string; kind: ResourceKind }[]> {
-    const rows = await this.#db.selectFrom("pp_resources").select(["tenant_id", "id", "kind"]).execute();
+  /** The (tenant, id, kind) of resources deleted at or before `at` (known, though no longer alive). */
+  async resourcesDeletedBy(at: number): Promise<{ tenantId: string; id: string; kind: ResourceKind }[]> {
+    const rows = await this.#db.selectFrom("pp_resources").select(["tenant_id", "id", "kind"]).where("deleted_at", "<=", at).execute();
     return rows.map((r) => ({ tenantId: r.tenant_id, id: r.id, kind: r.kind as ResourceKind }));
   }
 

@@ -15,6 +15,7 @@ import { attributeUsage, bizappsFactsFile, type AttributionSummary } from "../..
 import { activityEventsFile, activityMetricsFile } from "../../src/activity/lake.ts";
 import { ManualClock } from "../../src/domain/time.ts";
 import type { Store } from "../../src/store/index.ts";
+import { formatRunSummary } from "../../src/cli/commands/attribution.ts";
 import type { WorldFile } from "../../src/world/index.ts";
 
 const MONTH = "2026-10";
@@ -262,6 +263,9 @@ for (const backend of storeBackends()) {
       const run = await store.bizapps.run(MONTH);
       assert.deepEqual((run?.details.unknownResources as unknown[]).length, 1);
       assert.equal(summary.bizapps.credited, 10);
+      const text = formatRunSummary(summary);
+      assert.match(text, /business applications .*\n  resources: 11; candidates: \d+ \(\d+ qualifying\); credited rows: 10\n/);
+      assert.match(text, /unknown resources in activity: 1\n    PowerBI feed0000-0000-4000-8000-000000000000 \(tenant fabf0000-0000-4000-8000-000000000000\): 1 events/);
     });
 
     it("a solution import is the importer's act on each component at the import instant", async () => {
