@@ -47,7 +47,7 @@ export class PrincipalDirectory {
   readonly #store: Store;
   readonly #cache = new Map<string, Promise<PrincipalInfo>>();
   #orgByTenant: Promise<Map<string, string>> | undefined;
-  #links: Promise<PartnerLinkInterval[]> | undefined;
+  #links: Promise<Map<string, PartnerLinkInterval[]>> | undefined;
   #locationOrg: Promise<Map<string, string>> | undefined;
   constructor(store: Store) {
     this.#store = store;
@@ -60,8 +60,12 @@ export class PrincipalDirectory {
 
   /** Every link interval of a principal (any tenant). */
   async links(objectId: string): Promise<PartnerLinkInterval[]> {
-    this.#links ??= this.#store.links.history();
-    return (await this.#links).filter((l) => l.objectId.toLowerCase() === objectId.toLowerCase());
+    this.#links ??= this.#store.links.history().then((all) => {
+      const by = new Map<string, PartnerLinkInterval[]>();
+      for (const l of all) by.set(l.objectId.toLowerCase(), [...(by.get(l.objectId.toLowerCase()) ?? []), l]);
+      return by;
+    });
+    return (await this.#links).get(objectId.toLowerCase()) ?? [];
   }
 
   /** The organisation of a location id. */

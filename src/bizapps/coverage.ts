@@ -17,11 +17,11 @@ import { activityEventsRelation } from "../activity/lake.ts";
 import { plainCode } from "../attribution/diagnose.ts";
 import { readBizappsFacts, type BizappsFact, type BizappsResourceKind } from "./facts-reader.ts";
 import { factsFileOf, isoTime, orgContext, PrincipalDirectory, who, type OrgContext } from "./context.ts";
-import { linkFix, ownerFix, type ResourceRef } from "./fixes.ts";
+import { competitionFix, linkFix, ownerFix, type ResourceRef } from "./fixes.ts";
 import { firstActiveLocation } from "./diagnose.ts";
 
 export type BizappsCoverageStatus = "credited" | "atRisk" | "notCovered";
-export type BizappsRiskReason = "noLink" | "linkNotActive" | "locationInactive" | "principalDisabled" | "noActivity" | "usedByLinkedIdentity" | "anotherPartnerLater";
+export type BizappsRiskReason = "noLink" | "linkNotActive" | "locationInactive" | "principalDisabled" | "delegationEnded" | "noActivity" | "usedByLinkedIdentity" | "anotherPartnerLater";
 
 export interface BizappsCoverageResource {
   readonly resourceId: string;
@@ -84,11 +84,21 @@ export async function bizappsCoverage(store: Store, dataDir: string, q: { partne
   const tenantNames = new Map((await store.directory.listTenants()).map((t) => [t.id.toLowerCase(), t.displayName]));
 
   const byTenant = new Map<string, BizappsCoverageResource[]>();
-  const push = (tenant: string, r: BizappsCoverageResource) => byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), r]);
+  const push = (tenant: string, r: BizappsCoverageResource) => {
+    const list = byTenant.get(tenant);
+    if (list) list.push(r);
+    else byTenant.set(tenant, [r]);
+  };
+  const byResource = new Map<string, BizappsFact[]>();
+  for (const f of facts) {
+    const list = byResource.get(f.resourceId);
+    if (list) list.push(f);
+    else byResource.set(f.resourceId, [f]);
+  }
   const creditedIds = new Set<string>();
   for (const c of credited) {
     creditedIds.add(c.resourceId);
-    const kind = facts.find((f) => f.resourceId === c.resourceId)?.resourceKind ?? kindOf(c.resourceType);
+    const kind = byResource.get(c.resourceId)?.[0]?.resourceKind ?? kindOf(c.resourceType);
     const info = await dir.info(c.customerTenantId, c.attributedUserObjectId);
     push(c.customerTenantId, {
       resourceId: c.resourceId, resourceName: c.resourceName, resourceKind: kind, workload: c.workload, resourceType: c.resourceType, environmentId: c.environmentId,
@@ -98,8 +108,6 @@ export async function bizappsCoverage(store: Store, dataDir: string, q: { partne
     });
   }
 
-  const byResource = new Map<string, BizappsFact[]>();
-  for (const f of facts) byResource.set(f.resourceId, [...(byResource.get(f.resourceId) ?? []), f]);
   for (const [resourceId, list] of byResource) {
     if (creditedIds.has(resourceId)) continue;
     const f0 = list[0] as BizappsFact;
@@ -122,15 +130,16 @@ export async function bizappsCoverage(store: Store, dataDir: string, q: { partne
     if (qualifying && other) {
       const otherName = audience === "partner" ? "another partner" : `${other.partnerName} (${other.globalId})`;
       push(tenant, row("atRisk", qualifying, "partner", "anotherPartnerLater", `credited to ${otherName}, whose candidate acted later (last act ${isoTime(other.lastActAt) ?? "none"}; yours ${isoTime(qualifying.lastActAt) ?? "none"}).`,
-        `Work on it with your linked account during the month, or have the other partner's relationship ended: ${ownerFix(ref, qualifying.principalId)}`, null));
+        competitionFix(ref, qualifying.principalId), (await dir.info(tenant, qualifying.principalId)).userPrincipalName));
       continue;
     }
-    const failing = ours.find((f) => !f.qualifies && f.notQualifyingReason);
+    const failing = ours.find((f) => !f.qualifies && f.notQualifyingReason && f.notQualifyingReason !== "principalUnknown");
     if (failing) {
       const info = await dir.info(tenant, failing.principalId);
       const reason = failing.notQualifyingReason as BizappsRiskReason;
       const fix = reason === "noLink" || reason === "linkNotActive" ? linkFix(info, location, tenant)
         : reason === "locationInactive" ? `Reactivate ${failing.partnerLocationId} in Partner Center, or \`az managementpartner update --partner-id ${location}\` signed in as ${who(info)}.`
+          : reason === "delegationEnded" ? `Ask the customer to restore delegated administration to your tenant, or make a linked account of the customer's tenant the attributed user: ${ownerFix(ref, firstLinked(linkedIds, tenant) ?? "<your linked service account>")}`
           : reason === "principalDisabled" ? (info.deletedAt !== null ? ownerFix(ref, firstLinked(linkedIds, tenant) ?? "<another linked account>") : `Ask the customer to re-enable ${who(info)}.`)
             : `Use the instance with ${who(info)} during the month and import the activity (\`openpal activity import <file>\`).`;
       push(tenant, row("atRisk", failing, "partner", reason, `${who(info)} is the attributed user (${failing.attributedUserRole}) but ${RISK_TEXT[reason]}.`, fix, info.userPrincipalName ?? info.displayName));
@@ -169,7 +178,7 @@ const STATUS_ORDER: Readonly<Record<BizappsCoverageStatus, number>> = { atRisk: 
 
 const RISK_TEXT: Readonly<Record<BizappsRiskReason, string>> = {
   noLink: "it is not linked to a partner id", linkNotActive: "it was not linked while it held the relationship", locationInactive: "its location id is inactive",
-  principalDisabled: "it was disabled or deleted", noActivity: "it had no activity on the instance in the month",
+  principalDisabled: "it was disabled or deleted", delegationEnded: "the customer's delegated administration to your tenant did not hold", noActivity: "it had no activity on the instance in the month",
   usedByLinkedIdentity: "a linked identity uses it", anotherPartnerLater: "another partner acted later",
 };
 

@@ -9,6 +9,7 @@
  *   linkNotActive        our identity was linked, but not while it held the relationship
  *   locationInactive     our identity is linked to an inactive location id
  *   principalDisabled    our identity was disabled (or deleted) while it held the relationship
+ *   delegationEnded      our delegated administrator's delegation did not hold while it held the relationship
  *   noActivity           our identity is a Customer Insights user without activity in the month
  *   anotherPartnerLater  another partner's candidate acted later (decision 4)
  *   metricZero           credited (or qualifying) but the metric is zero: no use events / metrics
@@ -22,9 +23,9 @@ import { plainCode } from "../attribution/diagnose.ts";
 import { readBizappsFacts, type BizappsFact, type BizappsResourceKind } from "./facts-reader.ts";
 import { requireBizappsRun } from "./report.ts";
 import { factsFileOf, isoTime, KIND_NOUN, orgContext, PrincipalDirectory, span, who, type OrgContext } from "./context.ts";
-import { linkFix, ownerFix, type ResourceRef } from "./fixes.ts";
+import { competitionFix, linkFix, ownerFix, type ResourceRef } from "./fixes.ts";
 
-export type BizappsDiagnosisCode = "notInRun" | "noRelationship" | "noLink" | "linkNotActive" | "locationInactive" | "principalDisabled" | "noActivity"
+export type BizappsDiagnosisCode = "notInRun" | "noRelationship" | "noLink" | "linkNotActive" | "locationInactive" | "principalDisabled" | "delegationEnded" | "noActivity"
   | "anotherPartnerLater" | "metricZero" | "nonProduction";
 
 export interface BizappsDiagnosis {
@@ -134,6 +135,10 @@ export async function diagnoseBizappsResource(store: Store, dataDir: string, q: 
           info.deletedAt !== null ? ownerFix(ref, target && target !== f.principalId ? target : "<another linked account>")
             : `Ask the customer to re-enable ${who(info)}; with its link intact, credit resumes (${ACTIVE_HINT})`);
         break;
+      case "delegationEnded":
+        add("delegationEnded", `${who(info)} works in the customer tenant through delegated administration, but the customer's delegation to your tenant did not hold while it held ${held}.`, ev,
+          `Ask the customer to restore delegated administration to your tenant ${info.tenantId ?? ""} (Partner Center: Customers → delegated admin privileges), or make an account of the customer's tenant linked to your id the attributed user: ${ownerFix(ref, targetText)}`);
+        break;
       case "noActivity":
         add("noActivity", `${who(info)} is a user of the Customer Insights instance ${ref.name} but has no activity on it in ${month}; an instance user counts only when active (decision 3).`, ev,
           `Use the instance with ${who(info)} during the month, and import the activity (\`openpal activity import <file>\`) before \`openpal attribution run --month ${month}\`.`);
@@ -153,7 +158,7 @@ export async function diagnoseBizappsResource(store: Store, dataDir: string, q: 
       : `no qualifying candidate acted on it, and ${other}'s qualifying relationship began later than yours`;
     add("anotherPartnerLater", `${noun} is credited to ${other}: ${why}. One partner per resource per month; the latest partner wins (decision 4).`,
       { creditedTo: audience === "partner" ? null : credit.globalId, theirLastActAt: isoTime(theirs), yourLastActAt: isoTime(mine), decidedBy: credit.decidedBy },
-      `Work on the resource with your linked account during the month (its acts count while it qualifies), or agree with the customer that the other partner's relationship ends (${kind === "dataset" ? "take the dataset over" : kind === "ciInstance" ? "remove its instance role" : "change the owner / remove its co-owner"}): ${ownerFix(ref, targetText)}`);
+      competitionFix(ref, ours.find((f) => f.qualifies)?.principalId ?? targetText));
   }
   const quantity = credit?.quantity ?? facts.find((f) => f.credited)?.quantity ?? facts[0]?.quantity ?? null;
   if ((creditedToUs || (oursQualify && !credit)) && (quantity ?? 0) === 0) {
@@ -212,7 +217,7 @@ export async function linkedIdentityIn(store: Store, ctx: OrgContext, tenantId: 
 
 export function formatBizappsDiagnosis(d: BizappsDiagnoseResult): string {
   const r = d.resource;
-  const out = [`Diagnosis of ${r.kind} ${r.name} (${r.id}) in ${r.customerName} (${r.customerTenantId}), ${d.month} — as of ${d.asOf}`];
+  const out = [`Diagnosis of ${KIND_NOUN[r.kind as BizappsResourceKind] ?? r.kind} ${r.name} (${r.id}) in ${r.customerName} (${r.customerTenantId}), ${d.month} — as of ${d.asOf}`];
   out.push(`  ${d.credited ? `credited to you: ${d.quantity ?? 0} ${d.quantityType ?? ""}` : "not credited to you"}; environment ${r.environmentId ?? "none"} (${r.environmentType})`);
   out.push(`  your identities on it: ${d.identities.length ? "" : "none"}`);
   for (const i of d.identities) out.push(`    ${i.name ?? ""} ${i.objectId} (${i.kind}) ${i.role}${i.qualifies ? ", qualifying" : ", not qualifying"}`);

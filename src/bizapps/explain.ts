@@ -86,12 +86,13 @@ export interface BizappsExplanation {
 }
 
 const BASIS_TEXT: Readonly<Record<string, string>> = {
-  created: "created it", assigned: "was made owner (owner change)", solutionImport: "imported the solution", shared: "was shared it with edit rights",
+  created: "created it", assigned: "was made owner (owner change)", solutionImport: "imported the solution", shared: "got edit rights (shared with CanEdit: co-owner)",
   published: "published it", takeover: "took it over (Default.TakeOver)", instanceRole: "holds a role on the instance",
 };
 
 const REASON_TEXT: Readonly<Record<string, string>> = {
-  noLink: "has no partner link", linkNotActive: "was not linked while it held the relationship", locationInactive: "was linked to an inactive location id",
+  noLink: "has no partner link", principalUnknown: "is not in the directory (neither the customer tenant nor a delegated partner tenant)",
+  delegationEnded: "acts through delegated administration, which did not hold while it was otherwise qualifying", linkNotActive: "was not linked while it held the relationship", locationInactive: "was linked to an inactive location id",
   principalDisabled: "was disabled (or deleted) while it held the relationship", noActivity: "had no activity on the instance in the month (a Customer Insights user counts only when active)",
 };
 

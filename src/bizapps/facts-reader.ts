@@ -12,7 +12,7 @@
 import { existsSync } from "node:fs";
 import { DuckDBInstance } from "@duckdb/node-api";
 
-export type NotQualifyingReason = "noLink" | "linkNotActive" | "locationInactive" | "principalDisabled" | "noActivity";
+export type NotQualifyingReason = "noLink" | "principalUnknown" | "linkNotActive" | "locationInactive" | "principalDisabled" | "delegationEnded" | "noActivity";
 export type BizappsResourceKind = "canvasApp" | "modelDrivenApp" | "flow" | "dataset" | "ciInstance";
 
 /** One row of the facts file. */

@@ -45,3 +45,21 @@ export function ownerFix(r: ResourceRef, target: string): string {
       return `Give ${target} a role on instance ${r.id} (Customer Insights roles have no public API: the world file's \`customerInsights.instances[].users\`) and have it use the instance during the month.`;
   }
 }
+
+/**
+ * When our identity already qualifies but another partner's candidate acted later (decision 4):
+ * act on the resource with it, or have the customer end the other partner's relationship.
+ */
+export function competitionFix(r: ResourceRef, ours: string): string {
+  const act = `Use the ${r.kind === "dataset" ? "dataset (view or refresh it)" : r.kind === "ciInstance" ? "instance" : r.kind === "flow" ? "flow (run or edit it)" : "app (launch or edit it)"} with ${ours} during the month: the partner whose qualifying identity acted last is credited.`;
+  switch (r.kind) {
+    case "canvasApp":
+      return `${act} Or have the customer remove the other partner's co-owner permission (Power Apps \`modifyPermissions\` with \`delete\`; PowerShell \`Remove-AdminPowerAppRoleAssignment\`), or make ${ours} the owner: \`openpal powerplatform set-owner --environment ${r.environmentId ?? "<environment>"} --app ${r.id} --owner ${ours}\`.`;
+    case "dataset":
+      return `${act} Or take the dataset over (its publisher becomes ${ours}, ending the other partner's): \`openpal powerplatform take-over --workspace ${r.workspaceId ?? "<workspace>"} --dataset ${r.id}\`.`;
+    case "ciInstance":
+      return `${act} Or have the customer remove the other partner's role on the instance.`;
+    default:
+      return `${act}${r.solution ? ` A later import of the solution ${r.solution} by ${ours} makes it the only owner: \`openpal powerplatform import-solution ${r.solution}.zip --environment ${r.environmentId ?? "<environment>"}\`.` : ""}`;
+  }
+}
