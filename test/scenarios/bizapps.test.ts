@@ -283,6 +283,27 @@ describe(`business-applications scenarios (${sqlite.name})`, () => {
       assert.equal(rows[0]!.lastActAt, Date.parse("2026-10-20T00:00:00Z"));
     });
 
+    it("one import re-owns every component: the importer is credited for the app and the flow of the solution", async () => {
+      const s = await fresh();
+      // fabrikam_orders holds "Orders" (canvas) and "Order mail" (flow), both created by owner; nora imports it on Oct 3.
+      await applyScenarioWorld(s, bizWorld({
+        apps: [canvas(9, "Orders", OWNER)],
+        flows: [{ id: FLOW(9), environment: ENV_PROD, displayName: "Order mail", createdBy: OWNER, createdAt: AUG1 }],
+        solutions: [{ id: SOLUTION(3), uniqueName: "fabrikam_orders", environment: ENV_PROD, managed: true,
+          components: [{ type: "app", id: APP(9) }, { type: "flow", id: FLOW(9) }], imports: [{ by: NORA_GUEST, at: "2026-10-03T00:00:00Z" }] }],
+      }, { links: [link(NORA_GUEST, "5000001")] }));
+      const dir = newDir();
+      await writeActivityEvents(dir, OCT, [app(APP(9), END1, "2026-10-01T09:00:00Z"), app(APP(9), END2, "2026-10-20T09:00:00Z")]);
+      await writeActivityMetrics(dir, OCT, [mau("PowerAutomate", FLOW(9), 5)]);
+      const rows = await runMonth(s, dir, OCT);
+      // nora owns both from Oct 3: Orders MAU {end1, end2} = 2 → 400.00; Order mail 5 (metrics) → 1000.00.
+      assert.deepEqual(brief(rows, NAMES), [
+        "5000001 CanvasApp Orders SolutionImporter nora 2 MAU 400.00 Production onlyPartner",
+        "5000001 Flow Order mail SolutionImporter nora 5 MAU 1000.00 Production onlyPartner",
+      ]);
+      assert.ok(rows.every((r) => r.lastActAt === Date.parse("2026-10-03T00:00:00Z")), "the import is nora's act on each component");
+    });
+
     it("a solution re-imported by an unlinked account takes ownership: the linked importer is credited for October, not for November", async () => {
       const s = await fresh();
       // "Expense claims" (canvas) in solution fabrikam_expenses: alice imports Sep 10, owner (unlinked) re-imports Oct 12.
