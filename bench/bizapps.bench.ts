@@ -138,9 +138,9 @@ export async function generateEvents(dataDir: string): Promise<void> {
         ${sqlGuid(F.tenant, t)} AS tenant_id,
         ${kinds}[(${j} % ${KINDS.length}) + 1] AS workload,
         CASE WHEN i % 1000 = 999 THEN ${sqlGuid(F.unknown, "i % 5000")} ELSE ${sqlGuid(F.resource, r)} END AS resource_id,
-        CASE WHEN i % 5 = 0 THEN ${sqlGuid(F.maker, `${t} * ${MAKERS} + ((i // 7) % ${MAKERS})`)} ELSE ${sqlGuid(F.endUser, `${t} * ${END_USERS} + ((i // 3) % ${END_USERS})`)} END AS user_object_id,
+        CASE WHEN hash(i) % 5 = 0 THEN ${sqlGuid(F.maker, `${t} * ${MAKERS} + (hash(i, 1) % ${MAKERS})`)} ELSE ${sqlGuid(F.endUser, `${t} * ${END_USERS} + (hash(i, 2) % ${END_USERS})`)} END AS user_object_id,
         'LaunchPowerApp' AS operation,
-        (i % 5 <> 1) AS is_use,
+        (hash(i, 3) % 5 <> 1) AS is_use,
         'openpal-activity' AS source
       FROM range(${EVENTS}) r(i)
     ) TO '${file}' (FORMAT PARQUET, COMPRESSION ZSTD)`);

@@ -6,6 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildCandidates, consumptionValue, type CandidateInput } from "../../src/domain/bizapps.ts";
+import { bizappsRatesOf, resolveOptions } from "../../src/options/index.ts";
 
 const OCT = { from: Date.parse("2026-10-01T00:00:00Z"), to: Date.parse("2026-11-01T00:00:00Z") };
 const d = (day: number) => Date.parse(`2026-10-${String(day).padStart(2, "0")}T00:00:00Z`);
@@ -133,5 +134,16 @@ describe("MonthlyConsumptionValue (exact decimal)", () => {
     assert.equal(consumptionValue(3, "0.1"), "0.3");
     assert.equal(consumptionValue(0, "200"), "0");
     assert.throws(() => consumptionValue(1, "-2"), /non-negative decimal/);
+  });
+});
+
+describe("Solutions Partner rates are options", () => {
+  it("default to 200 per MAU and 0.2 per unified profile; a rate that is not a non-negative decimal is refused naming the option and the fix", () => {
+    const ok = resolveOptions({ flags: {}, env: { OPENPAL_BIZAPPS_RATE_POWER_BI: "150.5" }, config: {} });
+    assert.ok(ok.ok);
+    assert.deepEqual(bizappsRatesOf(ok.options), { PowerApps: "200", PowerAutomate: "200", PowerBI: "150.5", CustomerInsights: "0.2" });
+    const bad = resolveOptions({ flags: { bizappsRateCustomerInsights: "-0.2" }, env: {}, config: {} });
+    assert.equal(bad.ok, false);
+    assert.match((bad as { problems: string[] }).problems.join("\n"), /--bizapps-rate-customer-insights \(from flag --bizapps-rate-customer-insights\): "-0.2" is not a non-negative decimal number; use e.g. 200 or 0.2/);
   });
 });

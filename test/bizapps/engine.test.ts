@@ -264,8 +264,8 @@ for (const backend of storeBackends()) {
       assert.deepEqual((run?.details.unknownResources as unknown[]).length, 1);
       assert.equal(summary.bizapps.credited, 10);
       const text = formatRunSummary(summary);
-      assert.match(text, /business applications .*\n  resources: 11; candidates: \d+ \(\d+ qualifying\); credited rows: 10\n/);
-      assert.match(text, /unknown resources in activity: 1\n    PowerBI feed0000-0000-4000-8000-000000000000 \(tenant fabf0000-0000-4000-8000-000000000000\): 1 events/);
+      assert.match(text, /business applications .*\n {2}resources: 11; candidates: \d+ \(\d+ qualifying\); credited rows: 10\n/);
+      assert.match(text, /unknown resources in activity: 1\n {4}PowerBI feed0000-0000-4000-8000-000000000000 \(tenant fabf0000-0000-4000-8000-000000000000\): 1 events/);
     });
 
     it("a solution import is the importer's act on each component at the import instant", async () => {
