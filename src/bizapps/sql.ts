@@ -10,10 +10,11 @@
  *   bz_res    every resource the control plane knows (deleted ones too), with its metric;
  *   bz_acts   the server's own acts (Power BI imports / take-overs, solution imports per component).
  *
- * Passes over the events (each a streaming scan joined with a small table; no CTE holds events):
+ * Two passes over the events (each a streaming scan; no CTE holds events):
  *   1. per resource: events, workload, MAU = distinct users with a use event (`bz_ev_res`);
- *   2. per candidate key: events of the principal on the resource in the month (`bz_key_ev`);
- *   3. per candidate: its last act while qualifying (`bz_last`: events inside its pieces).
+ *   2. the candidates' own events (`bz_kev`: a hash join with the small key table), from which
+ *      come per candidate key the principal's events on the resource in the month (`bz_key_ev`)
+ *      and per candidate its last act while qualifying (`bz_last`: events inside its pieces).
  * Then the decision (decision 4) and the metric (decision 5) run over candidate-sized tables.
  */
 
@@ -53,24 +54,31 @@ export const BIZAPPS_TABLES = [
 /** Statements run in order before the facts query (each builds a small table). */
 export function bizappsPrepare(i: BizappsSqlInput): string[] {
   return [
-    `CREATE OR REPLACE TEMP TABLE bz_key AS SELECT DISTINCT customer_tenant_id AS tenant_id, resource_id, principal_id FROM bz_cand`,
+    `CREATE OR REPLACE TEMP TABLE bz_key AS SELECT ROW_NUMBER() OVER () AS key_id, tenant_id, resource_id, principal_id
+      FROM (SELECT DISTINCT customer_tenant_id AS tenant_id, resource_id, principal_id FROM bz_cand)`,
     // 1. per resource of the activity lake (known or not): events, MAU (decision 5), a workload for unknown ones.
     `CREATE OR REPLACE TEMP TABLE bz_ev_res AS
       SELECT tenant_id, resource_id, any_value(workload) AS workload, COUNT(*) AS events,
         COUNT(DISTINCT CASE WHEN is_use THEN user_object_id END) AS mau
       FROM ${i.events} WHERE "at" >= TIMESTAMP ${q(i.monthStart)} AND "at" < TIMESTAMP ${q(i.monthEnd)}
       GROUP BY tenant_id, resource_id`,
-    // 2. per candidate key: the principal's events on the resource in the month (Customer Insights' "active user").
+    // 2. the candidates' own events on their resources (a hash join with the small key table): a
+    //    fraction of the month's events, kept for the two aggregates below.
+    `CREATE OR REPLACE TEMP TABLE bz_kev AS
+      SELECT k.key_id, e."at", e.operation
+      FROM ${allEvents(i)} e JOIN bz_key k ON k.tenant_id = e.tenant_id AND k.resource_id = e.resource_id AND k.principal_id = e.user_id`,
+    // per candidate key: the principal's events on the resource in the month (Customer Insights' "active user").
     `CREATE OR REPLACE TEMP TABLE bz_key_ev AS
       SELECT k.tenant_id, k.resource_id, k.principal_id, COUNT(*) AS events
-      FROM ${allEvents(i)} e JOIN bz_key k ON k.tenant_id = e.tenant_id AND k.resource_id = e.resource_id AND k.principal_id = e.user_id
-      GROUP BY k.tenant_id, k.resource_id, k.principal_id`,
+      FROM bz_kev e JOIN bz_key k ON k.key_id = e.key_id GROUP BY k.tenant_id, k.resource_id, k.principal_id`,
     // 3. per candidate: the last act while qualifying (decision 4). Ties at the same instant: the greatest operation name.
     `CREATE OR REPLACE TEMP TABLE bz_last AS
       SELECT p.cand_id, MAX(e."at") AS last_act_at, arg_max(e.operation, (e."at", e.operation)) AS last_act_operation
-      FROM ${allEvents(i)} e JOIN bz_piece p ON p.tenant_id = e.tenant_id AND p.resource_id = e.resource_id AND p.principal_id = e.user_id
-        AND e."at" >= p.q_from AND e."at" < p.q_to
+      FROM bz_kev e JOIN bz_key k ON k.key_id = e.key_id
+        JOIN bz_piece p ON p.tenant_id = k.tenant_id AND p.resource_id = k.resource_id AND p.principal_id = k.principal_id
+          AND e."at" >= p.q_from AND e."at" < p.q_to
       GROUP BY p.cand_id`,
+    `DROP TABLE bz_kev`,
   ];
 }
 

@@ -144,6 +144,6 @@ describe("Solutions Partner rates are options", () => {
     assert.deepEqual(bizappsRatesOf(ok.options), { PowerApps: "200", PowerAutomate: "200", PowerBI: "150.5", CustomerInsights: "0.2" });
     const bad = resolveOptions({ flags: { bizappsRateCustomerInsights: "-0.2" }, env: {}, config: {} });
     assert.equal(bad.ok, false);
-    assert.match((bad as { problems: string[] }).problems.join("\n"), /--bizapps-rate-customer-insights \(from flag --bizapps-rate-customer-insights\): "-0.2" is not a non-negative decimal number; use e.g. 200 or 0.2/);
+    assert.match((bad as { problems: readonly string[] }).problems.join("\n"), /--bizapps-rate-customer-insights \(from flag --bizapps-rate-customer-insights\): "-0.2" is not a non-negative decimal number; use e.g. 200 or 0.2/);
   });
 });
