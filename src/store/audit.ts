@@ -4,6 +4,7 @@
  */
 import type { Kysely, Selectable } from "kysely";
 import type { Database } from "./schema.ts";
+import type { SyncStatements } from "./database.ts";
 
 export interface AuditEntry {
   readonly at: number;
@@ -29,6 +30,17 @@ const toRecord = (r: AuditRow): AuditRecord => ({
   actorObjectId: r.actor_object_id, action: r.action, target: r.target, requestId: r.request_id,
   details: JSON.parse(r.details) as Record<string, unknown>,
 });
+
+const APPEND_SQL = `INSERT INTO audit_log (at, tenant_id, actor_tenant_id, actor_object_id, action, target, request_id, details)
+  VALUES (:at, :tenantId, :actorTenantId, :actorObjectId, :action, :target, :requestId, :details)`;
+
+/** `append` inside a synchronous transaction (SQLite, SyncReader.tryTransaction). */
+export function appendAuditSync(statements: SyncStatements, entry: AuditEntry): void {
+  statements.run(APPEND_SQL, {
+    at: entry.at, tenantId: entry.tenantId, actorTenantId: entry.actorTenantId, actorObjectId: entry.actorObjectId,
+    action: entry.action, target: entry.target, requestId: entry.requestId, details: JSON.stringify(entry.details ?? {}),
+  });
+}
 
 export class AuditLog {
   readonly #db: Kysely<Database>;

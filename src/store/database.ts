@@ -43,6 +43,19 @@ export interface OpenDatabase {
 export interface SyncReader {
   /** `{ row }` with the first row (or undefined); undefined when a transaction holds the connection. */
   tryGet<T>(source: string, params: Readonly<Record<string, string | number | null>>): { row: T | undefined } | undefined;
+  /**
+   * Runs `work` as one synchronous transaction (BEGIN IMMEDIATE … COMMIT) on prepared statements:
+   * `{ value }` once committed; undefined, without running it, when a transaction holds the
+   * connection (the caller then takes the kysely path). A throw from `work` rolls everything back
+   * and propagates. Nothing else can run on the connection meanwhile: the event loop is held.
+   */
+  tryTransaction<T>(work: (statements: SyncStatements) => T): { value: T } | undefined;
+}
+
+/** Statements inside `SyncReader.tryTransaction` (named `:name` parameters, as everywhere). */
+export interface SyncStatements {
+  get<T>(source: string, params: Readonly<Record<string, string | number | null>>): T | undefined;
+  run(source: string, params: Readonly<Record<string, string | number | null>>): void;
 }
 
 /** A query with `:name` parameters as a kysely raw builder (parameters bound, never inlined). */
@@ -107,10 +120,20 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
     // One connection; "waiting" is not observable from outside kysely's mutex.
     poolStats = () => ({ total: sqlite.open ? 1 : 0, idle: sqlite.open && !sqlite.inTransaction ? 1 : 0, waiting: 0 });
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
+    const statements: SyncStatements = {
+      get: <T>(source: string, params: Readonly<Record<string, string | number | null>>) => cached.prepare(source).get(params) as T | undefined,
+      run: (source, params) => void cached.prepare(source).run(params),
+    };
+    // Made once: better-sqlite3 wraps the function (BEGIN/COMMIT/ROLLBACK statements) per call.
+    const transact = sqlite.transaction((work: (statements: SyncStatements) => unknown) => work(statements));
     syncReader = {
       tryGet<T>(source: string, params: Readonly<Record<string, string | number | null>>) {
         if (sqlite.inTransaction || !sqlite.open) return undefined;
         return { row: cached.prepare(source).get(params) as T | undefined };
+      },
+      tryTransaction<T>(work: (statements: SyncStatements) => T) {
+        if (sqlite.inTransaction || !sqlite.open) return undefined;
+        return { value: transact.immediate(work) as T };
       },
     };
   } else {

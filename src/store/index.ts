@@ -21,7 +21,9 @@ import { GrantStore } from "./grants.ts";
 import { CredentialThrottleStore } from "./credential-throttle.ts";
 import { PartnerRegistryStore } from "./partners.ts";
 import { DirectoryRoleStore } from "./directory-roles.ts";
-import { LinkStore } from "./links.ts";
+import { LinkStore, applyLinkSync, linkStateSync } from "./links.ts";
+import { appendAuditSync, type AuditEntry } from "./audit.ts";
+import type { PartnerLinkState } from "../domain/partner-link.ts";
 import { ResourceStore } from "./resources.ts";
 import { AccessStore } from "./access.ts";
 import { PartnerOfRecordStore } from "./partner-of-record.ts";
@@ -68,8 +70,26 @@ export interface Aggregates {
   readonly db: Kysely<Database>;
 }
 
+/**
+ * What `Store.writeLink`'s `decide` returns: its result and, when the state changes, the
+ * transition to persist with its audit entry.
+ */
+export interface LinkDecision<T> {
+  readonly result: T;
+  readonly change?: { readonly previous: PartnerLinkState; readonly next: PartnerLinkState; readonly at: number; readonly audit: AuditEntry };
+}
+
 export interface Store extends Aggregates {
   readonly dialect: Dialect;
+  /**
+   * One write of a principal's link (the link API's PUT, PATCH and DELETE): reads its state
+   * under its lock, lets `decide` judge it (synchronous and pure; a throw refuses and rolls back)
+   * and persists the transition with its audit entry, all committed before it resolves. On
+   * SQLite, when no transaction holds the connection, it runs as one synchronous transaction on
+   * prepared statements; otherwise (and on PostgreSQL) as `lockState` + `apply` + `append` in
+   * `transaction`.
+   */
+  writeLink<T>(tenantId: string, objectId: string, decide: (state: PartnerLinkState) => LinkDecision<T>): Promise<T>;
   /**
    * Runs `work` in one transaction: every aggregate in `tx` writes through it, and either all of
    * it commits or none of it does.
@@ -88,7 +108,7 @@ function bind(db: Kysely<Database>, syncReader?: SyncReader): Aggregates {
     signingKeys: new SigningKeyStore(db),
     grants: new GrantStore(db),
     credentialThrottle: new CredentialThrottleStore(db),
-    partners: new PartnerRegistryStore(db),
+    partners: new PartnerRegistryStore(db, syncReader),
     directoryRoles: new DirectoryRoleStore(db),
     links: new LinkStore(db, syncReader),
     resources: new ResourceStore(db),
@@ -104,10 +124,31 @@ function bind(db: Kysely<Database>, syncReader?: SyncReader): Aggregates {
 export async function openStore(config: DatabaseConfig): Promise<Store> {
   const opened = await openDatabase(config);
   const aggregates = bind(opened.db, opened.syncReader);
+  const transaction: Store["transaction"] = (work) => opened.db.transaction().execute((trx) => work(bind(trx)));
+  const syncReader = opened.syncReader;
   return {
     ...aggregates,
     dialect: opened.dialect,
-    transaction: (work) => opened.db.transaction().execute((trx) => work(bind(trx))),
+    transaction,
+    async writeLink(tenantId, objectId, decide) {
+      const fast = syncReader?.tryTransaction((statements) => {
+        const { result, change } = decide(linkStateSync(statements, tenantId, objectId));
+        if (change) {
+          applyLinkSync(statements, tenantId, objectId, change.previous, change.next, change.at);
+          appendAuditSync(statements, change.audit);
+        }
+        return result;
+      });
+      if (fast) return fast.value;
+      return transaction(async (tx) => {
+        const { result, change } = decide(await tx.links.lockState(tenantId, objectId));
+        if (change) {
+          await tx.links.apply(tenantId, objectId, change.previous, change.next, change.at);
+          await tx.audit.append(change.audit);
+        }
+        return result;
+      });
+    },
     poolStats: () => opened.poolStats(),
     close: () => opened.close(),
   };

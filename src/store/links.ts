@@ -13,7 +13,7 @@
  */
 import type { Generated, Kysely } from "kysely";
 import type { Database } from "./schema.ts";
-import { namedSql, type SyncReader } from "./database.ts";
+import { namedSql, type SyncReader, type SyncStatements } from "./database.ts";
 import { NEVER_LINKED, type PartnerLinkState } from "../domain/partner-link.ts";
 import { overlaps } from "../domain/interval.ts";
 
@@ -93,6 +93,53 @@ const CALLER_VIEW_SQL = `
   LEFT JOIN partner_links l ON l.tenant_id = :tenantId AND l.object_id = :objectId AND l.valid_to IS NULL
   LEFT JOIN partner_locations loc ON loc.id = l.partner_id
   LEFT JOIN partners org ON org.global_id = loc.global_id`;
+
+/**
+ * The write path's statements for SQLite's synchronous transaction (SyncReader.tryTransaction):
+ * the principal's record and open interval in one read, then the transition. No lock statement:
+ * the synchronous transaction holds the only connection and the event loop until it commits.
+ */
+const LINK_STATE_SQL = `
+  SELECT p.version, p.created_time, p.updated_time, l.partner_id
+  FROM (SELECT 1 AS one) AS caller
+  LEFT JOIN partner_link_principals p ON p.tenant_id = :tenantId AND p.object_id = :objectId
+  LEFT JOIN partner_links l ON l.tenant_id = :tenantId AND l.object_id = :objectId AND l.valid_to IS NULL`;
+const CLOSE_INTERVAL_SQL = "UPDATE partner_links SET valid_to = :now WHERE tenant_id = :tenantId AND object_id = :objectId AND valid_to IS NULL";
+const OPEN_INTERVAL_SQL = "INSERT INTO partner_links (tenant_id, object_id, partner_id, valid_from, valid_to) VALUES (:tenantId, :objectId, :partnerId, :now, NULL)";
+const SAVE_PRINCIPAL_SQL = `
+  INSERT INTO partner_link_principals (tenant_id, object_id, version, created_time, updated_time)
+  VALUES (:tenantId, :objectId, :version, :createdTime, :updatedTime)
+  ON CONFLICT (tenant_id, object_id) DO UPDATE
+  SET version = excluded.version, created_time = excluded.created_time, updated_time = excluded.updated_time`;
+
+/** `lockState` for a synchronous transaction (see LINK_STATE_SQL). */
+export function linkStateSync(statements: SyncStatements, tenantId: string, objectId: string): PartnerLinkState {
+  const r = statements.get<{ version: number | null; created_time: number | null; updated_time: number | null; partner_id: string | null }>(
+    LINK_STATE_SQL, { tenantId, objectId });
+  const row = !r || r.version === null ? undefined : {
+    tenant_id: tenantId, object_id: objectId, version: Number(r.version), created_time: num(r.created_time), updated_time: num(r.updated_time),
+  };
+  return stateOf(row, r?.partner_id ? { partner_id: r.partner_id } : undefined);
+}
+
+/** `apply` for a synchronous transaction: the same transition, the record upserted. */
+export function applyLinkSync(statements: SyncStatements, tenantId: string, objectId: string, previous: PartnerLinkState, next: PartnerLinkState, now: number): void {
+  if (previous.partnerId !== next.partnerId) {
+    if (previous.partnerId !== null) statements.run(CLOSE_INTERVAL_SQL, { tenantId, objectId, now });
+    if (next.partnerId !== null) statements.run(OPEN_INTERVAL_SQL, { tenantId, objectId, partnerId: next.partnerId, now });
+  }
+  statements.run(SAVE_PRINCIPAL_SQL, { tenantId, objectId, version: next.version, createdTime: next.createdTime, updatedTime: next.updatedTime });
+}
+
+function stateOf(row: PartnerLinkPrincipalsTable | undefined, open: { partner_id: string } | undefined): PartnerLinkState {
+  if (!row) return open ? { ...NEVER_LINKED, partnerId: open.partner_id } : NEVER_LINKED;
+  return {
+    partnerId: open?.partner_id ?? null,
+    version: Number(row.version),
+    createdTime: num(row.created_time),
+    updatedTime: num(row.updated_time),
+  };
+}
 
 export class LinkStore {
   readonly #db: Kysely<Database & LinkTables>;
@@ -225,12 +272,6 @@ export class LinkStore {
   }
 
   #state(row: PartnerLinkPrincipalsTable | undefined, open: { partner_id: string } | undefined): PartnerLinkState {
-    if (!row) return open ? { ...NEVER_LINKED, partnerId: open.partner_id } : NEVER_LINKED;
-    return {
-      partnerId: open?.partner_id ?? null,
-      version: Number(row.version),
-      createdTime: num(row.created_time),
-      updatedTime: num(row.updated_time),
-    };
+    return stateOf(row, open);
   }
 }

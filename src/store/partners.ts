@@ -5,6 +5,28 @@
 import type { Kysely } from "kysely";
 import type { Database } from "./schema.ts";
 import { openAt } from "./directory.ts";
+import { namedSql, type SyncReader } from "./database.ts";
+
+/**
+ * What the link API needs to judge a PUT/PATCH target, in one statement: the organisation
+ * owning the id as a location, whether that location has an inactive status open at :at, and
+ * the organisation whose global id it is. Portable across SQLite and PostgreSQL.
+ */
+const LINK_TARGET_SQL = `
+  SELECT
+    (SELECT org.name FROM partner_locations loc JOIN partners org ON org.global_id = loc.global_id WHERE loc.id = :partnerId) AS location_organisation,
+    (SELECT COUNT(*) FROM partner_location_status s
+      WHERE s.location_id = :partnerId AND s.active = 0
+        AND (s.valid_from IS NULL OR s.valid_from <= :at) AND (s.valid_to IS NULL OR s.valid_to > :at)) AS inactive,
+    (SELECT g.name FROM partners g WHERE g.global_id = :partnerId) AS global_organisation`;
+
+interface LinkTargetRow { location_organisation: string | null; inactive: number | string; global_organisation: string | null }
+
+/** `lookup` narrowed to what judging a link target needs (see LINK_TARGET_SQL). */
+export type LinkTargetFacts =
+  | { readonly kind: "location"; readonly active: boolean; readonly organisationName: string }
+  | { readonly kind: "global"; readonly organisationName: string }
+  | { readonly kind: "unknown" };
 
 export interface PartnerOrganisation {
   readonly globalId: string;
@@ -36,8 +58,24 @@ export type PartnerIdLookup =
 
 export class PartnerRegistryStore {
   readonly #db: Kysely<Database>;
-  constructor(db: Kysely<Database>) {
+  readonly #syncReader: SyncReader | undefined;
+  /** `syncReader`: SQLite's synchronous reads, given only to the store outside transactions. */
+  constructor(db: Kysely<Database>, syncReader?: SyncReader) {
     this.#db = db;
+    this.#syncReader = syncReader;
+  }
+
+  /**
+   * The facts `lookup` gives about a link target, in one statement (the link API's PUT/PATCH
+   * path); synchronous on SQLite when no transaction holds the connection.
+   */
+  async linkTargetFacts(partnerId: string, at: number): Promise<LinkTargetFacts> {
+    const params = { partnerId, at };
+    const fast = this.#syncReader?.tryGet<LinkTargetRow>(LINK_TARGET_SQL, params);
+    const r = fast ? fast.row : (await namedSql<LinkTargetRow>(LINK_TARGET_SQL, params).execute(this.#db)).rows[0];
+    if (r?.location_organisation != null) return { kind: "location", active: Number(r.inactive) === 0, organisationName: r.location_organisation };
+    if (r?.global_organisation != null) return { kind: "global", organisationName: r.global_organisation };
+    return { kind: "unknown" };
   }
 
   async putOrganisation(p: { globalId: string; name: string; tenantIds: readonly string[]; createdAt: number }): Promise<void> {

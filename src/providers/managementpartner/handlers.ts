@@ -33,9 +33,9 @@ async function requireTenantPrincipal(store: Store, caller: Caller, now: number)
 }
 
 async function registryFacts(store: Store, partnerId: string, now: number): Promise<PartnerIdFacts & { organisation?: string }> {
-  const found = await store.partners.lookup(partnerId, now);
-  if (found.kind === "location") return { kind: "location", active: found.active, organisationName: found.organisation.name, organisation: found.organisation.name };
-  if (found.kind === "global") return { kind: "global", organisation: found.organisation.name };
+  const found = await store.partners.linkTargetFacts(partnerId, now);
+  if (found.kind === "location") return { kind: "location", active: found.active, organisationName: found.organisationName, organisation: found.organisationName };
+  if (found.kind === "global") return { kind: "global", organisation: found.organisationName };
   return { kind: "unknown" };
 }
 
@@ -62,8 +62,8 @@ function render(caller: Caller, state: PartnerLinkState, partnerName: string | u
 /** Runs a write command under the caller's row lock; outcome errors roll the transaction back. */
 async function write(deps: ManagementPartnerDeps, call: ArmCall, command: PartnerLinkCommand & { partnerId: string }): Promise<PartnerLinkOutcome & { kind: "write" | "unchanged" }> {
   const { caller } = call;
-  return deps.store.transaction(async (tx) => {
-    const state = await tx.links.lockState(caller.tenantId, caller.objectId);
+  type Written = PartnerLinkOutcome & { kind: "write" | "unchanged" };
+  return deps.store.writeLink<Written>(caller.tenantId, caller.objectId, (state) => {
     // A request that waited for the lock writes after the one that held it: its time must not
     // precede that write, or the closed interval would end before it began.
     const now = Math.max(deps.clock.now(), state.updatedTime ?? Number.NEGATIVE_INFINITY);
@@ -72,15 +72,18 @@ async function write(deps: ManagementPartnerDeps, call: ArmCall, command: Partne
       throw armError("PartnerAlreadyLinked", { linkedId: outcome.linkedPartnerId, requestedId: command.partnerId });
     }
     if (outcome.kind === "notLinked") throw armError("ManagementPartnerNotFound");
-    if (outcome.kind === "write") {
-      await tx.links.apply(caller.tenantId, caller.objectId, outcome.previous, outcome.next, now);
-      await tx.audit.append({
-        at: now, tenantId: caller.tenantId, actorTenantId: caller.tenantId, actorObjectId: caller.objectId,
-        action: `partnerLink.${outcome.change}`, target: partnerResourcePath(command.partnerId), requestId: call.requestId,
-        details: { from: outcome.previous.partnerId, to: outcome.next.partnerId, version: outcome.next.version, principalType: caller.principalType },
-      });
-    }
-    return outcome;
+    if (outcome.kind === "unchanged") return { result: outcome };
+    return {
+      result: outcome,
+      change: {
+        previous: outcome.previous, next: outcome.next, at: now,
+        audit: {
+          at: now, tenantId: caller.tenantId, actorTenantId: caller.tenantId, actorObjectId: caller.objectId,
+          action: `partnerLink.${outcome.change}`, target: partnerResourcePath(command.partnerId), requestId: call.requestId,
+          details: { from: outcome.previous.partnerId, to: outcome.next.partnerId, version: outcome.next.version, principalType: caller.principalType },
+        },
+      },
+    };
   });
 }
 
