@@ -218,8 +218,12 @@ async function linkedIdentities(store: Store, ctx: OrgContext, month: string): P
   return out;
 }
 
-function firstLinked(linked: ReadonlyMap<string, string>, tenant: string): string | undefined {
-  return [...linked.entries()].find(([, t]) => t === tenant)?.[0] ?? [...linked.keys()][0];
+/**
+ * A linked identity of the organisation in `tenant`. Never one of another tenant: an account can
+ * own only resources of its own directory (a guest is a separate object in each tenant).
+ */
+export function firstLinked(linked: ReadonlyMap<string, string>, tenant: string): string | undefined {
+  return [...linked.entries()].find(([, t]) => t === tenant)?.[0];
 }
 
 /** Activity of the given users in the month: `${tenant}|${resource}` → users with their last act. */

@@ -11,9 +11,9 @@ import os from "node:os";
 import path from "node:path";
 import { storeBackends } from "../support/stores.ts";
 import type { Store } from "../../src/store/index.ts";
-import { bizappsCoverage, formatBizappsCoverage } from "../../src/bizapps/coverage.ts";
+import { bizappsCoverage, firstLinked, formatBizappsCoverage } from "../../src/bizapps/coverage.ts";
 import { APP1, APP5, DS3, ENV_PROD, FLOW2, FLOW6, MDA4, MONTH, RAN_AT, seedBizapps } from "./support.ts";
-import { ALICE_GUEST, FABRIKAM_TENANT, NORA_GUEST, OWNER } from "../scenarios/world.ts";
+import { ALICE_GUEST, FABRIKAM_TENANT, NORA_GUEST, NORA_HOME, NORTHWIND_TENANT, OWNER } from "../scenarios/world.ts";
 
 for (const backend of storeBackends()) {
   describe(`business-applications coverage (${backend.name})`, () => {
@@ -85,3 +85,11 @@ for (const backend of storeBackends()) {
     });
   });
 }
+
+describe("business-applications coverage fixes", () => {
+  it("a fix names only a linked identity of the resource's own tenant, never one of another tenant (an account owns only its directory's resources)", () => {
+    const linked = new Map([[NORA_HOME, NORTHWIND_TENANT], [ALICE_GUEST, FABRIKAM_TENANT]]);
+    assert.equal(firstLinked(linked, FABRIKAM_TENANT), ALICE_GUEST);
+    assert.equal(firstLinked(new Map([[NORA_HOME, NORTHWIND_TENANT]]), FABRIKAM_TENANT), undefined);
+  });
+});
