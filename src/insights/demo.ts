@@ -16,6 +16,8 @@ import { seedDemoActivity } from "../activity/demo.ts";
 import { attributeUsage } from "../attribution/index.ts";
 import { observeLakeImport, timedAttribution } from "../ops/metrics.ts";
 import { withOperationLock } from "../store/index.ts";
+import { bizappsRatesOf } from "../options/index.ts";
+import type { BizappsRates } from "../domain/bizapps.ts";
 
 /** The months the demo world's history is written for (links, roles and DPOR dates). */
 export const DEMO_MONTHS: readonly string[] = ["2026-09", "2026-10"];
@@ -23,7 +25,7 @@ export const DEMO_MONTHS: readonly string[] = ["2026-09", "2026-10"];
 export const DEMO_WORLD_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "world", "demo", "world.json");
 
 /** Seeds and attributes the demo months; returns what it did (for logs and the CLI). */
-export async function seedDemo(ctx: Pick<AppContext, "store" | "clock">, dataDir: string, worldFile = DEMO_WORLD_FILE, months: readonly string[] = DEMO_MONTHS): Promise<{ imported: number; activityEvents: number; metrics: number; months: readonly string[] }> {
+export async function seedDemo(ctx: Pick<AppContext, "store" | "clock">, dataDir: string, worldFile = DEMO_WORLD_FILE, months: readonly string[] = DEMO_MONTHS, bizappsRates?: BizappsRates): Promise<{ imported: number; activityEvents: number; metrics: number; months: readonly string[] }> {
   const parsed = readWorldFile(worldFile);
   if (!parsed.ok) throw new Error(`demo world ${worldFile} is invalid: ${parsed.problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`);
   const t0 = performance.now();
@@ -35,13 +37,12 @@ export async function seedDemo(ctx: Pick<AppContext, "store" | "clock">, dataDir
   for (const month of months) {
     for (const policy of ["pec", "all-roles"] as const) {
       // Several servers starting on one store attribute a month one after another, never at once.
-      await withOperationLock(ctx.store, `attribution ${month}`, { wait: true }, () => timedAttribution(() => attributeUsage({ store: ctx.store, dataDir, month, policy, clock: ctx.clock })));
+      await withOperationLock(ctx.store, `attribution ${month}`, { wait: true }, () => timedAttribution(() => attributeUsage({ store: ctx.store, dataDir, month, policy, clock: ctx.clock, ...(bizappsRates ? { bizappsRates } : {}) })));
     }
   }
   return { imported: summary?.rowsKept ?? 0, activityEvents: activity?.events ?? 0, metrics: activity?.metrics ?? 0, months };
 }
 
-/** Called by the composition root after the start world is applied. */
 /**
  * Whether `file` is this package's demo world. `npm start` names src/world/demo/world.json while
  * the compiled server's DEMO_WORLD_FILE is dist/world/demo/world.json, so both are recognised; a
@@ -54,11 +55,12 @@ export function isDemoWorld(file: string): boolean {
   return siblings.includes(resolved);
 }
 
+/** Called by the composition root after the start world is applied. */
 export function seedDemoOnStart(ctx: AppContext): void {
   const world = ctx.options.world;
   if (!world || !isDemoWorld(world)) return;
   if (openUsageLake(ctx.options.dataDir).months().length > 0) return;
-  seedDemo(ctx, ctx.options.dataDir)
+  seedDemo(ctx, ctx.options.dataDir, DEMO_WORLD_FILE, DEMO_MONTHS, bizappsRatesOf(ctx.options))
     .then((r) => ctx.log.info({ months: r.months, rows: r.imported, activityEvents: r.activityEvents, metrics: r.metrics }, "demo usage and activity seeded and attributed"))
     .catch((error: unknown) => ctx.log.warn({ err: error }, "demo usage could not be seeded; run `openpal attribution seed-demo`"));
 }
