@@ -132,11 +132,15 @@ function trimSql(expr: string): string {
   return `(CASE WHEN starts_with(${expr}, ' ') OR ends_with(${expr}, ' ') OR strlen(${expr}) <> length(${expr}) THEN trim(${expr}) ELSE ${expr} END)`;
 }
 
-/** ISO 8601 (with or without zone: UTC assumed; 7-digit fractions of the audit log too), else US `M/D/YYYY h:mm:ss AM`. `expr` is trimmed already. */
+/**
+ * ISO 8601 (with or without zone: UTC assumed; 7-digit fractions of the audit log too), else US
+ * `M/D/YYYY h:mm:ss AM`. `t` is trimmed already. A TIMESTAMPTZ becomes the UTC TIMESTAMP through
+ * its epoch microseconds (the same value as a cast under TimeZone UTC, without ICU's per-value cost).
+ */
 function timestampSql(t: string): string {
   return `date_trunc('second', COALESCE(
-    CAST(TRY_CAST(${t} AS TIMESTAMPTZ) AS TIMESTAMP),
-    CAST(TRY_CAST(regexp_replace(${t}, '(\\.\\d{6})\\d+', '\\1') AS TIMESTAMPTZ) AS TIMESTAMP),
+    make_timestamp(epoch_us(TRY_CAST(${t} AS TIMESTAMPTZ))),
+    make_timestamp(epoch_us(TRY_CAST(regexp_replace(${t}, '(\\.\\d{6})\\d+', '\\1') AS TIMESTAMPTZ))),
     try_strptime(${t}, ['%m/%d/%Y %I:%M:%S %p', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M'])))`;
 }
 
@@ -440,19 +444,24 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   // --- duplicates in the file, then in the lake
   // Most files repeat no event: as many distinct 64-bit hashes of the ids as rows proves it
   // (cheaper than comparing the ids), and the kept rows are then the incoming rows as they are.
-  const [{ n: keyedCount, d: distinctHashes }] = (await rows(connection, "SELECT count(*) AS n, count(DISTINCT hash(event_id)) AS d FROM keyed WHERE skip_reason IS NULL")) as [{ n: unknown; d: unknown }];
+  // The same scan counts what is written (recounted only when duplicates are removed).
+  const monthOf = `strftime("at", '%Y-%m')`;
+  const totalsSql = (table: string, where: string) =>
+    `SELECT count(*) AS kept, count(DISTINCT hash(event_id)) AS hashes, count(*) FILTER (WHERE is_use) AS use_events, count(DISTINCT resource_id) AS resources,
+            count(DISTINCT user_object_id) AS users, list(DISTINCT ${monthOf}) AS months FROM ${table} ${where}`;
+  let [totals] = await rows(connection, totalsSql("keyed", "WHERE skip_reason IS NULL"));
+  const keyedCount = Number(totals?.kept ?? 0);
   await connection.run("DELETE FROM keyed WHERE skip_reason IS NOT NULL");
-  if (Number(keyedCount) === Number(distinctHashes)) {
+  let duplicates = 0;
+  if (keyedCount === Number(totals?.hashes ?? 0)) {
     await connection.run("ALTER TABLE keyed RENAME TO incoming");
   } else {
     await connection.run("CREATE TEMP TABLE incoming AS SELECT DISTINCT ON (event_id) * FROM keyed");
     await connection.run("DROP TABLE keyed");
+    const [{ n }] = (await rows(connection, "SELECT count(*) AS n FROM incoming")) as [{ n: unknown }];
+    duplicates = keyedCount - Number(n);
   }
-  const [{ n: distinctCount }] = (await rows(connection, "SELECT count(*) AS n FROM incoming")) as [{ n: unknown }];
-  let duplicates = Number(keyedCount) - Number(distinctCount);
-  const monthOf = `strftime("at", '%Y-%m')`;
-  const months = (await rows(connection, `SELECT DISTINCT ${monthOf} AS month FROM incoming`)).map((r) => String(r.month));
-  const existing = months.filter((m) => existsSync(activityEventsFile(ctx.options.dataDir, m)));
+  const existing = ((totals?.months ?? []) as unknown[]).map(String).filter((m) => existsSync(activityEventsFile(ctx.options.dataDir, m)));
   if (existing.length > 0) {
     const files = `[${existing.map((m) => sqlString(activityEventsFile(ctx.options.dataDir, m))).join(", ")}]`;
     const [{ n }] = (await rows(connection, `SELECT count(*) AS n FROM incoming i SEMI JOIN read_parquet(${files}, hive_partitioning = false) e ON e.event_id = i.event_id`)) as [{ n: unknown }];
@@ -461,15 +470,13 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
       duplicates += Number(n);
     }
   }
-  if (duplicates > 0) skipped[SKIP.duplicate] = duplicates;
+  if (duplicates > 0) {
+    skipped[SKIP.duplicate] = duplicates;
+    [totals] = await rows(connection, totalsSql("incoming", ""));
+  }
   ctx.progress("resolving", 1);
 
   // --- what is written, and what the control plane does not know
-  const [totals] = await rows(
-    connection,
-    `SELECT count(*) AS kept, count(*) FILTER (WHERE is_use) AS use_events, count(DISTINCT resource_id) AS resources, count(DISTINCT user_object_id) AS users,
-            list(DISTINCT ${monthOf}) AS months FROM incoming`,
-  );
   const kept = Number(totals?.kept ?? 0);
   const monthsWritten = ((totals?.months ?? []) as unknown[]).map(String).sort();
   const unknownResources = ctx.controlPlane ? await unknownIds(connection, "SELECT DISTINCT resource_id AS id FROM incoming ANTI JOIN known_resources k ON k.resource_id = incoming.resource_id") : "not checked";
