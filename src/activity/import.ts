@@ -4,12 +4,15 @@
  *
  * Per file:
  *   1. SHA-256; a file whose content the manifest already has is not read again (unless `force`).
+ *      The hash is awaited first only when an import of the same size exists, else it is read
+ *      beside DuckDB's own reading of the file.
  *   2. Format (formats.ts) → one DuckDB scan into normalised staging rows, each with its skip
  *      reason or none. Bad values (timestamps, months, metric values, AuditData JSON) fail the file
  *      with file:line unless `maxBadRows` allows them (then they are skipped and counted).
  *   3. Users given as UPNs are resolved through the directory (resolve.ts), once per distinct
  *      (tenant, UPN); what does not resolve is skipped and counted, never guessed.
- *   4. event_id: the export's own id when it has one, else a SHA-256 of the normalised event.
+ *   4. event_id: the export's own id when it has one, else the MD5 of the normalised event
+ *      (stable across DuckDB versions; cheaper than SHA-256, which cost a third of the import).
  *      Events already in the file or in the lake are duplicates (skipped, counted).
  *   5. Every touched month is written beside the lake, then all are renamed into place, then the
  *      manifest entry is appended: a failure before the renames leaves the lake as it was.
@@ -124,25 +127,30 @@ export const SKIP = {
 
 const MONTH_SQL = `'^\\d{4}-(0[1-9]|1[0-2])$'`;
 
-/** ISO 8601 (with or without zone: UTC assumed; 7-digit fractions of the audit log too), else US `M/D/YYYY h:mm:ss AM`. */
-function timestampSql(expr: string): string {
-  const t = `trim(${expr})`;
+/**
+ * `trim(expr)` (spaces, Unicode ones included), computed only when the value can have any: DuckDB's
+ * trim costs more than the rest of the normalisation, and almost no exported value needs it.
+ */
+function trimSql(expr: string): string {
+  return `(CASE WHEN starts_with(${expr}, ' ') OR ends_with(${expr}, ' ') OR strlen(${expr}) <> length(${expr}) THEN trim(${expr}) ELSE ${expr} END)`;
+}
+
+/**
+ * ISO 8601 (with or without zone: UTC assumed; 7-digit fractions of the audit log too), else US
+ * `M/D/YYYY h:mm:ss AM`. `t` is trimmed already. A TIMESTAMPTZ becomes the UTC TIMESTAMP through
+ * its epoch microseconds (the same value as a cast under TimeZone UTC, without ICU's per-value cost).
+ */
+function timestampSql(t: string): string {
   return `date_trunc('second', COALESCE(
-    CAST(TRY_CAST(${t} AS TIMESTAMPTZ) AS TIMESTAMP),
-    CAST(TRY_CAST(regexp_replace(${t}, '(\\.\\d{6})\\d+', '\\1') AS TIMESTAMPTZ) AS TIMESTAMP),
+    make_timestamp(epoch_us(TRY_CAST(${t} AS TIMESTAMPTZ))),
+    make_timestamp(epoch_us(TRY_CAST(regexp_replace(${t}, '(\\.\\d{6})\\d+', '\\1') AS TIMESTAMPTZ))),
     try_strptime(${t}, ['%m/%d/%Y %I:%M:%S %p', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M'])))`;
 }
 
-async function sha256File(file: string, onProgress?: (f: number) => void): Promise<{ sha256: string; bytes: number }> {
-  const bytes = statSync(file).size;
+async function sha256File(file: string): Promise<string> {
   const hash = createHash("sha256");
-  let seen = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-    hash.update(chunk as Buffer);
-    seen += (chunk as Buffer).length;
-    onProgress?.(bytes ? seen / bytes : 1);
-  }
-  return { sha256: hash.digest("hex"), bytes };
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest("hex");
 }
 
 async function rows(connection: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
@@ -180,12 +188,22 @@ export async function importActivityFiles(options: ImportActivityOptions): Promi
     const absolute = path.resolve(file);
     if (!existsSync(absolute) || !statSync(absolute).isFile()) throw new ActivityImportError(`${absolute}: no such file. Check the path.`);
     const progress = (phase: ActivityImportPhase, fraction: number) => options.onProgress?.({ file: absolute, index, files: options.files.length, phase, fraction });
-    progress("hashing", 0);
-    const { sha256, bytes } = await sha256File(absolute, (f) => progress("hashing", f));
+    const bytes = statSync(absolute).size;
+    // The SHA-256 of the file (the manifest's key) is read beside DuckDB's own reading: it is
+    // awaited first only when an import of the same size exists (content of another size cannot
+    // be the same), so an already-imported file is still not read again.
+    const hashing = sha256File(absolute);
+    hashing.catch(() => undefined);
     const summary = await withDirLock(activityDir(options.dataDir), "activity lake", async () => {
       removeStaleWorkIn(activityDir(options.dataDir));
-      const previous = readActivityManifest(options.dataDir).imports.find((r) => r.sha256 === sha256);
-      if (previous && !options.force) return alreadyImported(absolute, sha256, previous.format as ActivityFormat, previous.importedAt, previous.importId, previous.read);
+      const imports = readActivityManifest(options.dataDir).imports;
+      if (imports.some((r) => r.bytes === bytes)) {
+        progress("hashing", 0);
+        const sha256 = await hashing;
+        progress("hashing", 1);
+        const previous = imports.find((r) => r.sha256 === sha256);
+        if (previous && !options.force) return alreadyImported(absolute, sha256, previous.format as ActivityFormat, previous.importedAt, previous.importId, previous.read);
+      }
       controlPlane ??= options.store ? await loadControlPlane(options.store) : undefined;
       const importId = `${new Date().toISOString().replace(/[-:.]/g, "").slice(0, 15)}-${randomUUID().slice(0, 8)}`;
       const work = path.join(activityDir(options.dataDir), `_work-${importId}`);
@@ -203,7 +221,7 @@ export async function importActivityFiles(options: ImportActivityOptions): Promi
           if (error instanceof ActivityFormatProblem) throw new ActivityImportError(error.message);
           throw error;
         }
-        const context: FileContext = { connection, file: absolute, sha256, bytes, importId, work, options, maxBad, controlPlane, store: options.store, progress, detected };
+        const context: FileContext = { connection, file: absolute, sha256: hashing, bytes, importId, work, options, maxBad, controlPlane, store: options.store, progress, detected };
         const result = detected.format === "openpal-metrics" ? await importMetrics(context) : await importEvents(context);
         return result;
       } catch (error) {
@@ -256,7 +274,8 @@ function alreadyImported(file: string, sha256: string, format: ActivityFormat, a
 interface FileContext {
   readonly connection: DuckDBConnection;
   readonly file: string;
-  readonly sha256: string;
+  /** The file's SHA-256, being read beside the import. */
+  readonly sha256: Promise<string>;
   readonly bytes: number;
   readonly importId: string;
   readonly work: string;
@@ -299,9 +318,8 @@ async function loadKnown(connection: DuckDBConnection, controlPlane: ControlPlan
 }
 
 async function unknownIds(connection: DuckDBConnection, sql: string): Promise<UnknownIds> {
-  const [count] = await rows(connection, `SELECT count(*) AS n FROM (${sql})`);
-  const sample = (await rows(connection, `SELECT id FROM (${sql}) ORDER BY id LIMIT 10`)).map((r) => String(r.id));
-  return { count: Number(count?.n ?? 0), sample };
+  const [r] = await rows(connection, `WITH q AS MATERIALIZED (${sql}) SELECT (SELECT count(*) FROM q) AS n, (SELECT list(id ORDER BY id) FROM (SELECT id FROM q ORDER BY id LIMIT 10)) AS sample`);
+  return { count: Number(r?.n ?? 0), sample: ((r?.sample ?? []) as unknown[]).map(String) };
 }
 
 /** Fails the file when bad rows exceed maxBadRows, naming file:line of the first ones. */
@@ -328,7 +346,7 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   const format = ctx.detected.format as Exclude<ActivityFormat, "openpal-metrics">;
   const plan = eventsPlan(format, file, ctx.detected, ctx.work);
   const source = SOURCE_OF[format];
-  const eventIdSql = (user: string) => `COALESCE(src_id, sha256(concat_ws('|', ${sqlString(source)}, strftime("at", '%Y-%m-%dT%H:%M:%SZ'), tenant_id, workload, resource_id, ${user}, operation)))`;
+  const eventIdSql = (user: string) => `COALESCE(src_id, md5(concat_ws('|', ${sqlString(source)}, CAST(epoch("at") AS BIGINT), tenant_id, workload, resource_id, ${user}, operation)))`;
   const normalised = (withLine: boolean) => `
     SELECT line, src_id, at_raw, "at", tenant_id, workload, resource_id, user_value, CAST(TRY_CAST(user_value AS UUID) AS VARCHAR) AS object_id, operation,
       CASE WHEN bad_row THEN ${sqlString(plan.badRowReason ?? "bad row")}
@@ -338,19 +356,22 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
            WHEN user_value IS NULL THEN '${SKIP.noUser}'
            WHEN operation IS NULL THEN '${SKIP.noOperation}'
       END AS skip_reason
-    FROM (SELECT line, bad_row, NULLIF(lower(trim(src_id)), '') AS src_id, at_raw, ${timestampSql("at_raw")} AS "at",
-                 NULLIF(lower(trim(tenant_raw)), '') AS tenant_id, ${workloadSql("workload_raw")} AS workload,
-                 NULLIF(lower(trim(resource_raw)), '') AS resource_id, NULLIF(trim(user_raw), '') AS user_value, NULLIF(trim(operation), '') AS operation
-          FROM (${plan.select(withLine)}))`;
+    FROM (SELECT line, bad_row, NULLIF(lower(src_id), '') AS src_id, at_raw, ${timestampSql("at_trimmed")} AS "at",
+                 NULLIF(lower(tenant_raw), '') AS tenant_id, ${workloadSql("workload_raw")} AS workload,
+                 NULLIF(lower(resource_raw), '') AS resource_id, NULLIF(user_raw, '') AS user_value, NULLIF(operation, '') AS operation
+          FROM (SELECT line, bad_row, ${trimSql("src_id")} AS src_id, at_raw, ${trimSql("at_raw")} AS at_trimmed, ${trimSql("tenant_raw")} AS tenant_raw, workload_raw,
+                       ${trimSql("resource_raw")} AS resource_raw, ${trimSql("user_raw")} AS user_raw, ${trimSql("operation")} AS operation
+                FROM (${plan.select(withLine)})))`;
   try {
-    // Rows that need nothing more (an object id and a tenant) get their event id, use and month here:
-    // a file without UPNs or missing tenants then needs no second pass.
+    // Rows that need nothing more (an object id and a tenant) get their event id and use here: a
+    // file without UPNs or missing tenants then needs no second pass. Only what is written later
+    // is kept (the UPN only when there is no object id; source and month are added when writing).
     await runWithProgress(
       connection,
       `CREATE TEMP TABLE staged AS
-       SELECT * EXCLUDE (line, at_raw),
+       SELECT src_id, "at", tenant_id, workload, resource_id, object_id, CASE WHEN object_id IS NULL THEN user_value END AS user_value, operation, skip_reason,
               CASE WHEN skip_reason IS NULL AND object_id IS NOT NULL AND tenant_id IS NOT NULL THEN ${eventIdSql("object_id")} END AS event_id,
-              ${isUseSql("workload", "operation")} AS is_use, ${sqlString(source)} AS source, strftime("at", '%Y-%m') AS month
+              ${isUseSql("workload", "operation")} AS is_use
        FROM (${normalised(false)})`,
       (f) => ctx.progress("reading", f),
     );
@@ -378,12 +399,13 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   ctx.progress("resolving", 0);
   await loadKnown(connection, ctx.controlPlane);
   // A missing tenant is the tenant the control plane knows the resource in (joined only when needed).
-  const [{ n: tenantless }] = (await rows(connection, "SELECT count(*) AS n FROM staged WHERE skip_reason IS NULL AND tenant_id IS NULL")) as [{ n: unknown }];
+  const [{ tenantless, upnRows }] = (await rows(connection, "SELECT count(*) FILTER (WHERE tenant_id IS NULL) AS tenantless, count(*) FILTER (WHERE object_id IS NULL) AS upnRows FROM staged WHERE skip_reason IS NULL")) as [{ tenantless: unknown; upnRows: unknown }];
   const tenantJoin = Number(tenantless) > 0 ? "LEFT JOIN (SELECT DISTINCT ON (resource_id) resource_id, tenant_id FROM known_resources) k ON s.tenant_id IS NULL AND k.resource_id = s.resource_id" : "";
   const tenant = Number(tenantless) > 0 ? "COALESCE(s.tenant_id, k.tenant_id)" : "s.tenant_id";
-  const upns = (
-    await rows(connection, `SELECT DISTINCT ${tenant} AS tenant_id, s.user_value FROM staged s ${tenantJoin} WHERE s.skip_reason IS NULL AND s.object_id IS NULL AND ${tenant} IS NOT NULL`)
-  ).map((r) => ({ tenantId: String(r.tenant_id), upn: String(r.user_value) }));
+  const upns =
+    Number(upnRows) === 0
+      ? []
+      : (await rows(connection, `SELECT DISTINCT ${tenant} AS tenant_id, s.user_value FROM staged s ${tenantJoin} WHERE s.skip_reason IS NULL AND s.object_id IS NULL AND ${tenant} IS NOT NULL`)).map((r) => ({ tenantId: String(r.tenant_id), upn: String(r.user_value) }));
   const resolved = await resolveUsers(ctx.store, upns);
   await connection.run("CREATE TABLE user_map (tenant_id VARCHAR, user_value VARCHAR, object_id VARCHAR)");
   if (resolved.length > 0) {
@@ -400,9 +422,8 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   const unresolved = resolved.filter((r) => r.objectId === null).map((r) => `${r.tenantId}/${r.upn}`).sort();
   ctx.progress("resolving", 0.3);
 
-  // --- event ids (the export's own, else a SHA-256 of the normalised event), use, month
-  const eventCols = ACTIVITY_EVENT_COLUMNS.map(([name]) => name);
-  if (Number(tenantless) === 0 && resolved.length === 0) {
+  // --- event ids (the export's own, else an MD5 of the normalised event), use
+  if (Number(tenantless) === 0 && Number(upnRows) === 0) {
     // Every kept row has its object id and tenant: staged already is the keyed table.
     await connection.run("ALTER TABLE staged RENAME COLUMN object_id TO user_object_id");
     await connection.run("ALTER TABLE staged RENAME TO keyed");
@@ -412,11 +433,10 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
       connection,
       `CREATE TEMP TABLE keyed AS
        SELECT CASE WHEN skip_reason IS NULL THEN ${eventIdSql("user_object_id")} END AS event_id,
-              "at", tenant_id, workload, resource_id, user_object_id, operation, ${isUseSql("workload", "operation")} AS is_use, ${sqlString(source)} AS source,
-              strftime("at", '%Y-%m') AS month, skip_reason
+              "at", tenant_id, workload, resource_id, user_object_id, operation, is_use, skip_reason
        FROM (SELECT *, CASE WHEN tenant_id IS NULL THEN '${SKIP.noTenant}' WHEN user_object_id IS NULL THEN '${SKIP.unresolvedUser}' END AS skip_reason
-             FROM (SELECT l.src_id, l."at", l.tenant_id, l.workload, l.resource_id, l.operation, ${resolved.length > 0 ? "COALESCE(l.object_id, m.object_id)" : "l.object_id"} AS user_object_id
-                   FROM (SELECT s.src_id, s."at", ${tenant} AS tenant_id, s.workload, s.resource_id, s.operation, s.object_id, s.user_value
+             FROM (SELECT l.src_id, l."at", l.tenant_id, l.workload, l.resource_id, l.operation, l.is_use, ${resolved.length > 0 ? "COALESCE(l.object_id, m.object_id)" : "l.object_id"} AS user_object_id
+                   FROM (SELECT s.src_id, s."at", ${tenant} AS tenant_id, s.workload, s.resource_id, s.operation, s.is_use, s.object_id, s.user_value
                          FROM staged s ${tenantJoin} WHERE s.skip_reason IS NULL) l ${userJoin}))`,
       (f) => ctx.progress("resolving", 0.3 + f * 0.5),
     );
@@ -425,19 +445,25 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   }
 
   // --- duplicates in the file, then in the lake
-  // Most files repeat no event: then the kept rows are the incoming rows as they are (no copy).
-  const [{ n: keyedCount, d: distinctCount }] = (await rows(connection, "SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM keyed WHERE skip_reason IS NULL")) as [{ n: unknown; d: unknown }];
-  if (Number(keyedCount) === Number(distinctCount)) {
-    await connection.run("DELETE FROM keyed WHERE skip_reason IS NOT NULL");
-    await connection.run("ALTER TABLE keyed DROP COLUMN skip_reason");
+  // Most files repeat no event: as many distinct 64-bit hashes of the ids as rows proves it
+  // (cheaper than comparing the ids), and the kept rows are then the incoming rows as they are.
+  // The same scan counts what is written (recounted only when duplicates are removed).
+  const monthOf = `strftime("at", '%Y-%m')`;
+  const totalsSql = (table: string, where: string) =>
+    `SELECT count(*) AS kept, count(DISTINCT hash(event_id)) AS hashes, count(*) FILTER (WHERE is_use) AS use_events, list(DISTINCT ${monthOf}) AS months FROM ${table} ${where}`;
+  let [totals] = await rows(connection, totalsSql("keyed", "WHERE skip_reason IS NULL"));
+  const keyedCount = Number(totals?.kept ?? 0);
+  await connection.run("DELETE FROM keyed WHERE skip_reason IS NOT NULL");
+  let duplicates = 0;
+  if (keyedCount === Number(totals?.hashes ?? 0)) {
     await connection.run("ALTER TABLE keyed RENAME TO incoming");
   } else {
-    await connection.run(`CREATE TEMP TABLE incoming AS SELECT DISTINCT ON (event_id) * EXCLUDE (skip_reason) FROM keyed WHERE skip_reason IS NULL`);
+    await connection.run("CREATE TEMP TABLE incoming AS SELECT DISTINCT ON (event_id) * FROM keyed");
     await connection.run("DROP TABLE keyed");
+    const [{ n }] = (await rows(connection, "SELECT count(*) AS n FROM incoming")) as [{ n: unknown }];
+    duplicates = keyedCount - Number(n);
   }
-  let duplicates = Number(keyedCount) - Number(distinctCount);
-  const months = (await rows(connection, "SELECT DISTINCT month FROM incoming ORDER BY month")).map((r) => String(r.month));
-  const existing = months.filter((m) => existsSync(activityEventsFile(ctx.options.dataDir, m)));
+  const existing = ((totals?.months ?? []) as unknown[]).map(String).filter((m) => existsSync(activityEventsFile(ctx.options.dataDir, m)));
   if (existing.length > 0) {
     const files = `[${existing.map((m) => sqlString(activityEventsFile(ctx.options.dataDir, m))).join(", ")}]`;
     const [{ n }] = (await rows(connection, `SELECT count(*) AS n FROM incoming i SEMI JOIN read_parquet(${files}, hive_partitioning = false) e ON e.event_id = i.event_id`)) as [{ n: unknown }];
@@ -446,23 +472,31 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
       duplicates += Number(n);
     }
   }
-  if (duplicates > 0) skipped[SKIP.duplicate] = duplicates;
+  if (duplicates > 0) {
+    skipped[SKIP.duplicate] = duplicates;
+    [totals] = await rows(connection, totalsSql("incoming", ""));
+  }
   ctx.progress("resolving", 1);
 
   // --- what is written, and what the control plane does not know
-  const [totals] = await rows(connection, "SELECT count(*) AS kept, count(*) FILTER (WHERE is_use) AS use_events, count(DISTINCT resource_id) AS resources, count(DISTINCT user_object_id) AS users FROM incoming");
   const kept = Number(totals?.kept ?? 0);
-  const monthsWritten = (await rows(connection, "SELECT DISTINCT month FROM incoming ORDER BY month")).map((r) => String(r.month));
-  const unknownResources = ctx.controlPlane ? await unknownIds(connection, "SELECT DISTINCT resource_id AS id FROM incoming ANTI JOIN known_resources k ON k.resource_id = incoming.resource_id") : "not checked";
-  const unknownUsers = ctx.controlPlane ? await unknownIds(connection, "SELECT DISTINCT user_object_id AS id FROM incoming ANTI JOIN known_principals k ON k.id = incoming.user_object_id") : "not checked";
+  const monthsWritten = ((totals?.months ?? []) as unknown[]).map(String).sort();
+  // Distinct resources and users once; the control plane's unknown ones among those.
+  await connection.run("CREATE TEMP TABLE written_resources AS SELECT DISTINCT resource_id AS id FROM incoming");
+  await connection.run("CREATE TEMP TABLE written_users AS SELECT DISTINCT user_object_id AS id FROM incoming");
+  const [distinct] = await rows(connection, "SELECT (SELECT count(*) FROM written_resources) AS resources, (SELECT count(*) FROM written_users) AS users");
+  const unknownResources = ctx.controlPlane ? await unknownIds(connection, "SELECT id FROM written_resources w ANTI JOIN known_resources k ON k.resource_id = w.id") : "not checked";
+  const unknownUsers = ctx.controlPlane ? await unknownIds(connection, "SELECT id FROM written_users w ANTI JOIN known_principals k ON k.id = w.id") : "not checked";
 
-  // --- write every month beside the lake, then rename all into place
-  const columns = eventCols.map((c) => `"${c}"`).join(", ");
+  // --- write every month beside the lake (the lake's rows of the month and the new ones), then
+  // rename all into place. (One COPY per month: a partitioned COPY costs more than these scans.)
+  const columns = ACTIVITY_EVENT_COLUMNS.map(([name]) => `"${name}"`).join(", ");
   const staged: [string, string][] = [];
   for (const [i, month] of monthsWritten.entries()) {
     const target = activityEventsFile(ctx.options.dataDir, month);
     const tmp = path.join(ctx.work, `events-${month}.parquet`);
-    const fresh = `SELECT ${columns} FROM incoming WHERE month = ${sqlString(month)}`;
+    const from = `TIMESTAMP '${month}-01'`;
+    const fresh = `SELECT event_id, "at", tenant_id, workload, resource_id, user_object_id, operation, is_use, ${sqlString(source)} AS source FROM incoming WHERE "at" >= ${from} AND "at" < ${from} + INTERVAL 1 MONTH`;
     const body = existsSync(target) ? `SELECT ${columns} FROM read_parquet(${sqlString(target)}, hive_partitioning = false) UNION ALL ${fresh}` : fresh;
     await runWithProgress(connection, `COPY (${body}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`, (f) => ctx.progress("writing", (i + f) / monthsWritten.length));
     staged.push([tmp, target]);
@@ -472,12 +506,13 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
     renameSync(tmp, target);
   }
   ctx.progress("writing", 1);
-  appendActivityManifest(ctx.options.dataDir, { importId: ctx.importId, file, sha256: ctx.sha256, bytes: ctx.bytes, format, importedAt: new Date().toISOString(), read, kept, months: monthsWritten });
+  const sha256 = await ctx.sha256;
+  appendActivityManifest(ctx.options.dataDir, { importId: ctx.importId, file, sha256, bytes: ctx.bytes, format, importedAt: new Date().toISOString(), read, kept, months: monthsWritten });
   return {
     file,
     format,
     detectedBecause: ctx.detected.because,
-    sha256: ctx.sha256,
+    sha256,
     kind: "events",
     alreadyImported: false,
     read,
@@ -489,8 +524,8 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
     unknownResources,
     unknownUsers,
     useEvents: Number(totals?.use_events ?? 0),
-    resources: Number(totals?.resources ?? 0),
-    users: Number(totals?.users ?? 0),
+    resources: Number(distinct?.resources ?? 0),
+    users: Number(distinct?.users ?? 0),
     ...(plan.pages !== undefined ? { pages: plan.pages } : {}),
     months: monthsWritten,
     warnings: [...plan.warnings],
@@ -611,12 +646,13 @@ async function importMetrics(ctx: FileContext): Promise<ActivityFileSummary> {
   }
   ctx.progress("writing", 1);
   const kept = Number(totals?.kept ?? 0);
-  appendActivityManifest(ctx.options.dataDir, { importId: ctx.importId, file, sha256: ctx.sha256, bytes: ctx.bytes, format: "openpal-metrics", importedAt: new Date().toISOString(), read, kept, months: rewrite });
+  const sha256 = await ctx.sha256;
+  appendActivityManifest(ctx.options.dataDir, { importId: ctx.importId, file, sha256, bytes: ctx.bytes, format: "openpal-metrics", importedAt: new Date().toISOString(), read, kept, months: rewrite });
   return {
     file,
     format: "openpal-metrics",
     detectedBecause: ctx.detected.because,
-    sha256: ctx.sha256,
+    sha256,
     kind: "metrics",
     alreadyImported: false,
     read,

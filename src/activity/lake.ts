@@ -21,7 +21,7 @@ import path from "node:path";
 
 /** Columns of `events.parquet`, in order, with their DuckDB types. */
 export const ACTIVITY_EVENT_COLUMNS = [
-  ["event_id", "VARCHAR"], // stable id: the export's own id when it has one, else a SHA-256 of the normalised row
+  ["event_id", "VARCHAR"], // stable id: the export's own id when it has one, else the MD5 (hex) of the normalised row
   ["at", "TIMESTAMP"], // UTC, second precision
   ["tenant_id", "VARCHAR"],
   ["workload", "VARCHAR"], // PowerApps | PowerAutomate | PowerBI | CustomerInsights

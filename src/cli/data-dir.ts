@@ -9,7 +9,7 @@ import path from "node:path";
 import { CliError, ExitCode } from "./errors.ts";
 
 /** Entries that only an OpenPAL data dir holds: any one of them makes a folder a data dir. */
-export const DATA_DIR_MARKERS = ["openpal.db", "server.json", "server.lock", "admin.key", "tls", "usage", "attribution"] as const;
+export const DATA_DIR_MARKERS = ["openpal.db", "server.json", "server.lock", "admin.key", "tls", "usage", "activity", "attribution"] as const;
 
 /** Whether `dir` is an existing OpenPAL data dir (a folder holding at least one marker). */
 export function isDataDir(dir: string): boolean {
@@ -43,7 +43,7 @@ function describeSource(dir: string, source: DataDirSource): string {
  */
 export function requireDataDir(dir: string, source: DataDirSource = {}, createHint?: string): void {
   if (isDataDir(dir)) return;
-  const what = existsSync(dir) ? "is not an OpenPAL data dir (it holds no store, server.json or usage lake)" : "does not exist";
+  const what = existsSync(dir) ? "is not an OpenPAL data dir (it holds no store, server.json, usage or activity lake)" : "does not exist";
   throw new CliError(
     `no data dir found: ${path.resolve(dir)} ${what} (${describeSource(dir, source)}). ` +
       `Point at the data dir your server uses with --data-dir DIR or OPENPAL_DATA_DIR=DIR, or run the command in the folder holding .openpal (where you ran \`npm start\` or \`openpal serve\`).` +

@@ -5,8 +5,8 @@
  *   manifest.json     what was copied, when, from which store, and each file's SHA-256
  *   openpal.db        SQLite: a consistent copy made with SQLite's online backup API
  *   openpal.pgdump    PostgreSQL: `pg_dump --format=custom` of the store's schema (one snapshot)
- *   files/…           the rest of the data dir: the usage lake (copied under the lake's lock, so
- *                     no import is half-written in it), attribution facts, tls/, admin.key and any
+ *   files/…           the rest of the data dir: the usage and activity lakes (each copied under its
+ *                     lock, so no import is half-written in it), attribution facts, tls/, admin.key and any
  *                     key-encryption key file; never server.json, locks, or scratch folders
  *
  * The store and the lake are each consistent; between them, an attribution run that finished
@@ -19,7 +19,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSyn
 import path from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
-import { withLakeLock } from "../usage/lake.ts";
+import { activityDir } from "../activity/lake.ts";
+import { withDirLock, withLakeLock } from "../usage/lake.ts";
 
 export const BACKUP_FORMAT = 1;
 const MANIFEST = "manifest.json";
@@ -112,11 +113,13 @@ export async function backup(opts: { readonly dataDir: string; readonly postgres
       source.close();
     }
   }
-  // The lake, under its lock (an import in progress finishes first); then everything else.
+  // The usage and activity lakes, each under its lock (an import in progress finishes first; its
+  // _lock and _work-* scratch are not copied); then everything else.
   if (existsSync(dataDir)) {
-    const inLake = (f: string) => f.split(path.sep)[0] === "usage";
-    await withLakeLock(dataDir, async () => copyTree(dataDir, path.join(to, "files"), listFiles(dataDir).filter(inLake)));
-    copyTree(dataDir, path.join(to, "files"), listFiles(dataDir).filter((f) => !inLake(f)));
+    const inDir = (dir: string) => (f: string) => f.split(path.sep)[0] === dir;
+    await withLakeLock(dataDir, async () => copyTree(dataDir, path.join(to, "files"), listFiles(dataDir).filter(inDir("usage"))));
+    if (existsSync(activityDir(dataDir))) await withDirLock(activityDir(dataDir), "activity lake", async () => copyTree(dataDir, path.join(to, "files"), listFiles(dataDir).filter(inDir("activity"))));
+    copyTree(dataDir, path.join(to, "files"), listFiles(dataDir).filter((f) => !inDir("usage")(f) && !inDir("activity")(f)));
   }
   const copied = [...(opts.postgresUrl ? [PG_DUMP_FILE] : [SQLITE_FILE]), ...(existsSync(path.join(to, "files")) ? listFiles(to, "files") : [])];
   const manifest: BackupManifest = {

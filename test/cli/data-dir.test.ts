@@ -36,6 +36,13 @@ describe("the CLI in the wrong folder", () => {
     assert.equal(isDataDir(lake), true);
   });
 
+  it("a folder holding only the activity lake (after `openpal activity import`) is a data dir", () => {
+    const dir = tmp();
+    mkdirSync(path.join(dir, "activity"));
+    assert.equal(isDataDir(dir), true);
+    assert.doesNotThrow(() => requireDataDir(dir));
+  });
+
   for (const args of [
     ["report", "azure-usage", "--month", "2026-10"],
     ["explain", "--partner-id", "4000001", "--subscription", "s", "--month", "2026-10"],
