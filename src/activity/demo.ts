@@ -195,12 +195,13 @@ export function metricsCsv(metrics: readonly DemoMetric[]): string {
 }
 
 /**
- * The stable id of an OpenPAL activity row: SHA-256 of its source and normalised fields joined by
- * "|" (ids in lower case), the id `openpal activity import` gives the same row, so importing the
- * demo's CSV again adds nothing.
+ * The stable id of an OpenPAL activity row: MD5 of its source, epoch seconds and normalised fields
+ * joined by "|" (ids in lower case), the id `openpal activity import` gives the same row (its
+ * `eventIdSql`), so importing the demo's CSV again adds nothing (tested).
  */
 export function activityEventId(e: DemoActivityEvent): string {
-  return createHash("sha256").update(["openpal-activity", e.timestamp, lc(e.tenantId), e.workload, lc(e.resourceId), lc(e.userObjectId), e.operation].join("|")).digest("hex");
+  const epochSeconds = Math.floor(Date.parse(e.timestamp) / 1000);
+  return createHash("md5").update(["openpal-activity", String(epochSeconds), lc(e.tenantId), e.workload, lc(e.resourceId), lc(e.userObjectId), e.operation].join("|")).digest("hex");
 }
 
 const sql = (s: string) => `'${s.replaceAll("'", "''")}'`;
@@ -238,7 +239,7 @@ export async function seedDemoActivity(world: WorldFile, months: readonly string
     await c.run(`CREATE TABLE mt AS SELECT * FROM read_csv(${sql(files.metrics)}, header = true, all_varchar = true)`);
     const uses = [...DEMO_USE_OPERATIONS].map(sql).join(", ");
     await c.run(`CREATE TABLE demo_events AS SELECT
-        sha256(concat_ws('|', 'openpal-activity', Timestamp, lower(TenantId), Workload, lower(ResourceId), lower(UserObjectId), Operation)) AS event_id,
+        md5(concat_ws('|', 'openpal-activity', CAST(epoch(strptime(Timestamp, '%Y-%m-%dT%H:%M:%SZ')) AS BIGINT), lower(TenantId), Workload, lower(ResourceId), lower(UserObjectId), Operation)) AS event_id,
         CAST(strptime(Timestamp, '%Y-%m-%dT%H:%M:%SZ') AS TIMESTAMP) AS "at", lower(TenantId) AS tenant_id, Workload AS workload,
         lower(ResourceId) AS resource_id, lower(UserObjectId) AS user_object_id, Operation AS operation,
         Operation IN (${uses}) AS is_use, 'openpal-activity' AS source

@@ -7,6 +7,8 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { readWorldFile, type WorldFile } from "../../src/world/index.ts";
 import { DEMO_MONTHS, DEMO_WORLD_FILE } from "../../src/insights/demo.ts";
 import { activityEventId, demoActivity, seedDemoActivity } from "../../src/activity/demo.ts";
+import { importActivityFiles } from "../../src/activity/index.ts";
+import { openStore } from "../../src/store/index.ts";
 import { ACTIVITY_EVENT_COLUMNS, ACTIVITY_METRIC_COLUMNS, activityEventsFile, activityMetricsFile } from "../../src/activity/lake.ts";
 
 const FIELD_INSPECTIONS = "30000000-a000-4000-8000-000000000001";
@@ -85,10 +87,25 @@ describe("demo business-applications activity (src/activity/demo.ts)", () => {
       assert.equal(await count(), events.length);
       const someEvent = events.find((e) => e.timestamp.startsWith("2026-10"))!;
       const [row] = await query(`SELECT operation, is_use, source FROM read_parquet('${file}') WHERE event_id = '${activityEventId(someEvent)}'`);
-      assert.equal(row?.operation, someEvent.operation, "event ids are the SHA-256 of the normalised row");
+      assert.equal(row?.operation, someEvent.operation, "event ids are the MD5 of the normalised row");
       await seedDemoActivity(world, DEMO_MONTHS, dir);
       assert.equal(await count(), events.length, "re-seeding adds nothing");
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("importing the demo's activity CSV with `openpal activity import` adds nothing: the demo's event ids are the importer's", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "openpal-demo-activity-"));
+    const store = await openStore({ kind: "sqlite", sqlitePath: ":memory:" });
+    try {
+      const seeded = await seedDemoActivity(world, DEMO_MONTHS, dir);
+      assert.ok(seeded);
+      const summary = await importActivityFiles({ store, dataDir: dir, files: [seeded.files.activity] });
+      assert.equal(summary.read, events.length);
+      assert.equal(summary.kept, 0, `every demo event is already in the lake under the importer's id (skipped: ${JSON.stringify(summary.skipped)})`);
+    } finally {
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
