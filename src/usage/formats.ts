@@ -10,6 +10,12 @@ import { SkipReason } from "./schema.ts";
 export const USAGE_FORMATS = ["focus", "ea-actual", "ea-amortized", "mca", "mpa", "azgovviz"] as const;
 export type UsageFormat = (typeof USAGE_FORMATS)[number];
 
+/**
+ * DuckDB's memory limit for an import unless one is given (library and `openpal usage import`
+ * alike): the import streams, so only the per-month key check can use more, and it spills.
+ */
+export const DEFAULT_IMPORT_MEMORY_LIMIT = "512MB";
+
 /** A half-open period [start, end) for inputs whose rows carry no date (AzGovViz). */
 export interface ChargePeriod {
   readonly start: string;
@@ -112,8 +118,11 @@ export const NORMALISATION_MACROS: readonly string[] = [
   // Text → DECIMAL(38,18), exactly. Casting text to a 38-digit decimal is slow in DuckDB (~100×
   // an 18-digit one), so values with at most 12 fractional digits and no exponent go through
   // DECIMAL(18,12) (exact for them); the rest, and values of a million or more, take the slow cast.
+  // The guard only needs to exclude rounding (more than 12 fractional digits, or an exponent):
+  // whatever does not fit DECIMAL(18,12) yields NULL there and falls through to the exact cast.
+  // It is written without lower() or split_part(), which allocate per row.
   `CREATE OR REPLACE TEMP MACRO op_dec(t) AS CASE
-     WHEN length(t) <= 19 AND NOT contains(lower(t), 'e') AND length(split_part(t, '.', 2)) <= 12
+     WHEN (strpos(t, '.') = 0 OR length(t) - strpos(t, '.') <= 12) AND NOT contains(t, 'e') AND NOT contains(t, 'E')
        THEN COALESCE(CAST(TRY_CAST(t AS DECIMAL(18,12)) AS DECIMAL(38,18)), TRY_CAST(t AS DECIMAL(38,18)))
      ELSE TRY_CAST(t AS DECIMAL(38,18)) END`,
   `CREATE OR REPLACE TEMP MACRO op_num(v, comma) AS op_dec(CASE WHEN comma AND contains(v, ',') THEN replace(replace(trim(v), '.', ''), ',', '.') ELSE trim(v) END)`,
@@ -124,8 +133,9 @@ export const NORMALISATION_MACROS: readonly string[] = [
           ELSE TRY_CAST(trim(v) AS TIMESTAMP) END,
      try_strptime(trim(v), ['%m/%d/%Y', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %I:%M:%S %p']))`,
   // GUIDs through DuckDB's UUID cast: validates and prints the canonical lower-case form.
-  `CREATE OR REPLACE TEMP MACRO op_guid(v) AS CAST(TRY_CAST(trim(v) AS UUID) AS VARCHAR)`,
-  `CREATE OR REPLACE TEMP MACRO op_sub_from_path(v) AS CASE WHEN starts_with(lower(trim(v)), '/subscriptions/') AND (length(trim(v)) = 51 OR substr(trim(v), 52, 1) = '/')
+  // A value starting with '/' is never a GUID: it skips the (failing, costly) UUID cast.
+  `CREATE OR REPLACE TEMP MACRO op_guid(v) AS CASE WHEN NOT starts_with(trim(v), '/') THEN CAST(TRY_CAST(trim(v) AS UUID) AS VARCHAR) END`,
+  `CREATE OR REPLACE TEMP MACRO op_sub_from_path(v) AS CASE WHEN lower(substr(trim(v), 1, 15)) = '/subscriptions/' AND (length(trim(v)) = 51 OR substr(trim(v), 52, 1) = '/')
      THEN CAST(TRY_CAST(substr(trim(v), 16, 36) AS UUID) AS VARCHAR) END`,
   `CREATE OR REPLACE TEMP MACRO op_rg_from_path(v) AS NULLIF(regexp_extract(lower(v), '/resourcegroups/([^/]+)', 1), '')`,
   `CREATE OR REPLACE TEMP MACRO op_type_from_path(v) AS NULLIF(regexp_extract(lower(v), '/providers/([^/]+/[^/]+)/[^/]+', 1), '')`,
