@@ -10,6 +10,12 @@ import { SkipReason } from "./schema.ts";
 export const USAGE_FORMATS = ["focus", "ea-actual", "ea-amortized", "mca", "mpa", "azgovviz"] as const;
 export type UsageFormat = (typeof USAGE_FORMATS)[number];
 
+/**
+ * DuckDB's memory limit for an import unless one is given (library and `openpal usage import`
+ * alike): the import streams, so only the per-month key check can use more, and it spills.
+ */
+export const DEFAULT_IMPORT_MEMORY_LIMIT = "512MB";
+
 /** A half-open period [start, end) for inputs whose rows carry no date (AzGovViz). */
 export interface ChargePeriod {
   readonly start: string;
@@ -104,32 +110,40 @@ export function sqlIdent(s: string): string {
 
 /**
  * DuckDB macros the normalisation uses. Created once per connection (TEMP: nothing persists).
- * Timestamps: ISO 8601 with or without T/Z/offset (offsets converted to UTC; the session runs in
+ * `op_text` trims and turns empty into NULL; every other macro takes its result (already trimmed
+ * text), so each input value is trimmed at most once. Timestamps: ISO 8601 with or without T/Z/offset (offsets converted to UTC; the session runs in
  * UTC), `YYYY-MM-DD HH:MM:SS`, and the EA exports' `MM/DD/YYYY`.
  */
 export const NORMALISATION_MACROS: readonly string[] = [
-  `CREATE OR REPLACE TEMP MACRO op_text(v) AS NULLIF(trim(v), '')`,
+  // trim() copies the value; most values have nothing to trim. DuckDB's trim removes Unicode
+  // space separators (space, NBSP, U+3000…), never a printable ASCII character, so a value that
+  // starts and ends with one (33–127) is returned as it is, which equals NULLIF(trim(v), '').
+  `CREATE OR REPLACE TEMP MACRO op_text(v) AS CASE WHEN ascii(v) BETWEEN 33 AND 127 AND ascii(right(v, 1)) BETWEEN 33 AND 127 THEN v ELSE NULLIF(trim(v), '') END`,
   // Text → DECIMAL(38,18), exactly. Casting text to a 38-digit decimal is slow in DuckDB (~100×
   // an 18-digit one), so values with at most 12 fractional digits and no exponent go through
   // DECIMAL(18,12) (exact for them); the rest, and values of a million or more, take the slow cast.
+  // The guard only needs to exclude rounding (more than 12 fractional digits, or an exponent):
+  // whatever does not fit DECIMAL(18,12) yields NULL there and falls through to the exact cast.
+  // It is written without lower() or split_part(), which allocate per row.
   `CREATE OR REPLACE TEMP MACRO op_dec(t) AS CASE
-     WHEN length(t) <= 19 AND NOT contains(lower(t), 'e') AND length(split_part(t, '.', 2)) <= 12
+     WHEN (strpos(t, '.') = 0 OR length(t) - strpos(t, '.') <= 12) AND NOT contains(t, 'e') AND NOT contains(t, 'E')
        THEN COALESCE(CAST(TRY_CAST(t AS DECIMAL(18,12)) AS DECIMAL(38,18)), TRY_CAST(t AS DECIMAL(38,18)))
      ELSE TRY_CAST(t AS DECIMAL(38,18)) END`,
-  `CREATE OR REPLACE TEMP MACRO op_num(v, comma) AS op_dec(CASE WHEN comma AND contains(v, ',') THEN replace(replace(trim(v), '.', ''), ',', '.') ELSE trim(v) END)`,
+  `CREATE OR REPLACE TEMP MACRO op_num(v, comma) AS op_dec(CASE WHEN comma AND contains(v, ',') THEN replace(replace(v, '.', ''), ',', '.') ELSE v END)`,
   // An explicit offset needs the zone-aware cast (converted to UTC: the session runs in UTC);
   // plain ISO (with or without T/Z) takes the cheaper TIMESTAMP cast; then EA's MM/DD/YYYY.
   `CREATE OR REPLACE TEMP MACRO op_ts(v) AS COALESCE(
-     CASE WHEN substr(trim(v), -6, 1) IN ('+', '-') AND substr(trim(v), -3, 1) = ':' THEN CAST(TRY_CAST(trim(v) AS TIMESTAMPTZ) AS TIMESTAMP)
-          ELSE TRY_CAST(trim(v) AS TIMESTAMP) END,
-     try_strptime(trim(v), ['%m/%d/%Y', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %I:%M:%S %p']))`,
+     CASE WHEN substr(v, -6, 1) IN ('+', '-') AND substr(v, -3, 1) = ':' THEN CAST(TRY_CAST(v AS TIMESTAMPTZ) AS TIMESTAMP)
+          ELSE TRY_CAST(v AS TIMESTAMP) END,
+     try_strptime(v, ['%m/%d/%Y', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %I:%M:%S %p']))`,
   // GUIDs through DuckDB's UUID cast: validates and prints the canonical lower-case form.
-  `CREATE OR REPLACE TEMP MACRO op_guid(v) AS CAST(TRY_CAST(trim(v) AS UUID) AS VARCHAR)`,
-  `CREATE OR REPLACE TEMP MACRO op_sub_from_path(v) AS CASE WHEN starts_with(lower(trim(v)), '/subscriptions/') AND (length(trim(v)) = 51 OR substr(trim(v), 52, 1) = '/')
-     THEN CAST(TRY_CAST(substr(trim(v), 16, 36) AS UUID) AS VARCHAR) END`,
+  // A value starting with '/' is never a GUID: it skips the (failing, costly) UUID cast.
+  `CREATE OR REPLACE TEMP MACRO op_guid(v) AS CASE WHEN NOT starts_with(v, '/') THEN CAST(TRY_CAST(v AS UUID) AS VARCHAR) END`,
+  `CREATE OR REPLACE TEMP MACRO op_sub_from_path(v) AS CASE WHEN lower(substr(v, 1, 15)) = '/subscriptions/' AND (length(v) = 51 OR substr(v, 52, 1) = '/')
+     THEN CAST(TRY_CAST(substr(v, 16, 36) AS UUID) AS VARCHAR) END`,
   `CREATE OR REPLACE TEMP MACRO op_rg_from_path(v) AS NULLIF(regexp_extract(lower(v), '/resourcegroups/([^/]+)', 1), '')`,
   `CREATE OR REPLACE TEMP MACRO op_type_from_path(v) AS NULLIF(regexp_extract(lower(v), '/providers/([^/]+/[^/]+)/[^/]+', 1), '')`,
-  `CREATE OR REPLACE TEMP MACRO op_region(v) AS NULLIF(lower(replace(trim(v), ' ', '')), '')`,
+  `CREATE OR REPLACE TEMP MACRO op_region(v) AS NULLIF(lower(replace(v, ' ', '')), '')`,
 ];
 
 export interface PlanOptions {
@@ -236,7 +250,7 @@ function focusFields(header: Header, opts: PlanOptions, because: string): Fields
     chargeClass: col(header, "ChargeClass"),
     billingAccountId: col(header, "BillingAccountId"),
     subscriptionId: subAccount
-      ? `COALESCE(op_guid(${sqlIdent(subAccount)}), op_sub_from_path(${sqlIdent(subAccount)}))`
+      ? `COALESCE(op_guid(op_text(${sqlIdent(subAccount)})), op_sub_from_path(op_text(${sqlIdent(subAccount)})))`
       : `op_sub_from_path(${resourceId})`,
     subscriptionName: col(header, "x_SubscriptionName", "SubAccountName"),
     customerTenantId: `lower(${col(header, "x_CustomerId")})`,
@@ -247,10 +261,10 @@ function focusFields(header: Header, opts: PlanOptions, because: string): Fields
     serviceName: col(header, "ServiceName"),
     startRaw: `op_text(${sqlIdent(req.start!)})`,
     startColumn: req.start!,
-    start: `op_ts(${sqlIdent(req.start!)})`,
+    start: `op_ts(op_text(${sqlIdent(req.start!)}))`,
     endRaw: endName ? `op_text(${sqlIdent(endName)})` : NULL,
     endColumn: endName ?? "ChargePeriodEnd",
-    end: endName ? `op_ts(${sqlIdent(endName)})` : `op_ts(${sqlIdent(req.start!)}) + INTERVAL 1 DAY`,
+    end: endName ? `op_ts(op_text(${sqlIdent(endName)}))` : `op_ts(op_text(${sqlIdent(req.start!)})) + INTERVAL 1 DAY`,
     currency,
     costRaw: `op_text(${sqlIdent(req.cost!)})`,
     costColumn: req.cost!,
@@ -298,7 +312,7 @@ function costDetailsFields(format: UsageFormat, header: Header, opts: PlanOption
   const start =
     format === "azgovviz"
       ? `TIMESTAMP ${sqlString(opts.period!.start)}`
-      : `date_trunc('day', op_ts(${sqlIdent(req.date!)}))`;
+      : `date_trunc('day', op_ts(op_text(${sqlIdent(req.date!)})))`;
   const end = format === "azgovviz" ? `TIMESTAMP ${sqlString(opts.period!.end)}` : `${start} + INTERVAL 1 DAY`;
   return {
     provider: "'Microsoft'",
@@ -309,7 +323,7 @@ function costDetailsFields(format: UsageFormat, header: Header, opts: PlanOption
     categoryColumn: req.chargeType!,
     chargeClass: `CASE WHEN ${chargeType} = 'refund' THEN 'Correction' END`,
     billingAccountId: col(header, "BillingAccountId", "EnrollmentNumber"),
-    subscriptionId: `COALESCE(op_guid(${sqlIdent(req.subscription!)}), op_sub_from_path(${sqlIdent(req.subscription!)}))`,
+    subscriptionId: `COALESCE(op_guid(op_text(${sqlIdent(req.subscription!)})), op_sub_from_path(op_text(${sqlIdent(req.subscription!)})))`,
     subscriptionName: col(header, "SubscriptionName"),
     customerTenantId: `lower(${col(header, "customerTenantId")})`,
     resourceId: `lower(${resourceId})`,

@@ -22,7 +22,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { detectFormat, FormatProblem, Header, NORMALISATION_MACROS, planNormalisation, sqlString, USAGE_FORMATS, type ChargePeriod, type UsageFormat } from "./formats.ts";
+import { DEFAULT_IMPORT_MEMORY_LIMIT, detectFormat, FormatProblem, Header, NORMALISATION_MACROS, planNormalisation, sqlString, USAGE_FORMATS, type ChargePeriod, type UsageFormat } from "./formats.ts";
 import { appendManifest, lakeMonths, monthFile, readManifest, removeStaleWork, usageDir, withLakeLock } from "./lake.ts";
 import { SkipReason, USAGE_COLUMN_NAMES } from "./schema.ts";
 import { inspectSource, SourceProblem, sourceRelation } from "./source.ts";
@@ -47,8 +47,9 @@ export interface ImportUsageOptions {
   /** Called with the current phase and its progress (0–1). */
   readonly onProgress?: (phase: ImportPhase, fraction: number) => void;
   /**
-   * DuckDB memory limit (default 512MB: the import streams, so only the per-month key check can
-   * use more, and it spills); beyond it DuckDB spills to the lake's work directory.
+   * DuckDB memory limit (default DEFAULT_IMPORT_MEMORY_LIMIT, 512MB: the import streams, so only
+   * the per-month key check can use more, and it spills); beyond it DuckDB spills to the lake's
+   * work directory.
    */
   readonly memoryLimit?: string;
   /** DuckDB threads (default: DuckDB's choice, the number of cores). */
@@ -181,7 +182,7 @@ export async function importUsageFile(file: string, options: ImportUsageOptions)
     const work = path.join(usageDir(options.dataDir), `_work-${importId}`);
     mkdirSync(path.join(work, "spill"), { recursive: true });
     const config: Record<string, string> = {
-      memory_limit: options.memoryLimit ?? "512MB",
+      memory_limit: options.memoryLimit ?? DEFAULT_IMPORT_MEMORY_LIMIT,
       temp_directory: path.join(work, "spill"),
       preserve_insertion_order: "false",
     };

@@ -18,7 +18,7 @@ import { USAGE_COLUMNS as COLUMNS } from "./schema.ts";
 
 export { importUsageFile, importUsageFiles, UsageImportError } from "./import.ts";
 export type { ImportUsageOptions, UsageImportSummary, ImportPhase, BadValue } from "./import.ts";
-export { USAGE_FORMATS, detectFormat, Header } from "./formats.ts";
+export { DEFAULT_IMPORT_MEMORY_LIMIT, USAGE_FORMATS, detectFormat, Header } from "./formats.ts";
 export type { UsageFormat, ChargePeriod } from "./formats.ts";
 export { USAGE_COLUMNS, USAGE_COLUMN_NAMES, PARTITION_COLUMN, SkipReason } from "./schema.ts";
 export type { LakeColumn } from "./schema.ts";

@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import { existsSync } from "node:fs";
 import { loadOptions, type Options } from "../../options/index.ts";
 import type { ImportPhase, UsageImportSummary, UsageFormat } from "../../usage/index.ts";
-import { USAGE_FORMATS } from "../../usage/formats.ts";
+import { DEFAULT_IMPORT_MEMORY_LIMIT, USAGE_FORMATS } from "../../usage/formats.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import { requireDataDir } from "../data-dir.ts";
 
@@ -77,7 +77,7 @@ export function usageCommand(): Command {
     .addOption(new Option("--decimal-separator <sep>", "decimal separator of numbers (default , for ;-separated files, else .)").choices([".", ","]))
     .option("--force", "read the file even if its content was imported before (rows are still deduplicated)")
     .option("--create", "create the data dir if it does not exist yet (otherwise a missing data dir is an error)")
-    .option("--memory-limit <size>", "DuckDB memory limit before spilling to disk", "2GB")
+    .option("--memory-limit <size>", "DuckDB memory limit before spilling to disk", DEFAULT_IMPORT_MEMORY_LIMIT)
     .option("--json", "print the summaries as JSON");
   importCmd.action(async (files: string[], parsed: Record<string, unknown>) => {
     const resolved = loadOptions({ dataDir: parsed.dataDir as string | undefined, postgresUrl: parsed.postgresUrl as string | undefined });
