@@ -18,6 +18,13 @@ export type Session =
     };
 
 /** An error answer of the portal API, already in words for the person using it. */
+/** The signed-in user's partner organisation, as the portal's insights context gives it. */
+export interface Organisation {
+  readonly globalId: string;
+  readonly name: string;
+  readonly locations: readonly { readonly id: string; readonly country: string; readonly active: boolean }[];
+}
+
 export class PortalApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
     super(message);

@@ -2,10 +2,9 @@
 // to the signed-in partner organisation — by product, by environment type, the top resources —
 // each credited row one click from its explanation; and, on Coverage, credited per customer.
 import { useEffect, useId, useMemo, useRef, useState } from "react";
-import { portalApi, PortalApiError } from "../api.ts";
+import { portalApi, PortalApiError, type Organisation } from "../api.ts";
 import { ErrorNotice } from "../components/Notice.tsx";
 import { addDecimals, formatMoney, formatTime } from "../format.ts";
-import type { Organisation } from "./Insights.tsx";
 import { CodeText } from "../components/CodeText.tsx";
 import type { BizappsAnswer, BizappsCoverageAnswer, BizappsCoverageResource, BizappsExplanation, BizappsRow } from "../../../src/portal/bizapps-wire.ts";
 

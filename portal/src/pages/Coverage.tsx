@@ -8,7 +8,8 @@ import { CodeText } from "../components/CodeText.tsx";
 import { formatTime } from "../format.ts";
 import { SignInPrompt } from "../components/SignInPrompt.tsx";
 import { useSession } from "../session.tsx";
-import { useInsightsContext, type Organisation } from "./Insights.tsx";
+import { useInsightsContext } from "./Insights.tsx";
+import type { Organisation } from "../api.ts";
 import { BizAppsCoverage } from "./BizApps.tsx";
 import type { CoverageIdentity, CustomerCoverage, DiagnoseResult } from "../../../src/attribution/wire.ts";
 

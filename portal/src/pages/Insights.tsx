@@ -2,7 +2,7 @@
 // attribution type, with the report rows (Partner Center's Azure usage shape), CSV download, and
 // the explanation of every amount.
 import { useEffect, useId, useMemo, useRef, useState } from "react";
-import { portalApi, PortalApiError } from "../api.ts";
+import { portalApi, PortalApiError, type Organisation } from "../api.ts";
 import { StackedBarChart } from "../components/BarChart.tsx";
 import { ErrorNotice } from "../components/Notice.tsx";
 import { SignInPrompt } from "../components/SignInPrompt.tsx";
@@ -10,12 +10,6 @@ import { useSession } from "../session.tsx";
 import { addDecimals, formatMoney, formatTime, sumDecimals } from "../format.ts";
 import type { AzureUsageRow, Explanation } from "../../../src/attribution/wire.ts";
 import { BizAppsInsights } from "./BizApps.tsx";
-
-export interface Organisation {
-  readonly globalId: string;
-  readonly name: string;
-  readonly locations: readonly { readonly id: string; readonly country: string; readonly active: boolean }[];
-}
 
 export interface InsightsContext {
   readonly directory: { readonly tenantId: string; readonly displayName: string };
