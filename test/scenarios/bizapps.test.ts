@@ -1,6 +1,6 @@
 /**
- * Business-applications attribution scenarios (/work/shared/design/POWER-PLATFORM.md, decisions
- * 1–7; docs/POWER-PLATFORM.md): each builds a world with a `powerPlatform` section, writes a
+ * Business-applications attribution scenarios (docs/POWER-PLATFORM.md, decisions
+ * 1–7; docs/SPEC-DEVIATIONS.md): each builds a world with a `powerPlatform` section, writes a
  * month of activity (and metrics) into the activity lake, runs `attributeUsage` and compares the
  * credited rows of `store.bizapps` with the result worked out by hand in the comments.
  *
