@@ -179,9 +179,26 @@ async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {
     // have applied a later number first.
     allowUnorderedMigrations: true,
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
-    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
-    throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? String(error)}`);
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return;
+    const failed = results?.find((r) => r.status === "Error")?.migrationName;
+    // kysely's migrator introspects every schema of the database (pg_get_serial_sequence and
+    // has_schema_privilege by name); a schema another client drops at that moment (a second
+    // OpenPAL schema, a test's) makes that read fail with "schema … does not exist" before any
+    // migration ran. Nothing was changed then: read again.
+    if (failed === undefined && attempt < MIGRATION_ATTEMPTS && isVanishedSchemaError(error, migrationTableSchema)) {
+      await new Promise((r) => setTimeout(r, 20 * attempt + Math.floor(Math.random() * 20)));
+      continue;
+    }
+    throw new Error(`database migration ${failed ?? "unknown"} failed: ${(error as Error).message ?? String(error)}`);
   }
+}
+
+const MIGRATION_ATTEMPTS = 5;
+
+/** A "schema … does not exist" error naming a schema other than ours (one dropped meanwhile). */
+export function isVanishedSchemaError(error: unknown, ownSchema: string | undefined): boolean {
+  const m = /schema "([^"]+)" does not exist/.exec((error as Error)?.message ?? "");
+  return m !== null && m[1] !== ownSchema;
 }
