@@ -28,6 +28,7 @@ import { ACTIVITY_FORMATS, ActivityFormatProblem, detectActivityInput, eventsPla
 import { ACTIVITY_EVENT_COLUMNS, ACTIVITY_METRIC_COLUMNS, activityDir, activityEventsFile, activityMetricsFile, appendActivityManifest, readActivityManifest } from "./lake.ts";
 import { isUseSql, workloadSql, type Workload } from "./operations.ts";
 import { loadControlPlane, resolveUsers, type ControlPlane } from "./resolve.ts";
+import { rows, runWithProgress } from "../usage/import.ts";
 
 export type ActivityImportPhase = "hashing" | "reading" | "resolving" | "writing";
 
@@ -151,28 +152,6 @@ async function sha256File(file: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest("hex");
-}
-
-async function rows(connection: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
-  return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
-}
-
-async function runWithProgress(connection: DuckDBConnection, sql: string, report?: (fraction: number) => void): Promise<void> {
-  if (!report) {
-    await connection.run(sql);
-    return;
-  }
-  report(0);
-  const timer = setInterval(() => {
-    const p = connection.progress.percentage;
-    if (p >= 0) report(Math.min(p, 100) / 100);
-  }, 200);
-  try {
-    await connection.run(sql);
-    report(1);
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 /** Imports `files` in order; stops at the first that fails (earlier ones stay imported). */

@@ -112,12 +112,12 @@ async function sha256File(file: string, onProgress?: (f: number) => void): Promi
   return { sha256: hash.digest("hex"), bytes };
 }
 
-async function rows(connection: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
+export async function rows(connection: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
   return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
 }
 
 /** Runs `sql`, reporting DuckDB's own progress estimate while it runs. */
-async function runWithProgress(connection: DuckDBConnection, sql: string, report?: (fraction: number) => void): Promise<void> {
+export async function runWithProgress(connection: DuckDBConnection, sql: string, report?: (fraction: number) => void): Promise<void> {
   if (!report) {
     await connection.run(sql);
     return;
