@@ -94,8 +94,10 @@ export interface UsageImportSummary {
   readonly warnings: readonly string[];
 }
 
-/** The scratch partition that holds skipped rows (never a month: months are YYYY-MM). */
-const SKIPPED_PARTITION = "__skipped";
+/** Marks a skipped row's reason in the staged file's row_key (an MD5 is hex, so never starts with it). */
+const SKIP_MARK = "!";
+/** Up to this many months, a staged file is split by one filtered copy per month; beyond, by one partitioned copy. */
+const SPLIT_BY_FILTER_MONTHS = 3;
 
 /** An import that cannot proceed; the message names the file, and where possible row, column and fix. */
 export class UsageImportError extends Error {}
@@ -255,18 +257,19 @@ async function importWith(
     throw error;
   }
 
-  // --- 3. one streaming pass: the file → normalised rows in Parquet, one folder per month.
-  // DuckDB reads, normalises, keys and writes in one pipeline (no table in memory). Kept rows
-  // are written exactly as the lake stores them (the lake's columns, row_key = the MD5 of the
-  // identifying fields), so a month that is new to the lake and has no repeated key is moved into
-  // place as it is. Skipped rows go to the scratch folder month=__skipped, with their reason in
-  // row_key (they have no key), only to be counted.
+  // --- 3. one streaming pass: the file → normalised rows in one Parquet file. DuckDB reads,
+  // normalises, keys and writes in one pipeline (no table in memory). Kept rows are written
+  // exactly as the lake stores them (the lake's columns, row_key = the MD5 of the identifying
+  // fields), so a file of one month with nothing skipped (a typical monthly export) is moved into
+  // place as it is. A skipped row keeps its reason in row_key behind SKIP_MARK (an MD5 is hex, so
+  // never starts with it); it is only counted. The file is not partitioned by month here:
+  // DuckDB's PARTITION_BY costs as much again as the normalisation, and most files hold one month.
   const normalised = (withRowNumber: boolean) =>
-    `SELECT *, ${plan.skipReasonSql} AS skip_reason FROM (SELECT ${plan.selectItems.join(", ")}${withRowNumber ? ", __row" : ""} FROM ${sourceRelation(source, withRowNumber)})`;
-  const staged = path.join(work, "staged");
+    `SELECT *, ${plan.skipReasonSql} AS skip_reason FROM (SELECT ${plan.selectItems.join(", ")}${withRowNumber ? ", __row" : ""} FROM (SELECT *${plan.trimItems.map((t) => `, ${t}`).join("")} FROM ${sourceRelation(source, withRowNumber)}))`;
+  const staged = path.join(work, "staged.parquet");
   const costUsdSql = "COALESCE(cost_usd_parsed, CASE WHEN billing_currency = 'USD' THEN cost END)";
   const constants: Record<string, string> = {
-    row_key: `CASE WHEN skip_reason IS NULL THEN md5(${plan.keySql}) ELSE skip_reason END`,
+    row_key: `CASE WHEN skip_reason IS NULL THEN md5(${plan.keySql}) ELSE ${sqlString(SKIP_MARK)} || skip_reason END`,
     source_file: sqlString(file),
     source_format: sqlString(format),
     cost_measure: sqlString(plan.costMeasure),
@@ -276,37 +279,61 @@ async function importWith(
   try {
     await runWithProgress(
       connection,
-      `COPY (SELECT ${stagedColumns}, CASE WHEN skip_reason IS NULL THEN strftime(charge_period_start, '%Y-%m') ELSE ${sqlString(SKIPPED_PARTITION)} END AS month
-             FROM (${normalised(false)}))
-       TO ${sqlString(staged)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (month))`,
+      `COPY (SELECT ${stagedColumns} FROM (${normalised(false)})) TO ${sqlString(staged)} (FORMAT parquet, COMPRESSION zstd)`,
       (f) => options.onProgress?.("reading", f),
     );
   } catch (error) {
     throw new UsageImportError(`${file}: DuckDB could not read it as ${source.kind === "csv" ? `CSV (delimiter ${JSON.stringify(source.delimiter)})` : "Parquet"}: ${(error as Error).message}`);
   }
-  const stagedFiles = new Map<string, string[]>();
+  const parquetList = (files: readonly string[]) => `read_parquet([${files.map(sqlString).join(", ")}])`;
+  const isSkipped = `starts_with(row_key, ${sqlString(SKIP_MARK)})`;
+  const monthOf = "strftime(charge_period_start, '%Y-%m')";
+
+  // --- 4. counts by month and by reason (two columns of the staged file), bad values
+  const skipped: Record<string, number> = {};
+  const monthRows = new Map<string, number>();
+  let rowsRead = 0;
   if (existsSync(staged)) {
-    for (const name of readdirSync(staged).sort()) {
+    const counts = await rows(
+      connection,
+      `SELECT CASE WHEN ${isSkipped} THEN substr(row_key, ${SKIP_MARK.length + 1}) END AS reason, CASE WHEN NOT ${isSkipped} THEN ${monthOf} END AS month, count(*) AS n
+       FROM read_parquet(${sqlString(staged)}) GROUP BY ALL ORDER BY ALL`,
+    );
+    for (const r of counts) {
+      const n = Number(r.n);
+      rowsRead += n;
+      if (r.reason !== null) skipped[String(r.reason)] = n;
+      else monthRows.set(String(r.month), n);
+    }
+  }
+  const months = [...monthRows.keys()].sort();
+  // Month → its rows' files. One month and nothing skipped: the staged file is that month as it
+  // is. Otherwise the kept rows are split by month: a filtered copy per month for up to
+  // SPLIT_BY_FILTER_MONTHS months (each reads the staged file once), else one partitioned copy.
+  const stagedFiles = new Map<string, string[]>();
+  if (months.length === 1 && Object.keys(skipped).length === 0) {
+    stagedFiles.set(months[0] as string, [staged]);
+  } else if (months.length > 0 && months.length <= SPLIT_BY_FILTER_MONTHS) {
+    for (const month of months) {
+      const target = path.join(work, `staged-${month}.parquet`);
+      await connection.run(
+        `COPY (SELECT ${USAGE_COLUMN_NAMES.join(", ")} FROM read_parquet(${sqlString(staged)}) WHERE NOT ${isSkipped} AND ${monthOf} = ${sqlString(month)})
+         TO ${sqlString(target)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+      stagedFiles.set(month, [target]);
+    }
+  } else if (months.length > 0) {
+    const split = path.join(work, "split");
+    await connection.run(
+      `COPY (SELECT ${USAGE_COLUMN_NAMES.join(", ")}, ${monthOf} AS month FROM read_parquet(${sqlString(staged)}) WHERE NOT ${isSkipped})
+       TO ${sqlString(split)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (month))`,
+    );
+    for (const name of readdirSync(split).sort()) {
       const month = /^month=(.+)$/.exec(name)?.[1];
-      const files = readdirSync(path.join(staged, name)).filter((f) => f.endsWith(".parquet")).map((f) => path.join(staged, name, f));
+      const files = readdirSync(path.join(split, name)).filter((f) => f.endsWith(".parquet")).map((f) => path.join(split, name, f));
       if (month !== undefined && files.length > 0) stagedFiles.set(month, files);
     }
   }
-  const parquetList = (files: readonly string[]) => `read_parquet([${files.map(sqlString).join(", ")}])`;
-
-  // --- 4. counts by reason, bad values
-  const skipped: Record<string, number> = {};
-  let rowsRead = 0;
-  const skippedFiles = stagedFiles.get(SKIPPED_PARTITION);
-  stagedFiles.delete(SKIPPED_PARTITION);
-  if (skippedFiles) {
-    for (const r of await rows(connection, `SELECT row_key AS reason, count(*) AS n FROM ${parquetList(skippedFiles)} GROUP BY ALL ORDER BY ALL`)) {
-      skipped[String(r.reason)] = Number(r.n);
-      rowsRead += Number(r.n);
-    }
-  }
-  const months = [...stagedFiles.keys()].sort();
-  for (const month of months) rowsRead += Number((await rows(connection, `SELECT count(*) AS n FROM ${parquetList(stagedFiles.get(month) ?? [])}`))[0]?.n ?? 0);
   const badTotal = Object.entries(skipped)
     .filter(([k]) => k.startsWith(SkipReason.badValue))
     .reduce((s, [, n]) => s + n, 0);
@@ -384,14 +411,24 @@ async function importWith(
   const writtenOf = (month: string) =>
     `(SELECT i.* FROM ${parquetList(incoming.get(month) ?? [])} i ANTI JOIN (SELECT row_key FROM matched WHERE same AND month = ${sqlString(month)}) d ON d.row_key = i.row_key)`;
   const written = months.length ? `(${months.map((m) => `SELECT *, ${sqlString(m)} AS month FROM ${writtenOf(m)}`).join(" UNION ALL ")})` : `(SELECT NULL AS billing_currency, NULL AS cost, NULL AS month, NULL AS subscription_id WHERE false)`;
+  // One scan for the three totals: sum and count per currency, the months, the subscriptions.
   const costByCurrency: Record<string, string> = {};
   let rowsKept = 0;
-  for (const r of await rows(connection, `SELECT billing_currency AS c, CAST(sum(cost) AS VARCHAR) AS total, count(*) AS n FROM ${written} GROUP BY ALL ORDER BY ALL`)) {
-    costByCurrency[String(r.c)] = String(r.total);
-    rowsKept += Number(r.n);
+  const monthsWritten: string[] = [];
+  const subscriptionIds: string[] = [];
+  const totals = await rows(
+    connection,
+    `SELECT GROUPING(billing_currency) = 0 AS by_currency, GROUPING(month) = 0 AS by_month, billing_currency AS c, month AS m, subscription_id AS s, CAST(sum(cost) AS VARCHAR) AS total, count(*) AS n
+     FROM ${written} GROUP BY GROUPING SETS ((billing_currency), (month), (subscription_id)) ORDER BY ALL`,
+  );
+  for (const r of totals) {
+    if (r.by_currency) {
+      costByCurrency[String(r.c)] = String(r.total);
+      rowsKept += Number(r.n);
+    } else if (r.by_month) monthsWritten.push(String(r.m));
+    else subscriptionIds.push(String(r.s));
   }
-  const monthsWritten = (await rows(connection, `SELECT DISTINCT month FROM ${written} ORDER BY month`)).map((r) => String(r.month));
-  const subscriptionIds = (await rows(connection, `SELECT DISTINCT subscription_id AS s FROM ${written}`)).map((r) => String(r.s));
+  monthsWritten.sort();
   let unknownSubscriptions: string[] | "not checked" = "not checked";
   if (options.knownSubscriptionIds) {
     const known = await options.knownSubscriptionIds();
