@@ -56,6 +56,11 @@ export interface SyncReader {
 export interface SyncStatements {
   get<T>(source: string, params: Readonly<Record<string, string | number | null>>): T | undefined;
   run(source: string, params: Readonly<Record<string, string | number | null>>): void;
+  /**
+   * Runs `work` under a savepoint of the enclosing transaction: a throw rolls back only what
+   * `work` wrote and propagates; otherwise its writes join the transaction.
+   */
+  atomic<T>(work: () => T): T;
 }
 
 /** A query with `:name` parameters as a kysely raw builder (parameters bound, never inlined). */
@@ -120,9 +125,12 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
     // One connection; "waiting" is not observable from outside kysely's mutex.
     poolStats = () => ({ total: sqlite.open ? 1 : 0, idle: sqlite.open && !sqlite.inTransaction ? 1 : 0, waiting: 0 });
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
+    // better-sqlite3 runs a transaction function called inside a transaction as a savepoint.
+    const savepoint = sqlite.transaction((work: () => unknown) => work());
     const statements: SyncStatements = {
       get: <T>(source: string, params: Readonly<Record<string, string | number | null>>) => cached.prepare(source).get(params) as T | undefined,
       run: (source, params) => void cached.prepare(source).run(params),
+      atomic: <T>(work: () => T) => savepoint(work) as T,
     };
     // Made once: better-sqlite3 wraps the function (BEGIN/COMMIT/ROLLBACK statements) per call.
     const transact = sqlite.transaction((work: (statements: SyncStatements) => unknown) => work(statements));

@@ -30,6 +30,7 @@ import { PartnerOfRecordStore } from "./partner-of-record.ts";
 import { AttributionStore } from "./attribution.ts";
 import { PowerPlatformStore } from "./power-platform.ts";
 import { BizappsStore } from "./bizapps.ts";
+import { GroupCommit } from "./group-commit.ts";
 
 export * from "./directory.ts";
 export * from "./audit.ts";
@@ -86,8 +87,9 @@ export interface Store extends Aggregates {
    * under its lock, lets `decide` judge it (synchronous and pure; a throw refuses and rolls back)
    * and persists the transition with its audit entry, all committed before it resolves. On
    * SQLite, when no transaction holds the connection, it runs as one synchronous transaction on
-   * prepared statements; otherwise (and on PostgreSQL) as `lockState` + `apply` + `append` in
-   * `transaction`.
+   * prepared statements, shared with the other link writes of the same event-loop turn (group
+   * commit, group-commit.ts: one savepoint each, one commit for all); otherwise (and on
+   * PostgreSQL) as `lockState` + `apply` + `append` in `transaction`.
    */
   writeLink<T>(tenantId: string, objectId: string, decide: (state: PartnerLinkState) => LinkDecision<T>): Promise<T>;
   /**
@@ -126,28 +128,30 @@ export async function openStore(config: DatabaseConfig): Promise<Store> {
   const aggregates = bind(opened.db, opened.syncReader);
   const transaction: Store["transaction"] = (work) => opened.db.transaction().execute((trx) => work(bind(trx)));
   const syncReader = opened.syncReader;
+  const groupCommit = syncReader ? new GroupCommit(syncReader) : undefined;
   return {
     ...aggregates,
     dialect: opened.dialect,
     transaction,
-    async writeLink(tenantId, objectId, decide) {
-      const fast = syncReader?.tryTransaction((statements) => {
+    writeLink(tenantId, objectId, decide) {
+      const slow = () =>
+        transaction(async (tx) => {
+          const { result, change } = decide(await tx.links.lockState(tenantId, objectId));
+          if (change) {
+            await tx.links.apply(tenantId, objectId, change.previous, change.next, change.at);
+            await tx.audit.append(change.audit);
+          }
+          return result;
+        });
+      if (!groupCommit) return slow();
+      return groupCommit.write((statements) => {
         const { result, change } = decide(linkStateSync(statements, tenantId, objectId));
         if (change) {
           applyLinkSync(statements, tenantId, objectId, change.previous, change.next, change.at);
           appendAuditSync(statements, change.audit);
         }
         return result;
-      });
-      if (fast) return fast.value;
-      return transaction(async (tx) => {
-        const { result, change } = decide(await tx.links.lockState(tenantId, objectId));
-        if (change) {
-          await tx.links.apply(tenantId, objectId, change.previous, change.next, change.at);
-          await tx.audit.append(change.audit);
-        }
-        return result;
-      });
+      }, slow);
     },
     poolStats: () => opened.poolStats(),
     close: () => opened.close(),

@@ -1,0 +1,169 @@
+/**
+ * Group commit of link writes (src/store/group-commit.ts): writes issued in one event-loop turn
+ * share one SQLite transaction, each under its own savepoint. The rules: every write is committed
+ * before its promise resolves; a refused write rolls back alone; writes of one principal in one
+ * batch apply in order, each on the state the previous left; a failed commit fails the batch; and
+ * while another transaction holds the connection, writes take the queued kysely path instead.
+ * The Store-level rules run on both stores (PostgreSQL has no group commit: same outcomes).
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { storeBackends } from "../support/stores.ts";
+import type { AuditEntry, LinkDecision, Store } from "../../src/store/index.ts";
+import { openDatabase, type SyncReader, type SyncStatements } from "../../src/store/database.ts";
+import { GroupCommit } from "../../src/store/group-commit.ts";
+import { sql } from "kysely";
+import { decidePartnerLink, type PartnerLinkCommand, type PartnerLinkState } from "../../src/domain/partner-link.ts";
+
+const TID = "aaaaaaaa-0000-4000-8000-00000000d001";
+const NOW = Date.parse("2026-10-05T12:00:00Z");
+const oid = (i: number) => `bbbbbbbb-0000-4000-8000-${String(i).padStart(12, "0")}`;
+
+function decider(objectId: string, command: PartnerLinkCommand, now: number) {
+  return (state: PartnerLinkState): LinkDecision<PartnerLinkState> => {
+    const outcome = decidePartnerLink(state, command, now);
+    if (outcome.kind === "unchanged") return { result: outcome.state };
+    if (outcome.kind !== "write") throw new Error(`refused: ${outcome.kind}`);
+    const audit: AuditEntry = { at: now, tenantId: TID, actorTenantId: TID, actorObjectId: objectId, action: `partnerLink.${outcome.change}`, target: outcome.next.partnerId ?? "-", requestId: null };
+    return { result: outcome.next, change: { previous: outcome.previous, next: outcome.next, at: now, audit } };
+  };
+}
+
+async function seed(store: Store): Promise<void> {
+  await store.directory.putTenant({ id: TID, displayName: "Group", domain: "group.example", createdAt: 0 });
+  await store.partners.putOrganisation({ globalId: "4000000", name: "Contoso Consulting", tenantIds: [], createdAt: 0 });
+  await store.partners.putLocation({ id: "4000001", globalId: "4000000", country: "US", name: null, createdAt: 0 });
+  await store.partners.putLocation({ id: "4000002", globalId: "4000000", country: "GB", name: null, createdAt: 0 });
+}
+
+for (const backend of storeBackends()) {
+  describe(`concurrent link writes (${backend.name})`, () => {
+    let store: Store;
+    before(async () => {
+      store = await backend.open();
+      await seed(store);
+    });
+    after(() => store.close());
+
+    it("writes issued together all commit with their audit entries; a refused one among them rolls back alone", async () => {
+      const writes = Array.from({ length: 12 }, (_, i) => store.writeLink(TID, oid(i), decider(oid(i), { kind: "create", partnerId: "4000001" }, NOW + i)));
+      // Principal 3 is refused after it has decided: nothing of its write may remain.
+      const refused = store.writeLink(TID, oid(100), (state) => {
+        decider(oid(100), { kind: "create", partnerId: "4000001" }, NOW)(state);
+        throw new Error("refused late");
+      });
+      const results = await Promise.allSettled([...writes, refused]);
+      assert.deepEqual(results.map((r) => r.status), [...Array(12).fill("fulfilled"), "rejected"]);
+      for (let i = 0; i < 12; i++) {
+        const now = await store.links.current(TID, oid(i));
+        assert.deepEqual([now.partnerId, now.version], ["4000001", 1], oid(i));
+      }
+      assert.equal((await store.links.current(TID, oid(100))).partnerId, null);
+      const audit = await store.audit.list({ tenantId: TID });
+      assert.equal(audit.filter((e) => e.action === "partnerLink.create").length, 12);
+      assert.ok(!audit.some((e) => e.actorObjectId === oid(100)), "the refused write left an audit entry");
+    });
+
+    it("one principal's writes issued together apply in order, each on the state the previous one left", async () => {
+      const p = oid(200);
+      const results = await Promise.allSettled([
+        store.writeLink(TID, p, decider(p, { kind: "create", partnerId: "4000001" }, NOW + 1)),
+        store.writeLink(TID, p, decider(p, { kind: "create", partnerId: "4000002" }, NOW + 2)), // already linked: refused
+        store.writeLink(TID, p, decider(p, { kind: "update", partnerId: "4000002" }, NOW + 3)),
+        store.writeLink(TID, p, decider(p, { kind: "update", partnerId: "4000001" }, NOW + 4)),
+      ]);
+      assert.deepEqual(results.map((r) => (r.status === "fulfilled" ? `${r.value.partnerId} v${r.value.version}` : String((r.reason as Error).message))),
+        ["4000001 v1", "refused: alreadyLinked", "4000002 v2", "4000001 v3"]);
+      assert.deepEqual((await store.links.history({ tenantId: TID, objectId: p })).map((i) => [i.partnerId, i.validFrom, i.validTo]),
+        [["4000001", NOW + 1, NOW + 3], ["4000002", NOW + 3, NOW + 4], ["4000001", NOW + 4, null]]);
+    });
+  });
+}
+
+describe("group commit on SQLite", () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "openpal-group-commit-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("writes issued in one event-loop turn share one commit, and each is committed when its promise resolves", async () => {
+    const opened = await openDatabase({ kind: "sqlite", sqlitePath: path.join(dir, "a.db") });
+    try {
+      const reader = opened.syncReader as SyncReader;
+      const group = new GroupCommit(reader);
+      await opened.db.schema.createTable("t").addColumn("v", "integer").execute();
+      const insert = (v: number) => (s: SyncStatements) => {
+        s.run("INSERT INTO t (v) VALUES (:v)", { v });
+        return v;
+      };
+      const fallback = () => Promise.reject(new Error("fallback taken"));
+      const values = await Promise.all([1, 2, 3, 4, 5].map((v) => group.write(insert(v), fallback)));
+      assert.deepEqual(values, [1, 2, 3, 4, 5]);
+      assert.deepEqual(group.stats, { batches: 1, writes: 5 });
+      // Committed: a second connection to the file sees every row.
+      const other = await openDatabase({ kind: "sqlite", sqlitePath: path.join(dir, "a.db") });
+      const seen = reader.tryGet<{ n: number }>("SELECT count(*) AS n FROM t", {});
+      const seenElsewhere = other.syncReader?.tryGet<{ n: number }>("SELECT count(*) AS n FROM t", {});
+      await other.close();
+      assert.equal(Number(seen?.row?.n), 5);
+      assert.equal(Number(seenElsewhere?.row?.n), 5);
+      // Writes issued in a later turn form a new batch; one that fails after writing rolls back
+      // alone (its savepoint), the others of its batch commit.
+      const mixed = await Promise.allSettled([
+        group.write(insert(6), fallback),
+        group.write((st) => {
+          insert(7)(st);
+          throw new Error("refused after writing");
+        }, fallback),
+        group.write(insert(8), fallback),
+      ]);
+      assert.deepEqual(mixed.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+      assert.deepEqual(group.stats, { batches: 2, writes: 8 });
+      assert.deepEqual(await opened.db.selectFrom("t" as never).select("v" as never).orderBy("v" as never).execute().then((rows) => rows.map((r) => Number((r as { v: number }).v))), [1, 2, 3, 4, 5, 6, 8]);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it("a failed commit fails every write of the batch and writes none of them", async () => {
+    const opened = await openDatabase({ kind: "sqlite", sqlitePath: path.join(dir, "b.db") });
+    try {
+      const reader = opened.syncReader as SyncReader;
+      await opened.db.schema.createTable("t").addColumn("v", "integer").execute();
+      // A deferred foreign key fails only at COMMIT: the whole batch must fail with it.
+      await sql`CREATE TABLE parent (id INTEGER PRIMARY KEY)`.execute(opened.db);
+      await sql`CREATE TABLE child (pid INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)`.execute(opened.db);
+      const group = new GroupCommit(reader);
+      const fallback = () => Promise.reject(new Error("fallback taken"));
+      const results = await Promise.allSettled([
+        group.write((s) => s.run("INSERT INTO t (v) VALUES (:v)", { v: 1 }), fallback),
+        group.write((s) => s.run("INSERT INTO child (pid) VALUES (:p)", { p: 42 }), fallback),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ["rejected", "rejected"]);
+      assert.match(String((results[0] as PromiseRejectedResult).reason), /FOREIGN KEY/);
+      assert.equal(Number(reader.tryGet<{ n: number }>("SELECT count(*) AS n FROM t", {})?.row?.n), 0);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it("while another transaction holds the connection, the batch's writes take the fallback path", async () => {
+    const opened = await openDatabase({ kind: "sqlite", sqlitePath: path.join(dir, "c.db") });
+    try {
+      const group = new GroupCommit(opened.syncReader as SyncReader);
+      let pending: Promise<string> | undefined;
+      await opened.db.transaction().execute(async () => {
+        pending = group.write(() => "fast", async () => "fallback");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      });
+      assert.equal(await pending, "fallback");
+      assert.deepEqual(group.stats, { batches: 0, writes: 0 });
+    } finally {
+      await opened.close();
+    }
+  });
+});
