@@ -73,8 +73,19 @@ async function child(kind: string, dataDir: string, replay: string | undefined):
   process.send?.(started.ready);
 }
 
+/**
+ * OPENPAL_BENCH_PAL_IN_PROCESS=1 runs both servers in this process, beside the load generator:
+ * how this bench measured before (and how issue 14's 0.21× was measured), for comparison only.
+ */
+const IN_PROCESS = process.env.OPENPAL_BENCH_PAL_IN_PROCESS === "1";
+
 /** Starts a server child and waits for its Ready. */
 async function startChild(kind: "openpal" | "bare", dataDir: string, replay?: Ready["replay"]): Promise<{ ready: Ready; close(): Promise<void> }> {
+  if (IN_PROCESS) {
+    if (kind === "openpal") return openpalChild(dataDir);
+    const b = await startBareHttpsServer(dataDir, replay);
+    return { ready: { origin: b.origin }, close: b.close };
+  }
   const proc: ChildProcess = fork(thisFile, ["server-child", kind, dataDir, replay ? JSON.stringify(replay) : ""], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const ready = await new Promise<Ready>((resolve, reject) => {
     proc.once("message", (m) => resolve(m as Ready));
@@ -150,6 +161,7 @@ const bench: Benchmark = {
         ratioPatchVsBare: round(patch.requestsPerSecond / barePatch.requestsPerSecond),
         palPatchAtHalfPeak: { offeredRps: halfRate, rps: round(patchAtHalf.requestsPerSecond), p50Ms: patchAtHalf.latencyP50Ms, p99Ms: patchAtHalf.latencyP99Ms, non2xx: patchAtHalf.non2xx, errors: patchAtHalf.errors },
         rounds: ROUNDS,
+        loadGenerator: IN_PROCESS ? "in the servers' process (OPENPAL_BENCH_PAL_IN_PROCESS=1)" : "its own process",
         loadAverage: os.loadavg().map((x) => Math.round(x * 10) / 10),
         target: { getRatioAtLeast: 0.5, patchRatioAtLeast: 0.25, patchP99AtHalfPeakMsBelow: 10 },
       };

@@ -16,6 +16,7 @@ import type { Database } from "./schema.ts";
 import { namedSql, type SyncReader, type SyncStatements } from "./database.ts";
 import { NEVER_LINKED, type PartnerLinkState } from "../domain/partner-link.ts";
 import { overlaps } from "../domain/interval.ts";
+import { LINK_TARGET_SQL, linkTargetFactsOf, type LinkTargetFacts, type LinkTargetRow } from "./partners.ts";
 
 export interface PartnerLinkPrincipalsTable {
   tenant_id: string;
@@ -94,6 +95,9 @@ const CALLER_VIEW_SQL = `
   LEFT JOIN partner_locations loc ON loc.id = l.partner_id
   LEFT JOIN partners org ON org.global_id = loc.global_id`;
 
+/** CALLER_VIEW_SQL beside LINK_TARGET_SQL: two one-row queries joined into one row. */
+const CALLER_VIEW_FOR_LINK_SQL = `SELECT cv.*, lt.* FROM (${CALLER_VIEW_SQL}) cv CROSS JOIN (${LINK_TARGET_SQL}) lt`;
+
 /**
  * The write path's statements for SQLite's synchronous transaction (SyncReader.tryTransaction):
  * the principal's record and open interval in one read, then the transition. No lock statement:
@@ -167,7 +171,22 @@ export class LinkStore {
   async callerView(tenantId: string, objectId: string, now: number): Promise<CallerLinkView> {
     const params = { tenantId, objectId, now };
     const fast = this.#syncReader?.tryGet<CallerViewRow>(CALLER_VIEW_SQL, params);
-    const r = fast ? fast.row : (await namedSql<CallerViewRow>(CALLER_VIEW_SQL, params).execute(this.#db)).rows[0];
+    return this.#view(tenantId, objectId, fast ? fast.row : (await namedSql<CallerViewRow>(CALLER_VIEW_SQL, params).execute(this.#db)).rows[0]);
+  }
+
+  /**
+   * `callerView` and `PartnerRegistryStore.linkTargetFacts(partnerId, now)` in ONE query: what a
+   * PUT or PATCH checks before it writes (one round trip fewer on PostgreSQL, one statement
+   * fewer on SQLite).
+   */
+  async callerViewForLink(tenantId: string, objectId: string, partnerId: string, now: number): Promise<CallerLinkView & { readonly target: LinkTargetFacts }> {
+    const params = { tenantId, objectId, now, partnerId, at: now };
+    const fast = this.#syncReader?.tryGet<CallerViewRow & LinkTargetRow>(CALLER_VIEW_FOR_LINK_SQL, params);
+    const r = fast ? fast.row : (await namedSql<CallerViewRow & LinkTargetRow>(CALLER_VIEW_FOR_LINK_SQL, params).execute(this.#db)).rows[0];
+    return { ...this.#view(tenantId, objectId, r), target: linkTargetFactsOf(r) };
+  }
+
+  #view(tenantId: string, objectId: string, r: CallerViewRow | undefined): CallerLinkView {
     if (!r) throw new Error("callerView returned no row");
     const row = r.version === null ? undefined : {
       tenant_id: tenantId, object_id: objectId, version: Number(r.version), created_time: num(r.created_time), updated_time: num(r.updated_time),

@@ -12,7 +12,7 @@ import { namedSql, type SyncReader } from "./database.ts";
  * owning the id as a location, whether that location has an inactive status open at :at, and
  * the organisation whose global id it is. Portable across SQLite and PostgreSQL.
  */
-const LINK_TARGET_SQL = `
+export const LINK_TARGET_SQL = `
   SELECT
     (SELECT org.name FROM partner_locations loc JOIN partners org ON org.global_id = loc.global_id WHERE loc.id = :partnerId) AS location_organisation,
     (SELECT COUNT(*) FROM partner_location_status s
@@ -20,7 +20,14 @@ const LINK_TARGET_SQL = `
         AND (s.valid_from IS NULL OR s.valid_from <= :at) AND (s.valid_to IS NULL OR s.valid_to > :at)) AS inactive,
     (SELECT g.name FROM partners g WHERE g.global_id = :partnerId) AS global_organisation`;
 
-interface LinkTargetRow { location_organisation: string | null; inactive: number | string; global_organisation: string | null }
+export interface LinkTargetRow { location_organisation: string | null; inactive: number | string; global_organisation: string | null }
+
+/** LinkTargetFacts from LINK_TARGET_SQL's row. */
+export function linkTargetFactsOf(r: LinkTargetRow | undefined): LinkTargetFacts {
+  if (r?.location_organisation != null) return { kind: "location", active: Number(r.inactive) === 0, organisationName: r.location_organisation };
+  if (r?.global_organisation != null) return { kind: "global", organisationName: r.global_organisation };
+  return { kind: "unknown" };
+}
 
 /** `lookup` narrowed to what judging a link target needs (see LINK_TARGET_SQL). */
 export type LinkTargetFacts =
@@ -72,10 +79,7 @@ export class PartnerRegistryStore {
   async linkTargetFacts(partnerId: string, at: number): Promise<LinkTargetFacts> {
     const params = { partnerId, at };
     const fast = this.#syncReader?.tryGet<LinkTargetRow>(LINK_TARGET_SQL, params);
-    const r = fast ? fast.row : (await namedSql<LinkTargetRow>(LINK_TARGET_SQL, params).execute(this.#db)).rows[0];
-    if (r?.location_organisation != null) return { kind: "location", active: Number(r.inactive) === 0, organisationName: r.location_organisation };
-    if (r?.global_organisation != null) return { kind: "global", organisationName: r.global_organisation };
-    return { kind: "unknown" };
+    return linkTargetFactsOf(fast ? fast.row : (await namedSql<LinkTargetRow>(LINK_TARGET_SQL, params).execute(this.#db)).rows[0]);
   }
 
   async putOrganisation(p: { globalId: string; name: string; tenantIds: readonly string[]; createdAt: number }): Promise<void> {

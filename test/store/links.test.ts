@@ -138,5 +138,18 @@ for (const backend of storeBackends()) {
         if (found.kind === "location" && facts.kind === "location") assert.equal(facts.active, found.active, id);
       }
     });
+
+    it("callerViewForLink answers in one query what callerView and linkTargetFacts answer apart, for every kind of target and caller", async () => {
+      const stranger = "bbbbbbbb-0000-4000-8000-00000000c0ff";
+      for (const objectId of [OID, stranger]) {
+        for (const id of ["4000001", "4000003", "4000000", "4999999", "not-an-id"]) {
+          for (const at of [NOW, NOW - 2000]) {
+            const { target, ...view } = await store.links.callerViewForLink(TID, objectId, id, at);
+            assert.deepEqual(view, await store.links.callerView(TID, objectId, at), `${objectId} ${id}`);
+            assert.deepEqual(target, await store.partners.linkTargetFacts(id, at), `${objectId} ${id} ${at}`);
+          }
+        }
+      }
+    });
   });
 }

@@ -5,7 +5,7 @@
  * machine, persist the transition and append the audit entry. Only the caller's own (tid, oid)
  * is ever read or written: the key comes from the verified token, never from the request.
  */
-import type { CallerLinkView, Store } from "../../store/index.ts";
+import type { CallerLinkView, LinkTargetFacts, Store } from "../../store/index.ts";
 import type { Caller } from "../../identity/index.ts";
 import type { Clock } from "../../domain/time.ts";
 import { armError, type ArmCall, type ArmResult } from "../../arm/index.ts";
@@ -26,22 +26,25 @@ export interface ManagementPartnerDeps {
  */
 async function requireTenantPrincipal(store: Store, caller: Caller, now: number): Promise<CallerLinkView> {
   if (caller.foreign) throw armError("PrincipalNotInTenant");
-  const view = await store.links.callerView(caller.tenantId, caller.objectId, now);
+  return requireLive(caller, await store.links.callerView(caller.tenantId, caller.objectId, now));
+}
+
+/** Refuses a view of a caller that is not a live, enabled principal of the tenant. */
+function requireLive<V extends CallerLinkView>(caller: Caller, view: V): V {
   if (view.principalType === null) throw armError("PrincipalNotInTenant");
   if (view.disabled) throw armError("PrincipalDisabled", { objectId: caller.objectId, tenantId: caller.tenantId });
   return view;
 }
 
-async function registryFacts(store: Store, partnerId: string, now: number): Promise<PartnerIdFacts & { organisation?: string }> {
-  const found = await store.partners.linkTargetFacts(partnerId, now);
+function registryFacts(found: LinkTargetFacts): PartnerIdFacts & { organisation?: string } {
   if (found.kind === "location") return { kind: "location", active: found.active, organisationName: found.organisationName, organisation: found.organisationName };
   if (found.kind === "global") return { kind: "global", organisation: found.organisationName };
   return { kind: "unknown" };
 }
 
 /** Judges a PUT/PATCH target; returns the partner name or throws 400 PartnerIdInvalid naming the fix. */
-async function requireLinkablePartnerId(store: Store, partnerId: string, now: number): Promise<string | undefined> {
-  const facts = isWellFormedPartnerId(partnerId) ? await registryFacts(store, partnerId, now) : undefined;
+function requireLinkablePartnerId(partnerId: string, found: LinkTargetFacts): string | undefined {
+  const facts = isWellFormedPartnerId(partnerId) ? registryFacts(found) : undefined;
   const verdict = judgeLinkTarget(partnerId, facts);
   if (verdict.ok) return verdict.partnerName;
   const organisation = facts?.organisation ?? "its partner organisation";
@@ -106,12 +109,15 @@ function partnerIdOf(call: ArmCall): string {
 
 /** PUT (create) and PATCH (update): judge the id against the registry, then write under the lock. */
 async function linkTo(deps: ManagementPartnerDeps, call: ArmCall, kind: "create" | "update"): Promise<ArmResult> {
-  const view = await requireTenantPrincipal(deps.store, call.caller, call.now);
+  const { caller } = call;
+  if (caller.foreign) throw armError("PrincipalNotInTenant");
+  const partnerId = partnerIdOf(call);
+  // The caller and the target in one store read.
+  const view = requireLive(caller, await deps.store.links.callerViewForLink(caller.tenantId, caller.objectId, partnerId, call.now));
   // PATCH when not linked is a 404 whatever the id, as the recorded service answers (PAL-API.md):
   // there is nothing to update, so the id is not judged. The write re-checks under the lock.
   if (kind === "update" && view.state.partnerId === null) throw armError("ManagementPartnerNotFound");
-  const partnerId = partnerIdOf(call);
-  const partnerName = await requireLinkablePartnerId(deps.store, partnerId, call.now);
+  const partnerName = requireLinkablePartnerId(partnerId, view.target);
   const outcome = await write(deps, call, { kind, partnerId });
   return render(call.caller, outcome.kind === "write" ? outcome.next : outcome.state, partnerName);
 }
