@@ -311,6 +311,43 @@ describe("lake layout: one Parquet file per month under month=YYYY-MM (hive part
     assert.equal((await query(`SELECT count(*) AS n FROM ${lake.relation("2024-11")}`))[0]?.n, 0n);
   });
 
+  it("every way a file reaches the lake gives each month exactly its kept rows: one clean month, one month with skipped rows, two months, five months", async () => {
+    const sub = "/subscriptions/22222222-2222-2222-2222-222222222222";
+    const header = "ChargePeriodStart,ChargePeriodEnd,ChargeCategory,EffectiveCost,BillingCurrency,SubAccountId,ResourceId\n";
+    const row = (day: string, category: string, cost: number, i: number) =>
+      `${day}T00:00:00Z,${day}T12:00:00Z,${category},${cost},USD,${sub},${sub}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm${i}\n`;
+    // months: the months of the file's rows; purchases: rows that are skipped (not usage).
+    const cases: Array<{ name: string; months: string[]; purchases: number }> = [
+      { name: "clean", months: ["2025-01"], purchases: 0 },
+      { name: "skipped", months: ["2025-01"], purchases: 2 },
+      { name: "two", months: ["2025-01", "2025-02"], purchases: 1 },
+      { name: "five", months: ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05"], purchases: 1 },
+    ];
+    for (const c of cases) {
+      const dataDir = freshDir();
+      let text = header;
+      let i = 0;
+      const expected = new Map<string, number>();
+      for (const month of c.months) {
+        for (let k = 1; k <= 3; k++) {
+          text += row(`${month}-0${k}`, "Usage", k, i++);
+          expected.set(month, (expected.get(month) ?? 0) + 1);
+        }
+      }
+      for (let k = 0; k < c.purchases; k++) text += row(`${c.months[0]}-09`, "Purchase", 100, i++);
+      const s = await importUsageFile(write(`${c.name}.csv`, text), { dataDir });
+      rowsAccountedFor(s);
+      assert.deepEqual(s.months, c.months, c.name);
+      assert.equal(s.rowsKept, c.months.length * 3, c.name);
+      assert.equal(s.skipped[`${SkipReason.notUsage} (Purchase)`] ?? 0, c.purchases, c.name);
+      const lake = openUsageLake(dataDir);
+      assert.deepEqual(lake.months(), c.months, c.name);
+      const perMonth = await query(`SELECT month, count(*) AS n, min(charge_category) AS lo, max(charge_category) AS hi, bool_and(length(row_key) = 32) AS keyed FROM ${lake.relation()} GROUP BY month ORDER BY month`);
+      assert.deepEqual(perMonth.map((r) => [r.month, Number(r.n), r.lo, r.hi, r.keyed]), c.months.map((m) => [m, expected.get(m), "Usage", "Usage", true]), c.name);
+      assert.deepEqual(readdirSync(path.join(dataDir, "usage")).filter((n) => n.startsWith("_work")), [], `${c.name}: the work directory is removed`);
+    }
+  });
+
   it("EA daily rows get [Date, Date + 1 day) and lower-case ids (mixed-case ResourceId and SUBSCRIPTIONS prefix)", async () => {
     const dataDir = freshDir();
     await importUsageFile(sample("finops-toolkit/EA_ActualCost_Small.csv"), { dataDir });
