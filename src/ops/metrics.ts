@@ -20,6 +20,9 @@ export interface PoolStats {
   readonly idle: number;
   /** Queries waiting for a connection. */
   readonly waiting: number;
+  /** SQLite group commit (src/store/group-commit.ts): batches committed and link writes they carried, since start. */
+  readonly linkWriteBatches?: number;
+  readonly linkWritesBatched?: number;
 }
 
 /** Seconds; spans a cached GET (sub-millisecond) to a slow report (seconds). */
@@ -96,6 +99,18 @@ export class ServerMetrics {
     new Gauge({ name: "openpal_store_connections", help: "Store connections open (idle or in use).", labelNames: ["store"], registers, collect: pool((s) => s.total) });
     new Gauge({ name: "openpal_store_connections_idle", help: "Store connections open and idle.", labelNames: ["store"], registers, collect: pool((s) => s.idle) });
     new Gauge({ name: "openpal_store_waiting_queries", help: "Store queries waiting for a connection.", labelNames: ["store"], registers, collect: pool((s) => s.waiting) });
+    // Counters read from the store's own tallies at each scrape (incremented by what changed).
+    const tally = (pick: (s: PoolStats) => number | undefined) => {
+      let seen = 0;
+      return function collect(this: Counter<"store">) {
+        const value = (() => { const stats = poolStats(); return stats ? pick(stats) : undefined; })();
+        if (value === undefined || value < seen) return;
+        this.inc({ store: storeKind }, value - seen);
+        seen = value;
+      };
+    };
+    new Counter({ name: "openpal_store_link_write_batches_total", help: "Group commits of link writes (SQLite): transactions committed.", labelNames: ["store"], registers, collect: tally((s) => s.linkWriteBatches) });
+    new Counter({ name: "openpal_store_link_writes_batched_total", help: "Link writes carried by group commits (SQLite); divided by the batches, the mean batch size.", labelNames: ["store"], registers, collect: tally((s) => s.linkWritesBatched) });
   }
 
   requestStarted(): void {

@@ -97,8 +97,8 @@ export interface Store extends Aggregates {
    * it commits or none of it does.
    */
   transaction<T>(work: (tx: Aggregates) => Promise<T>): Promise<T>;
-  /** Connection pool statistics (for /metrics): open, idle, and queries waiting for a connection. */
-  poolStats(): { total: number; idle: number; waiting: number };
+  /** Connection pool statistics (for /metrics): open, idle, queries waiting for a connection; on SQLite also the group commit's tallies. */
+  poolStats(): { total: number; idle: number; waiting: number; linkWriteBatches?: number; linkWritesBatched?: number };
   close(): Promise<void>;
 }
 
@@ -153,7 +153,7 @@ export async function openStore(config: DatabaseConfig): Promise<Store> {
         return result;
       }, slow);
     },
-    poolStats: () => opened.poolStats(),
+    poolStats: () => ({ ...opened.poolStats(), ...(groupCommit ? { linkWriteBatches: groupCommit.stats.batches, linkWritesBatched: groupCommit.stats.writes } : {}) }),
     close: () => opened.close(),
   };
 }

@@ -42,6 +42,26 @@ describe("/metrics: Prometheus text format, by route pattern and status", () => 
     assert.match(text, /openpal_process_resident_memory_bytes|openpal_process_heap_bytes|openpal_process_nodejs_heap_size_used_bytes/);
   });
 
+  it("counts the SQLite group commit's batches and the link writes they carried", async () => {
+    const a = await app({ metrics: "open" });
+    const before = await a.app.inject({ method: "GET", url: "/metrics" });
+    const count = (text: string, name: string) => Number(new RegExp(`^${name}\\{store="sqlite"\\} (\\d+)$`, "m").exec(text)?.[1] ?? "0");
+    const store = a.context.store;
+    const tid = "aaaaaaaa-0000-4000-8000-00000000e001";
+    await store.directory.putTenant({ id: tid, displayName: "M", domain: "m.example", createdAt: 0 });
+    await store.partners.putOrganisation({ globalId: "4900000", name: "Metrics Partner", tenantIds: [], createdAt: 0 });
+    await store.partners.putLocation({ id: "4900001", globalId: "4900000", country: "US", name: null, createdAt: 0 });
+    const link = (i: number) => store.writeLink(tid, `bbbbbbbb-0000-4000-8000-${String(i).padStart(12, "0")}`, (state) => {
+      const next = { partnerId: "4900001", version: state.version + 1, createdTime: 1, updatedTime: 1 };
+      return { result: next, change: { previous: state, next, at: 1, audit: { at: 1, tenantId: tid, actorTenantId: tid, actorObjectId: null, action: "partnerLink.create", target: "4900001", requestId: null } } };
+    });
+    await Promise.all([0, 1, 2, 3].map(link)); // one turn: one batch of four
+    await link(4); // a later turn: a batch of one
+    const text = (await a.app.inject({ method: "GET", url: "/metrics" })).body;
+    assert.equal(count(text, "openpal_store_link_write_batches_total") - count(before.body, "openpal_store_link_write_batches_total"), 2);
+    assert.equal(count(text, "openpal_store_link_writes_batched_total") - count(before.body, "openpal_store_link_writes_batched_total"), 5);
+  });
+
   it("counts issued tokens by grant type, and only issued ones", async () => {
     const a = await app({ metrics: "open", world: WORLD });
     const form = (secret: string) => ({
