@@ -4,17 +4,18 @@
  * Order of work (under the lake lock):
  *   1. SHA-256 of the file; a file already in the manifest is not read again (unless `force`).
  *   2. Header → format → normalisation SQL (formats.ts).
- *   3. One streaming DuckDB pass (COPY … PARTITION_BY month): the file is read, normalised,
- *      keyed (MD5 of the identifying fields) and written as Parquet, one folder per month, in
- *      the lake's own columns; skipped rows go to a scratch folder with their reason. Nothing but
- *      the header is read in JavaScript and no table is built in memory.
- *   4. Counts by reason (from the scratch folder). Bad values: more than `maxBadRows` fail the
- *      file, naming file, row, column and value.
+ *   3. One streaming DuckDB pass: the file is read, normalised, keyed (MD5 of the identifying
+ *      fields) and written as one Parquet file in the lake's own columns; a skipped row carries
+ *      its reason in row_key. Nothing but the header is read in JavaScript and no table is built
+ *      in memory.
+ *   4. Counts by month and by reason (two columns of that file). Bad values: more than
+ *      `maxBadRows` fail the file, naming file, row, column and value. Then the kept rows by
+ *      month: the staged file itself when it is one month with nothing skipped, else split.
  *   5. Per month: keys repeated in the file get an occurrence number (so a file's own repeated
  *      rows are all kept); then the rows are compared with the lake's month: same key and same
  *      cost = duplicate (skipped); same key and different cost = updated (the new row replaces
  *      the old: open months change after export).
- *   6. A month new to the lake is moved into place as written in 3; a month already in it is
+ *   6. A month new to the lake is moved into place as written in 3–4; a month already in it is
  *      written to a new file in the work directory and renamed over the old one; then the
  *      manifest entry is appended.
  */
@@ -307,9 +308,32 @@ async function importWith(
     }
   }
   const months = [...monthRows.keys()].sort();
-  // Month → its rows' files. One month and nothing skipped: the staged file is that month as it
-  // is. Otherwise the kept rows are split by month: a filtered copy per month for up to
-  // SPLIT_BY_FILTER_MONTHS months (each reads the staged file once), else one partitioned copy.
+  const badTotal = Object.entries(skipped)
+    .filter(([k]) => k.startsWith(SkipReason.badValue))
+    .reduce((s, [, n]) => s + n, 0);
+  let badValues: BadValue[] = [];
+  if (badTotal > 0) {
+    badValues = (
+      await rows(
+        connection,
+        `SELECT __row AS row, skip_reason AS reason, ${plan.badValueSql} AS value FROM (${normalised(true)}) WHERE skip_reason LIKE ${sqlString(SkipReason.badValue + "%")} ORDER BY __row LIMIT 5`,
+      )
+    ).map((r) => ({ row: Number(r.row), column: String(r.reason).replace(/^bad value \((.*)\)$/, "$1"), value: r.value === null ? null : String(r.value) }));
+    const maxBad = options.maxBadRows ?? 0;
+    if (badTotal > maxBad) {
+      const first = badValues[0];
+      const where = first ? `row ${first.row}, column ${first.column}: ${first.value === null ? "empty value" : JSON.stringify(first.value)} is not a valid ${/date|period|start|end/i.test(first.column) ? "date" : /cost|price/i.test(first.column) ? "number" : "value"}` : "";
+      throw new UsageImportError(
+        `${file}: ${where} (format ${format}; ${badTotal} row(s) with bad values${badValues.length > 1 ? `, also at rows ${badValues.slice(1).map((b) => `${b.row} (${b.column})`).join(", ")}` : ""}). ` +
+          `Fix the value(s) and import again, or pass --max-bad-rows ${badTotal} to skip and count such rows. Nothing was written.`,
+      );
+    }
+  }
+
+  // Month → its rows' files (after the bad-value check: a file that fails is not split). One
+  // month and nothing skipped: the staged file is that month as it is. Otherwise the kept rows
+  // are split by month: a filtered copy per month for up to SPLIT_BY_FILTER_MONTHS months (each
+  // reads the staged file once), else one partitioned copy.
   const stagedFiles = new Map<string, string[]>();
   if (months.length === 1 && Object.keys(skipped).length === 0) {
     stagedFiles.set(months[0] as string, [staged]);
@@ -332,27 +356,6 @@ async function importWith(
       const month = /^month=(.+)$/.exec(name)?.[1];
       const files = readdirSync(path.join(split, name)).filter((f) => f.endsWith(".parquet")).map((f) => path.join(split, name, f));
       if (month !== undefined && files.length > 0) stagedFiles.set(month, files);
-    }
-  }
-  const badTotal = Object.entries(skipped)
-    .filter(([k]) => k.startsWith(SkipReason.badValue))
-    .reduce((s, [, n]) => s + n, 0);
-  let badValues: BadValue[] = [];
-  if (badTotal > 0) {
-    badValues = (
-      await rows(
-        connection,
-        `SELECT __row AS row, skip_reason AS reason, ${plan.badValueSql} AS value FROM (${normalised(true)}) WHERE skip_reason LIKE ${sqlString(SkipReason.badValue + "%")} ORDER BY __row LIMIT 5`,
-      )
-    ).map((r) => ({ row: Number(r.row), column: String(r.reason).replace(/^bad value \((.*)\)$/, "$1"), value: r.value === null ? null : String(r.value) }));
-    const maxBad = options.maxBadRows ?? 0;
-    if (badTotal > maxBad) {
-      const first = badValues[0];
-      const where = first ? `row ${first.row}, column ${first.column}: ${first.value === null ? "empty value" : JSON.stringify(first.value)} is not a valid ${/date|period|start|end/i.test(first.column) ? "date" : /cost|price/i.test(first.column) ? "number" : "value"}` : "";
-      throw new UsageImportError(
-        `${file}: ${where} (format ${format}; ${badTotal} row(s) with bad values${badValues.length > 1 ? `, also at rows ${badValues.slice(1).map((b) => `${b.row} (${b.column})`).join(", ")}` : ""}). ` +
-          `Fix the value(s) and import again, or pass --max-bad-rows ${badTotal} to skip and count such rows. Nothing was written.`,
-      );
     }
   }
 
