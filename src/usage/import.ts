@@ -2,7 +2,8 @@
  * `importUsageFile`: one cost export → the usage lake, streamed through DuckDB.
  *
  * Order of work (under the lake lock):
- *   1. SHA-256 of the file; a file already in the manifest is not read again (unless `force`).
+ *   1. SHA-256 of the file, computed while 3 runs; a file already in the manifest (unless
+ *      `force`) stops DuckDB there and nothing is written.
  *   2. Header → format → normalisation SQL (formats.ts).
  *   3. One streaming DuckDB pass: the file is read, normalised, keyed (MD5 of the identifying
  *      fields) and written as one Parquet file in the lake's own columns; a skipped row carries
@@ -20,11 +21,11 @@
  *      manifest entry is appended.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { DEFAULT_IMPORT_MEMORY_LIMIT, detectFormat, FormatProblem, Header, NORMALISATION_MACROS, planNormalisation, sqlString, USAGE_FORMATS, type ChargePeriod, type UsageFormat } from "./formats.ts";
-import { appendManifest, lakeMonths, monthFile, readManifest, removeStaleWork, usageDir, withLakeLock } from "./lake.ts";
+import { appendManifest, lakeMonths, monthFile, readManifest, removeStaleWork, usageDir, withLakeLock, type ImportRecord } from "./lake.ts";
 import { SkipReason, USAGE_COLUMN_NAMES } from "./schema.ts";
 import { inspectSource, SourceProblem, sourceRelation } from "./source.ts";
 
@@ -57,7 +58,8 @@ export interface ImportUsageOptions {
   readonly threads?: number;
 }
 
-export type ImportPhase = "hashing" | "reading" | "deduplicating" | "writing";
+/** `reading` covers the file's SHA-256 too (computed while DuckDB reads). */
+export type ImportPhase = "reading" | "deduplicating" | "writing";
 
 export interface BadValue {
   /** 1-based data row (the header is row 0; equals line − 1 when no field holds a newline). */
@@ -73,7 +75,7 @@ export interface UsageImportSummary {
   readonly detectedBecause: string;
   readonly costMeasure: string;
   readonly sha256: string;
-  /** True when the manifest already had this file's content: nothing was read or written. */
+  /** True when the manifest already had this file's content: nothing was written (the read stopped once the hash matched). */
   readonly alreadyImported: boolean;
   readonly rowsRead: number;
   /** Rows written to the lake (new + updated). rowsRead = rowsKept + sum(skipped). */
@@ -103,14 +105,12 @@ const SPLIT_BY_FILTER_MONTHS = 3;
 /** An import that cannot proceed; the message names the file, and where possible row, column and fix. */
 export class UsageImportError extends Error {}
 
-async function sha256File(file: string, onProgress?: (f: number) => void): Promise<{ sha256: string; bytes: number }> {
-  const bytes = statSync(file).size;
+async function sha256File(file: string): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash("sha256");
-  let seen = 0;
+  let bytes = 0;
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
     hash.update(chunk as Buffer);
-    seen += (chunk as Buffer).length;
-    onProgress?.(bytes ? seen / bytes : 1);
+    bytes += (chunk as Buffer).length;
   }
   return { sha256: hash.digest("hex"), bytes };
 }
@@ -156,31 +156,14 @@ export async function importUsageFile(file: string, options: ImportUsageOptions)
   if (options.format && options.format !== "auto" && !USAGE_FORMATS.includes(options.format)) {
     throw new UsageImportError(`--format ${String(options.format)} is not known; use auto or one of ${USAGE_FORMATS.join(", ")}.`);
   }
-  options.onProgress?.("hashing", 0);
-  const { sha256, bytes } = await sha256File(absolute, (f) => options.onProgress?.("hashing", f));
   return withLakeLock(options.dataDir, async () => {
     removeStaleWork(options.dataDir);
-    const previous = readManifest(options.dataDir).imports.find((r) => r.sha256 === sha256);
-    if (previous && !options.force) {
-      return {
-        file: absolute,
-        format: previous.format as UsageFormat,
-        detectedBecause: `already imported on ${previous.importedAt} (import ${previous.importId}, same SHA-256)`,
-        costMeasure: previous.costMeasure,
-        sha256,
-        alreadyImported: true,
-        rowsRead: previous.rowsRead,
-        rowsKept: 0,
-        rowsUpdated: 0,
-        skipped: previous.rowsRead > 0 ? { [SkipReason.duplicate]: previous.rowsRead } : {},
-        badValues: [],
-        subscriptions: 0,
-        unknownSubscriptions: [],
-        costByCurrency: {},
-        months: [],
-        warnings: ["this file's content was imported before; nothing was read. Use --force to read it again (rows are still deduplicated)."],
-      };
-    }
+    const imports = readManifest(options.dataDir).imports;
+    // The file's SHA-256 is computed while DuckDB reads it (the hash runs on this thread, DuckDB
+    // on its own); a file the manifest already has is then abandoned (importWith).
+    const hashing = sha256File(absolute);
+    hashing.catch(() => undefined); // awaited in importWith; a read error surfaces there
+    const previousImport = (sha256: string) => (options.force ? undefined : imports.find((r) => r.sha256 === sha256));
     const importId = `${new Date().toISOString().replace(/[-:.]/g, "").slice(0, 15)}-${randomUUID().slice(0, 8)}`;
     const work = path.join(usageDir(options.dataDir), `_work-${importId}`);
     mkdirSync(path.join(work, "spill"), { recursive: true });
@@ -193,13 +176,42 @@ export async function importUsageFile(file: string, options: ImportUsageOptions)
     const instance = await DuckDBInstance.create(":memory:", config);
     const connection = await instance.connect();
     try {
-      return await importWith(connection, absolute, sha256, bytes, importId, work, options);
+      return await importWith(connection, absolute, { hashing, previousImport }, importId, work, options);
+    } catch (error) {
+      // A file whose content was imported before is recognised whatever the options say, as
+      // before any reading: e.g. a --cost-column that its header lacks does not matter then.
+      const known = error instanceof UsageImportError ? await hashing.catch(() => undefined) : undefined;
+      const previous = known ? previousImport(known.sha256) : undefined;
+      if (known && previous) return alreadyImported(absolute, known.sha256, previous);
+      throw error;
     } finally {
       connection.closeSync();
       instance.closeSync();
       rmSync(work, { recursive: true, force: true });
     }
   });
+}
+
+/** What an import answers for a file whose content the manifest already has: nothing is written. */
+function alreadyImported(file: string, sha256: string, previous: ImportRecord): UsageImportSummary {
+  return {
+    file,
+    format: previous.format as UsageFormat,
+    detectedBecause: `already imported on ${previous.importedAt} (import ${previous.importId}, same SHA-256)`,
+    costMeasure: previous.costMeasure,
+    sha256,
+    alreadyImported: true,
+    rowsRead: previous.rowsRead,
+    rowsKept: 0,
+    rowsUpdated: 0,
+    skipped: previous.rowsRead > 0 ? { [SkipReason.duplicate]: previous.rowsRead } : {},
+    badValues: [],
+    subscriptions: 0,
+    unknownSubscriptions: [],
+    costByCurrency: {},
+    months: [],
+    warnings: ["this file's content was imported before; nothing was written. Use --force to read it again (rows are still deduplicated)."],
+  };
 }
 
 /** Imports several files in order; stops at the first that fails (earlier ones stay imported). */
@@ -209,11 +221,16 @@ export async function importUsageFiles(files: readonly string[], options: Import
   return out;
 }
 
+/** The file's content hash, being computed, and the manifest's earlier import of a content (unless `force`). */
+interface ContentCheck {
+  readonly hashing: Promise<{ sha256: string; bytes: number }>;
+  readonly previousImport: (sha256: string) => ImportRecord | undefined;
+}
+
 async function importWith(
   connection: DuckDBConnection,
   file: string,
-  sha256: string,
-  bytes: number,
+  content: ContentCheck,
   importId: string,
   work: string,
   options: ImportUsageOptions,
@@ -277,12 +294,30 @@ async function importWith(
     cost_usd: costUsdSql,
   };
   const stagedColumns = USAGE_COLUMN_NAMES.map((c) => (constants[c] ? `${constants[c]} AS ${c}` : c)).join(", ");
+  const copying = runWithProgress(
+    connection,
+    `COPY (SELECT ${stagedColumns} FROM (${normalised(false)})) TO ${sqlString(staged)} (FORMAT parquet, COMPRESSION zstd)`,
+    (f) => options.onProgress?.("reading", f),
+  );
+  copying.catch(() => undefined); // awaited below, unless the content was imported before
+  let hashed: { sha256: string; bytes: number };
   try {
-    await runWithProgress(
-      connection,
-      `COPY (SELECT ${stagedColumns} FROM (${normalised(false)})) TO ${sqlString(staged)} (FORMAT parquet, COMPRESSION zstd)`,
-      (f) => options.onProgress?.("reading", f),
-    );
+    hashed = await content.hashing;
+  } catch (error) {
+    connection.interrupt();
+    await copying.catch(() => undefined);
+    throw new UsageImportError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`);
+  }
+  const { sha256, bytes } = hashed;
+  const previous = content.previousImport(sha256);
+  if (previous) {
+    // The same content is in the lake already: stop DuckDB and write nothing.
+    connection.interrupt();
+    await copying.catch(() => undefined);
+    return alreadyImported(file, sha256, previous);
+  }
+  try {
+    await copying;
   } catch (error) {
     throw new UsageImportError(`${file}: DuckDB could not read it as ${source.kind === "csv" ? `CSV (delimiter ${JSON.stringify(source.delimiter)})` : "Parquet"}: ${(error as Error).message}`);
   }

@@ -143,6 +143,16 @@ describe("idempotency: re-importing never double counts", () => {
     assert.equal(second.rowsKept, 0);
     assert.equal(second.skipped[SkipReason.duplicate], first.rowsRead);
     assert.equal((await openUsageLake(dataDir).summary("2023-09")).rows, first.rowsKept);
+    // Recognised whatever the options: a cost column the header lacks does not matter then, and
+    // the lake and its manifest are left as they were.
+    const manifest = readFileSync(path.join(dataDir, "usage", "_imports.json"), "utf8");
+    const third = await importUsageFile(file, { dataDir, costColumn: "NoSuchColumn" });
+    assert.equal(third.alreadyImported, true);
+    assert.equal(readFileSync(path.join(dataDir, "usage", "_imports.json"), "utf8"), manifest);
+    assert.deepEqual(readdirSync(path.join(dataDir, "usage")).filter((n) => n.startsWith("_work")), []);
+    // Another file with that option fails as it should.
+    const renamed = write("ea-copy.csv", readFileSync(file, "utf8") + "\n");
+    await assert.rejects(importUsageFile(renamed, { dataDir, costColumn: "NoSuchColumn" }), /NoSuchColumn/);
   });
 
   it("with --force the rows are read again and deduplicated by row key (and the lake total is unchanged)", async () => {

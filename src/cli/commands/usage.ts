@@ -8,7 +8,6 @@ import { CliError, ExitCode } from "../errors.ts";
 import { requireDataDir } from "../data-dir.ts";
 
 const PHASE_LABEL: Record<ImportPhase, string> = {
-  hashing: "hashing",
   reading: "reading",
   deduplicating: "deduplicating",
   writing: "writing",
@@ -94,7 +93,7 @@ export function usageCommand(): Command {
       const bar = tty
         ? new cliProgress.SingleBar({ format: `{phase} ${file} [{bar}] {percentage}%`, stream: process.stdout, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
         : undefined;
-      bar?.start(100, 0, { phase: PHASE_LABEL.hashing.padEnd(13) });
+      bar?.start(100, 0, { phase: PHASE_LABEL.reading.padEnd(13) });
       try {
         const summary = await importUsageFile(file, {
           dataDir: resolved.options.dataDir,
