@@ -13,11 +13,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AppContext } from "../server/context.ts";
 import { TokenVerificationError, type TokenVerifier } from "../identity/index.ts";
 import { bearerToken } from "../identity/bearer.ts";
-import { DirectoryRole } from "../graph/roles.ts";
 import { Body, envelope, InsightsApiError, MESSAGES, queryParams } from "./envelope.ts";
 import type { InsightsService, Principal } from "./service.ts";
 import type { PartnerInsightsStore } from "../store/partner-insights.ts";
 import { DOWNLOAD_PREFIX, linkToken, tokenHash } from "./links.ts";
+import { GRANT_HOW, holdsInsightsRole, INSIGHTS_ROLE_NAMES } from "./authority.ts";
 
 /** The token audience of Partner Center's APIs (v1 resource / v2 scope `…/.default`). */
 export const PARTNER_CENTER_AUDIENCE = "https://api.partnercenter.microsoft.com";
@@ -29,8 +29,7 @@ export const BASE = "/insights/v1/mpn";
  * Roles that may see revenue (PARTNER-INSIGHTS-API spec, Auth): Partner Center's "Executive report
  * viewer" (an OpenPAL directory role of the partner tenant) or Global Administrator.
  */
-export const INSIGHTS_ROLES: readonly string[] = [DirectoryRole.ExecutiveReportViewer, DirectoryRole.GlobalAdministrator];
-const INSIGHTS_ROLE_NAMES = "Executive report viewer or Global Administrator";
+export { INSIGHTS_ROLES } from "./authority.ts";
 
 export interface RouteDeps {
   readonly context: AppContext;
@@ -62,12 +61,11 @@ export async function registerInsightsApiRoutes(app: FastifyInstance, deps: Rout
       if (caller.principalType !== "User") {
         throw new InsightsApiError(403, `${MESSAGES.forbidden}: app-only tokens are not accepted (Partner Center's insights API takes app + user tokens); sign in as a user of the partner tenant who holds ${INSIGHTS_ROLE_NAMES}.`);
       }
-      const roles = await ctx.store.directoryRoles.rolesOf(caller.tenantId, caller.objectId, ctx.clock.now());
-      if (!INSIGHTS_ROLES.some((r) => roles.includes(r))) {
-        throw new InsightsApiError(403, `${MESSAGES.forbidden}: the user ${caller.objectId} does not hold a role that may see revenue in tenant ${caller.tenantId}; an administrator of that tenant grants ${INSIGHTS_ROLE_NAMES} (world file: "directoryRoles": ["Executive report viewer"]; Graph: POST /v1.0/roleManagement/directory/roleAssignments).`);
+      if (!(await holdsInsightsRole(ctx.store, caller, ctx.clock.now()))) {
+        throw new InsightsApiError(403, `${MESSAGES.forbidden}: the user ${caller.objectId} does not hold a role that may see revenue in tenant ${caller.tenantId}; an administrator of that tenant grants ${INSIGHTS_ROLE_NAMES} (${GRANT_HOW}).`);
       }
       const claims = caller.claims;
-      return { globalId: org.globalId, user: claims.upn ?? claims.preferred_username ?? caller.objectId };
+      return { globalId: org.globalId, user: claims.upn ?? claims.preferred_username ?? caller.objectId, tenantId: caller.tenantId, objectId: caller.objectId };
     } catch (error) {
       if (error instanceof TokenVerificationError) {
         throw new InsightsApiError(401, `${MESSAGES.unauthorized}: ${error.message} Get a token for ${PARTNER_CENTER_AUDIENCE} (scope ${PARTNER_CENTER_AUDIENCE}/.default).`);
