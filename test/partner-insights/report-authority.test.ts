@@ -50,6 +50,7 @@ for (const backend of storeBackends()) {
     };
     const tick = async () => {
       const insights = partnerInsightsOf(app.context)!;
+      await insights.scheduler.idle(); // a tick an API call poked (resume) finishes first
       const n = await insights.scheduler.tick();
       await insights.scheduler.idle();
       return n;
