@@ -136,7 +136,7 @@ for (const backend of storeBackends()) {
       await call(admin, "PUT", `/ScheduledReport/pause/${reportId}`);
     });
 
-    it("a report whose user was deleted or disabled is not run either; a user holding the role who resumes it takes it over", async () => {
+    it("a report whose user was deleted or disabled is not run either; a user holding the role who updates or resumes it takes it over", async () => {
       await grantReportViewer(store, CONTOSO_TENANT, ALICE_HOME);
       const admin = await bob();
 
@@ -150,6 +150,16 @@ for (const backend of storeBackends()) {
       assert.deepEqual(reportFiles(disabled.reportId), []);
       assert.equal((await report(admin, disabled.reportId)).reportStatus, "Paused");
       await store.directory.enable(CONTOSO_TENANT, ALICE_HOME, clock.now());
+      // Enabled again, Alice may run it: Bob's update leaves it hers (and paused).
+      const update = async (reportId: string, name: string) => {
+        const current = await report(admin, reportId);
+        const startTime = new Date(clock.now() + 5 * HOUR).toISOString();
+        return call(admin, "PUT", `/ScheduledReport/${reportId}`, { ReportName: name, QueryId: current.queryId, StartTime: startTime, RecurrenceInterval: 4 });
+      };
+      const kept = await update(disabled.reportId, "disabled user, updated");
+      assert.equal(kept.status, 200, kept.body.message);
+      assert.equal(kept.body.value[0]!.user, ALICE_UPN);
+      assert.equal(kept.body.value[0]!.reportStatus, "Paused");
 
       const deleted = await aliceReport("deleted user");
       await store.directory.markUserDeleted(CONTOSO_TENANT, ALICE_HOME, clock.now() + HOUR);
@@ -161,18 +171,24 @@ for (const backend of storeBackends()) {
       assert.deepEqual(reportFiles(deleted.reportId), []);
       assert.equal((await report(admin, deleted.reportId)).reportStatus, "Paused");
 
-      // Bob (Global Administrator) resumes it: Alice cannot run it any more, so it becomes his.
+      // Bob (Global Administrator) updates it: Alice cannot run it any more, so it becomes his,
+      // still paused; he resumes it and it runs.
+      const taken = await update(deleted.reportId, "deleted user, taken over");
+      assert.equal(taken.status, 200, taken.body.message);
+      assert.equal(taken.body.value[0]!.user, BOB_UPN);
+      assert.equal(taken.body.value[0]!.reportStatus, "Paused");
+      const newStart = Date.parse(String(taken.body.value[0]!.startTime));
       const resumed = await call(admin, "PUT", `/ScheduledReport/resume/${deleted.reportId}`);
       assert.equal(resumed.status, 200, resumed.body.message);
       assert.equal(resumed.body.value[0]!.user, BOB_UPN);
       assert.equal(resumed.body.value[0]!.reportStatus, "Active");
-      clock.set(deleted.start + 4 * HOUR + 60_000);
+      clock.set(newStart + 60_000);
       assert.equal(await tick(), 1);
       assert.equal((await executions(admin, deleted.reportId, "Completed")).body.value.length, 1);
       assert.equal(reportFiles(deleted.reportId).length, 1);
       // When Bob loses the role in turn, his report stops too.
       await store.directoryRoles.revoke(CONTOSO_TENANT, DirectoryRole.GlobalAdministrator, BOB_HOME, clock.now());
-      clock.set(deleted.start + 8 * HOUR + 60_000);
+      clock.set(newStart + 4 * HOUR + 60_000);
       assert.equal(await tick(), 1);
       await store.directoryRoles.grant(CONTOSO_TENANT, DirectoryRole.GlobalAdministrator, BOB_HOME, clock.now());
       const last = (await executions(admin, deleted.reportId)).body.value[0]!;
