@@ -6,9 +6,12 @@
  *   1. `tick()` reads the Active reports whose `next_run_at` is due;
  *   2. for each, one transaction moves the cursor on with a conditional UPDATE and inserts the
  *      execution (PartnerInsightsStore.claimOccurrence); the server whose UPDATE matched runs it;
- *   3. the run writes the file, marks the execution Completed with its link (or Failed), and
+ *   3. the run first checks that the report's user still exists, is enabled and holds a role
+ *      that may see revenue in the partner tenant (authority.ts); if not, it produces nothing,
+ *      marks the execution Failed with the reason and the fix, and pauses the report;
+ *   4. otherwise it writes the file, marks the execution Completed with its link (or Failed), and
  *      then calls the report's callback (retried with back-off, every attempt recorded);
- *   4. executions left Running by a server that stopped are taken over after LEASE_MS.
+ *   5. executions left Running by a server that stopped are taken over after LEASE_MS.
  * Occurrences missed while no server ran are not replayed one by one: the latest due one runs
  * (docs/SPEC-DEVIATIONS.md). TIMESPAN is evaluated at the occurrence's scheduled time.
  */
@@ -22,6 +25,7 @@ import { PartnerInsightsStore, type InsightsExecution, type InsightsReport, type
 import type { InsightsService } from "./service.ts";
 import { formatResult, writeReportFile, type QueryRunner } from "./runner.ts";
 import { callbackRequest, isCallbackAllowed, LINK_LIFETIME_MS, linkToken, tokenHash } from "./links.ts";
+import { reportStanding } from "./authority.ts";
 
 /** A Running execution whose claim is older than this is taken over by another tick. */
 export const LEASE_MS = 15 * 60_000;
@@ -163,7 +167,13 @@ export class ReportScheduler {
   async #run(report: InsightsReport, e: InsightsExecution): Promise<void> {
     const { insights, service, clock, runner } = this.#deps;
     try {
-      const query = await service.findQuery({ globalId: report.globalId, user: "" }, report.queryId);
+      // The report's user must still be allowed to see what the report would hold (authority.ts).
+      const standing = await reportStanding(this.#deps.store, report, clock.now());
+      if (!standing.ok) {
+        await this.#refuse(report, e, standing.reason, standing.fix);
+        return;
+      }
+      const query = await service.findQuery(report, report.queryId);
       if (!query) throw new Error(`query ${report.queryId} no longer exists; update the report with another QueryId.`);
       const compiled = service.compile(query.query);
       const override = report.executeNow && (report.queryStartAt !== null || report.queryEndAt !== null)
@@ -181,6 +191,21 @@ export class ReportScheduler {
       this.#deps.log.warn({ reportId: report.reportId, executionId: e.executionId, err: message }, "insights report execution failed");
       await insights.failExecution(e.executionId, e.claimedBy, message, clock.now());
     }
+  }
+
+  /**
+   * Records the execution as Failed, producing nothing, and pauses the report so that no later
+   * occurrence runs until a user holding the role resumes it (or the schedule ended with this one).
+   */
+  async #refuse(report: InsightsReport, e: InsightsExecution, reason: string, fix: string): Promise<void> {
+    const { insights, clock } = this.#deps;
+    const now = clock.now();
+    const paused = await insights.pauseForAuthority(report.reportId, now);
+    const fresh = paused ? undefined : await insights.getReport(report.reportId);
+    const consequence = paused || fresh?.status === "Paused" ? "this run produced no report and the report is paused" : "this run produced no report";
+    const message = `${reason}; ${consequence}. ${fix}`;
+    this.#deps.log.warn({ reportId: report.reportId, executionId: e.executionId, err: reason }, "insights report execution refused: its user may no longer see the data");
+    await insights.failExecution(e.executionId, e.claimedBy, message, now);
   }
 
   #track(p: Promise<unknown>): void {

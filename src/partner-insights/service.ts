@@ -13,6 +13,7 @@ import type { SystemQuery } from "./datasets/dataset.ts";
 import type { QueryRunner, ResultRow } from "./runner.ts";
 import { idList, InsightsApiError, MESSAGES, notFound, parseTime, wireTime, boolParam, type Body } from "./envelope.ts";
 import { isCallbackAllowed, secureLink } from "./links.ts";
+import { reportStanding } from "./authority.ts";
 
 /** Rows a test of a query returns at most. */
 export const TEST_QUERY_ROWS = 100;
@@ -29,6 +30,9 @@ export interface Principal {
   readonly globalId: string;
   /** The report/query `user`: the caller's UPN, else its object id. */
   readonly user: string;
+  /** The caller in the directory (a user of one of the organisation's tenants). */
+  readonly tenantId: string;
+  readonly objectId: string;
 }
 
 export interface ServiceDeps {
@@ -105,7 +109,7 @@ export class InsightsService {
   }
 
   /** A query the organisation may use: its own, or a system query. */
-  async findQuery(p: Principal, queryId: string): Promise<QueryView | undefined> {
+  async findQuery(p: Pick<Principal, "globalId">, queryId: string): Promise<QueryView | undefined> {
     const id = queryId.trim().toLowerCase();
     const system = this.deps.registry.systemQueries().find((s) => s.queryId === id);
     if (system) return this.#systemView(system);
@@ -148,7 +152,7 @@ export class InsightsService {
 
   // Reports ----------------------------------------------------------------------------------------
   async reportView(r: InsightsReport): Promise<Record<string, unknown>> {
-    const q = await this.findQuery({ globalId: r.globalId, user: "" }, r.queryId);
+    const q = await this.findQuery(r, r.queryId);
     return {
       reportId: r.reportId, reportName: r.reportName, description: r.description, queryId: r.queryId, query: q?.query ?? "", user: r.userId,
       createdTime: wireTime(r.createdAt), modifiedTime: wireTime(r.modifiedAt), executeNow: r.executeNow, startTime: wireTime(r.startAt),
@@ -201,13 +205,26 @@ export class InsightsService {
     }
     return {
       reportId: existing?.reportId ?? this.deps.ids.newGuid(), globalId: p.globalId, reportName, description: body.string("Description") ?? "",
-      queryId: query.queryId, userId: existing?.userId ?? p.user, createdAt: existing?.createdAt ?? now, modifiedAt: now, executeNow,
+      queryId: query.queryId, ...(await this.#owner(p, existing, now)), createdAt: existing?.createdAt ?? now, modifiedAt: now, executeNow,
       startAt, queryStartAt, queryEndAt, status: "Active", recurrenceInterval: interval, recurrenceCount: executeNow ? 1 : count,
       callbackUrl, callbackMethod: callbackUrl ? ((methodText ?? "POST") as "GET" | "POST") : null, format: formatText.toLowerCase() as "csv" | "tsv",
       nextRunIndex: existing?.nextRunIndex ?? 0,
       // ExecuteNow runs at once; a schedule starts at StartTime.
       nextRunAt: executeNow ? now : startAt,
     };
+  }
+
+  /**
+   * Whose authority the report runs with, re-checked at every execution (authority.ts): its
+   * creator's; a report whose user may no longer see the data (paused for that, or to be at its
+   * next run) is taken over by the caller who updates or resumes it (the caller holds the role:
+   * it was checked on this call).
+   */
+  async #owner(p: Principal, existing: InsightsReport | undefined, now: number): Promise<Pick<InsightsReport, "userId" | "ownerTenantId" | "ownerObjectId">> {
+    if (existing && (await reportStanding(this.deps.store, existing, now)).ok) {
+      return { userId: existing.userId, ownerTenantId: existing.ownerTenantId, ownerObjectId: existing.ownerObjectId };
+    }
+    return { userId: p.user, ownerTenantId: p.tenantId, ownerObjectId: p.objectId };
   }
 
   async createReport(p: Principal, body: Body): Promise<Record<string, unknown>> {
@@ -261,7 +278,7 @@ export class InsightsService {
     const now = this.deps.clock.now();
     // Occurrences missed while paused are skipped: the schedule resumes at its next occurrence.
     const next = nextOccurrenceFrom(r, now);
-    const resumed: InsightsReport = { ...r, modifiedAt: now, status: next === null ? "Inactive" : "Active", nextRunAt: next };
+    const resumed: InsightsReport = { ...r, ...(await this.#owner(p, r, now)), modifiedAt: now, status: next === null ? "Inactive" : "Active", nextRunAt: next };
     await this.deps.insights.updateReport(resumed);
     this.deps.poke();
     return this.reportView(resumed);

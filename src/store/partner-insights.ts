@@ -20,7 +20,7 @@ export interface InsightsReportsTable {
   report_id: string; global_id: string; report_name: string; description: string; query_id: string; user_id: string;
   created_at: number; modified_at: number; execute_now: number; start_at: number; query_start_at: number | null; query_end_at: number | null;
   status: string; recurrence_interval: number; recurrence_count: number | null; callback_url: string | null; callback_method: string | null;
-  format: string; next_run_index: number; next_run_at: number | null;
+  format: string; next_run_index: number; next_run_at: number | null; owner_tenant_id: string | null; owner_object_id: string | null;
 }
 export interface InsightsExecutionsTable {
   execution_id: string; report_id: string; global_id: string; run_index: number; scheduled_at: number; status: string;
@@ -73,6 +73,12 @@ export interface InsightsReport {
   /** The scheduler's cursor: the next occurrence's index and time (null: none left). */
   readonly nextRunIndex: number;
   readonly nextRunAt: number | null;
+  /**
+   * The user whose authority the schedule runs with (migration 0013): the creator, or the user who
+   * took the report over by resuming it. Null for reports created before 0013 (resolved from userId).
+   */
+  readonly ownerTenantId: string | null;
+  readonly ownerObjectId: string | null;
 }
 
 export interface InsightsExecution {
@@ -114,6 +120,7 @@ const toReport = (r: Selectable<InsightsReportsTable>): InsightsReport => ({
   queryStartAt: nn(r.query_start_at), queryEndAt: nn(r.query_end_at), status: r.status as ReportStatus, recurrenceInterval: n(r.recurrence_interval),
   recurrenceCount: nn(r.recurrence_count), callbackUrl: r.callback_url, callbackMethod: r.callback_method as "GET" | "POST" | null,
   format: r.format as "csv" | "tsv", nextRunIndex: n(r.next_run_index), nextRunAt: nn(r.next_run_at),
+  ownerTenantId: r.owner_tenant_id ?? null, ownerObjectId: r.owner_object_id ?? null,
 });
 const toExecution = (r: Selectable<InsightsExecutionsTable>): InsightsExecution => ({
   executionId: r.execution_id, reportId: r.report_id, globalId: r.global_id, runIndex: n(r.run_index), scheduledAt: n(r.scheduled_at),
@@ -125,6 +132,7 @@ const reportRow = (r: InsightsReport): InsightsReportsTable => ({
   created_at: r.createdAt, modified_at: r.modifiedAt, execute_now: r.executeNow ? 1 : 0, start_at: r.startAt, query_start_at: r.queryStartAt,
   query_end_at: r.queryEndAt, status: r.status, recurrence_interval: r.recurrenceInterval, recurrence_count: r.recurrenceCount,
   callback_url: r.callbackUrl, callback_method: r.callbackMethod, format: r.format, next_run_index: r.nextRunIndex, next_run_at: r.nextRunAt,
+  owner_tenant_id: r.ownerTenantId, owner_object_id: r.ownerObjectId,
 });
 
 export class PartnerInsightsStore {
@@ -188,6 +196,15 @@ export class PartnerInsightsStore {
     await this.#db.deleteFrom("insights_executions").where("report_id", "=", reportId).where("global_id", "=", globalId).execute();
     const r = await this.#db.deleteFrom("insights_reports").where("global_id", "=", globalId).where("report_id", "=", reportId).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
+  }
+  /**
+   * Pauses a report the scheduler may not run any more (its user lost the right to see the data),
+   * unless someone changed its status meanwhile. Returns whether it was paused.
+   */
+  async pauseForAuthority(reportId: string, at: number): Promise<boolean> {
+    const u = await this.#db.updateTable("insights_reports").set({ status: "Paused", modified_at: at })
+      .where("report_id", "=", reportId).where("status", "=", "Active").executeTakeFirst();
+    return Number(u.numUpdatedRows) > 0;
   }
   /** Active reports whose next occurrence is due at `now`. */
   async dueReports(now: number, limit = 50): Promise<InsightsReport[]> {

@@ -141,7 +141,7 @@ describe("insights API: documented errors", () => {
       assert.equal(body.totalCount, 0);
       return { status: res.statusCode, message: String(body.message), allow: res.headers.allow };
     };
-    for (const url of ["/insights/v1/mpn", "/insights/v1/mpn/", "/insights/v1/mpn/Nope", "/insights/v1/mpn/ScheduledQueries/abc/def", "/insights/v1/mpn/scheduleddataset?datasetName=x"]) {
+    for (const url of ["/insights/v1/mpn", "/insights/v1/mpn/", "/insights/v1/mpn/Nope", "/insights/v1/mpn/ScheduledQueries/abc/def", "/insights/v1/mpn/scheduleddatasets?datasetName=x"]) {
       const r = await raw("GET", url);
       assert.equal(r.status, 404, `${url}: ${r.message}`);
       assert.match(r.message, /^No item found with given filters\. GET \/insights\/v1\/mpn\S* is not a path of the insights API/);

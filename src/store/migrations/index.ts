@@ -12,6 +12,7 @@ import { partnerInsights } from "./0010_partner_insights.ts";
 import { powerPlatform } from "./0008_power_platform.ts";
 import { bizappsAttribution } from "./0011_bizapps_attribution.ts";
 import { operations } from "./0012_operations.ts";
+import { insightsReportOwner } from "./0013_insights_report_owner.ts";
 
 export const migrations: readonly Migration[] = [foundation, auditAppendOnly, partnerLinks, resourcesAccess, directoryRoles, partnerOfRecord, attribution,
-  powerPlatform, hardening, partnerInsights, bizappsAttribution, operations];
+  powerPlatform, hardening, partnerInsights, bizappsAttribution, operations, insightsReportOwner];
