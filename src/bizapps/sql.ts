@@ -134,11 +134,18 @@ SELECT ${q(i.month)} AS month, w.customer_tenant_id, w.resource_id, w.resource_k
 FROM w LEFT JOIN metric m ON m.tenant_id = w.customer_tenant_id AND m.resource_id = w.resource_id`;
 }
 
-/** Activity on resources the control plane does not know (never silently dropped). */
-export const UNKNOWN_RESOURCES_QUERY = `
-SELECT er.tenant_id, er.resource_id, er.workload, er.events FROM bz_ev_res er
-WHERE NOT EXISTS (SELECT 1 FROM bz_res r WHERE r.tenant_id = er.tenant_id AND r.resource_id = er.resource_id)
-ORDER BY er.events DESC, er.tenant_id, er.resource_id`;
+/** How many unknown resources a run lists (the busiest first); the rest are counted, not listed. */
+export const UNKNOWN_RESOURCES_CAP = 1000;
+
+const UNKNOWN = `bz_ev_res er WHERE NOT EXISTS (SELECT 1 FROM bz_res r WHERE r.tenant_id = er.tenant_id AND r.resource_id = er.resource_id)`;
+
+/** Activity on resources the control plane does not know (never silently dropped): the `cap` busiest. */
+export const unknownResourcesQuery = (cap: number = UNKNOWN_RESOURCES_CAP) => `
+SELECT er.tenant_id, er.resource_id, er.workload, er.events FROM ${UNKNOWN}
+ORDER BY er.events DESC, er.tenant_id, er.resource_id LIMIT ${Math.max(0, Math.floor(cap))}`;
+
+/** Every unknown resource: how many, and their events. */
+export const UNKNOWN_RESOURCES_TOTAL_QUERY = `SELECT COUNT(*) AS resources, COALESCE(SUM(er.events), 0) AS events FROM ${UNKNOWN}`;
 
 /** Facts columns, in order (the contract of `attribution/month=M/bizapps/facts.parquet`). */
 export const BIZAPPS_FACT_COLUMNS = [

@@ -76,10 +76,14 @@ function formatBizappsSummary(b: AttributionSummary["bizapps"]): string {
     `business applications (Power Platform, Customer Insights)`,
     `  resources: ${b.resources}; candidates: ${b.candidates} (${b.qualifyingCandidates} qualifying); credited rows: ${b.credited}`,
     `  credited MAU: ${b.mau}; unified profiles: ${b.profiles}; activity events read: ${b.eventsRead}`,
-    `  unknown resources in activity: ${b.unknownResources.length === 0 ? "none" : b.unknownResources.length}`,
+    `  unknown resources in activity: ${b.unknownResourceCount === 0 ? "none" : b.unknownResourceCount}`,
   ];
   for (const u of b.unknownResources.slice(0, 10)) lines.push(`    ${u.workload} ${u.resourceId} (tenant ${u.tenantId}): ${u.events} events — add it to the control plane (world file or \`openpal import powerplatform\`) to attribute it`);
-  if (b.unknownResources.length > 10) lines.push(`    … ${b.unknownResources.length - 10} more (--json lists all)`);
+  const shown = Math.min(10, b.unknownResources.length);
+  if (b.unknownResourceCount > shown) {
+    const rest = b.unknownResourcesNotListed;
+    lines.push(`    … and ${b.unknownResourceCount - shown} more (${rest.resources > 0 ? `--json lists the ${b.unknownResources.length} busiest; the other ${rest.resources} had ${rest.events} events` : "--json lists all"})`);
+  }
   lines.push(`  facts: ${b.factsPath}`);
   return lines.join("\n") + "\n";
 }
