@@ -15,6 +15,7 @@ import type { Store } from "../store/index.ts";
 import { formatDecimal, parseDecimal } from "../domain/attribution.ts";
 import { activityEventsRelation } from "../activity/lake.ts";
 import { plainCode } from "../attribution/diagnose.ts";
+import { monthWindow } from "../attribution/coverage.ts";
 import { readBizappsFacts, type BizappsFact, type BizappsResourceKind } from "./facts-reader.ts";
 import { factsFileOf, isoTime, orgContext, PrincipalDirectory, who, type OrgContext } from "./context.ts";
 import { competitionFix, linkFix, ownerFix, type ResourceRef } from "./fixes.ts";
@@ -142,7 +143,14 @@ export async function bizappsCoverage(store: Store, dataDir: string, q: { partne
           : reason === "delegationEnded" ? `Ask the customer to restore delegated administration to your tenant, or make a linked account of the customer's tenant the attributed user: ${ownerFix(ref, firstLinked(linkedIds, tenant) ?? "<your linked service account>")}`
           : reason === "principalDisabled" ? (info.deletedAt !== null ? ownerFix(ref, firstLinked(linkedIds, tenant) ?? "<another linked account>") : `Ask the customer to re-enable ${who(info)}.`)
             : `Use the instance with ${who(info)} during the month and import the activity (\`openpal activity import <file>\`).`;
-      push(tenant, row("atRisk", failing, "partner", reason, `${who(info)} is the attributed user (${failing.attributedUserRole}) but ${RISK_TEXT[reason]}.`, fix, info.userPrincipalName ?? info.displayName));
+      const w = monthWindow(month);
+      const startsLater = reason === "linkNotActive" && failing.linkFrom !== null && failing.linkFrom >= w.to ? failing.linkFrom : null;
+      const endedBefore = reason === "linkNotActive" && failing.linkTo !== null && failing.linkTo <= w.from ? failing.linkTo : null;
+      const why = startsLater !== null ? `its link to ${failing.partnerLocationId} starts on ${isoTime(startsLater)}, after ${month}`
+        : endedBefore !== null ? `its link to ${failing.partnerLocationId} ended on ${isoTime(endedBefore)}, before ${month}` : RISK_TEXT[reason];
+      push(tenant, row("atRisk", failing, "partner", reason, `${who(info)} is the attributed user (${failing.attributedUserRole}) but ${why}.`,
+        startsLater !== null ? `Nothing to fix for ${month}: a link cannot be back-dated; credit starts in ${new Date(startsLater).toISOString().slice(0, 7)}, the first month the link is active. Keep it in place.` : fix,
+        info.userPrincipalName ?? info.displayName));
       continue;
     }
     if (other) continue; // another partner's resource that none of ours holds: not this partner's business

@@ -106,7 +106,7 @@ export async function loadBizappsTables(c: DuckDBConnection, snapshot: BizappsSn
     ["resource_type", "VARCHAR"], ["environment_id", "VARCHAR"], ["environment_type", "VARCHAR"], ["principal_id", "VARCHAR"], ["principal_tenant_id", "VARCHAR"],
     ["attributed_user_role", "VARCHAR"], ["relation", "VARCHAR"], ["basis", "VARCHAR"], ["solution_id", "VARCHAR"], ["relationship_from", "TS"],
     ["relationship_to", "TS"], ["partner_location_id", "VARCHAR"], ["global_id", "VARCHAR"], ["link_path", "VARCHAR"], ["static_reason", "VARCHAR"],
-    ["requires_activity", "BOOLEAN"], ["qualifying_from", "TS"], ["qualifying_to", "TS"], ["qualifying_seconds", "BIGINT"],
+    ["requires_activity", "BOOLEAN"], ["qualifying_from", "TS"], ["qualifying_to", "TS"], ["qualifying_seconds", "BIGINT"], ["link_from", "TS"], ["link_to", "TS"],
   ], (function* () {
     for (const r of rows) {
       const first = r.qualifying[0];
@@ -115,7 +115,7 @@ export async function loadBizappsTables(c: DuckDBConnection, snapshot: BizappsSn
       for (const p of r.qualifying) seconds += (p.to - p.from) / 1000;
       yield [r.candId, r.customerTenantId, r.resourceId, r.kind, r.workload, r.resourceType, r.environmentId, r.environmentType, r.principalId, r.principalTenantId,
         r.role, r.relation, r.basis, r.solutionId, r.relationshipFrom, r.relationshipTo, r.partnerLocationId, r.globalId, r.linkPath, r.reason,
-        r.requiresActivity, first?.from ?? null, last?.to ?? null, seconds];
+        r.requiresActivity, first?.from ?? null, last?.to ?? null, seconds, r.linkFrom, r.linkTo];
     }
   })());
   await bulkLoad(c, dir, "bz_piece", [["cand_id", "INTEGER"], ["tenant_id", "VARCHAR"], ["resource_id", "VARCHAR"], ["principal_id", "VARCHAR"], ["q_from", "TS"], ["q_to", "TS"]],

@@ -4,7 +4,8 @@
  *
  * Tables the engine loads first:
  *   bz_cand   one row per candidate (resource, relationship interval, partner location), static
- *             columns of the facts, `static_reason` the reason the control plane alone gives;
+ *             columns of the facts, `static_reason` the reason the control plane alone gives,
+ *             `link_from` / `link_to` the link interval nearest to the relationship;
  *   bz_piece  the candidate's qualifying intervals [q_from, q_to), with its (tenant, resource, principal);
  *   bz_key    distinct (tenant, resource, principal) of the candidates;
  *   bz_res    every resource the control plane knows (deleted ones too), with its metric;
@@ -45,7 +46,7 @@ export const BIZAPPS_TABLES = [
     environment_id VARCHAR, environment_type VARCHAR, principal_id VARCHAR, principal_tenant_id VARCHAR, attributed_user_role VARCHAR,
     relation VARCHAR, basis VARCHAR, solution_id VARCHAR, relationship_from TIMESTAMP, relationship_to TIMESTAMP,
     partner_location_id VARCHAR, global_id VARCHAR, link_path VARCHAR, static_reason VARCHAR, requires_activity BOOLEAN,
-    qualifying_from TIMESTAMP, qualifying_to TIMESTAMP, qualifying_seconds BIGINT)`,
+    qualifying_from TIMESTAMP, qualifying_to TIMESTAMP, qualifying_seconds BIGINT, link_from TIMESTAMP, link_to TIMESTAMP)`,
   `CREATE OR REPLACE TEMP TABLE bz_piece (cand_id INTEGER, tenant_id VARCHAR, resource_id VARCHAR, principal_id VARCHAR, q_from TIMESTAMP, q_to TIMESTAMP)`,
   `CREATE OR REPLACE TEMP TABLE bz_res (tenant_id VARCHAR, resource_id VARCHAR, resource_kind VARCHAR, quantity_type VARCHAR)`,
   `CREATE OR REPLACE TEMP TABLE bz_acts (tenant_id VARCHAR, resource_id VARCHAR, user_id VARCHAR, "at" TIMESTAMP, operation VARCHAR)`,
@@ -130,7 +131,7 @@ SELECT ${q(i.month)} AS month, w.customer_tenant_id, w.resource_id, w.resource_k
   CASE WHEN w.g_min IS NULL THEN NULL WHEN w.g_min = w.g_max THEN 'onlyPartner'
        WHEN w.any_act IS NOT NULL THEN 'latestActivity' ELSE 'latestRelationship' END AS decided_by,
   CAST(m.quantity AS BIGINT) AS quantity, m.quantity_type, m.quantity_source,
-  w.principal_tenant_id, CAST(w.candidate_events AS BIGINT) AS candidate_events
+  w.principal_tenant_id, CAST(w.candidate_events AS BIGINT) AS candidate_events, w.link_from, w.link_to
 FROM w LEFT JOIN metric m ON m.tenant_id = w.customer_tenant_id AND m.resource_id = w.resource_id`;
 }
 
@@ -155,4 +156,6 @@ export const BIZAPPS_FACT_COLUMNS = [
   "last_act_at", "last_act_operation", "credited", "decided_by", "quantity", "quantity_type", "quantity_source",
   // Added by the engine:
   "principal_tenant_id", "candidate_events",
+  // The link interval nearest to the relationship (null: since always / still linked; both null without a location).
+  "link_from", "link_to",
 ] as const;
