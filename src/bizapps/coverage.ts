@@ -155,7 +155,7 @@ export async function bizappsCoverage(store: Store, dataDir: string, q: { partne
     }
     if (other) continue; // another partner's resource that none of ours holds: not this partner's business
     // Attributed only by accounts of the customer (or unlinked): at risk when a linked identity of ours uses it.
-    const user = [...(usage.get(`${tenant}|${resourceId}`) ?? [])].sort((a, b) => b.lastAt - a.lastAt)[0];
+    const user = [...(usage.get(`${tenant}|${f0.workload}|${resourceId}`) ?? [])].sort((a, b) => b.lastAt - a.lastAt)[0];
     const holder = list.find((f) => f.globalId === null) ?? f0;
     const holderInfo = await dir.info(tenant, holder.principalId);
     const holderAccount = holderInfo.homeOrganisation && holderInfo.homeOrganisation !== ctx.org.globalId ? "otherPartner" : "customer";
@@ -234,7 +234,7 @@ export function firstLinked(linked: ReadonlyMap<string, string>, tenant: string)
   return [...linked.entries()].find(([, t]) => t === tenant)?.[0];
 }
 
-/** Activity of the given users in the month: `${tenant}|${resource}` → users with their last act. */
+/** Activity of the given users in the month: `${tenant}|${workload}|${resource}` → users with their last act. */
 async function usageBy(dataDir: string, month: string, users: readonly string[]): Promise<Map<string, { objectId: string; lastAt: number }[]>> {
   const out = new Map<string, { objectId: string; lastAt: number }[]>();
   if (users.length === 0) return out;
@@ -243,10 +243,10 @@ async function usageBy(dataDir: string, month: string, users: readonly string[])
   try {
     await c.run(`SET TimeZone = 'UTC'`);
     const list = users.map((u) => `'${u.replaceAll("'", "''")}'`).join(", ");
-    const rows = (await c.runAndReadAll(`SELECT lower(tenant_id) AS t, lower(resource_id) AS r, lower(user_object_id) AS u, CAST(epoch_ms(MAX("at")) AS DOUBLE) AS last_at
-      FROM ${activityEventsRelation(dataDir, month)} WHERE lower(user_object_id) IN (${list}) GROUP BY 1, 2, 3`)).getRowObjectsJS();
+    const rows = (await c.runAndReadAll(`SELECT lower(tenant_id) AS t, workload AS w, lower(resource_id) AS r, lower(user_object_id) AS u, CAST(epoch_ms(MAX("at")) AS DOUBLE) AS last_at
+      FROM ${activityEventsRelation(dataDir, month)} WHERE lower(user_object_id) IN (${list}) GROUP BY 1, 2, 3, 4`)).getRowObjectsJS();
     for (const r of rows) {
-      const k = `${String(r.t)}|${String(r.r)}`;
+      const k = `${String(r.t)}|${String(r.w)}|${String(r.r)}`;
       out.set(k, [...(out.get(k) ?? []), { objectId: String(r.u), lastAt: Number(r.last_at) }]);
     }
     return out;

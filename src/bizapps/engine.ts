@@ -122,10 +122,10 @@ export async function loadBizappsTables(c: DuckDBConnection, snapshot: BizappsSn
     (function* () {
       for (const r of rows) for (const p of r.qualifying) yield [r.candId, r.customerTenantId, r.resourceId, r.principalId, p.from, p.to];
     })());
-  await bulkLoad(c, dir, "bz_res", [["tenant_id", "VARCHAR"], ["resource_id", "VARCHAR"], ["resource_kind", "VARCHAR"], ["quantity_type", "VARCHAR"]],
-    snapshot.knownResources.map((r) => [r.tenantId.toLowerCase(), r.id.toLowerCase(), r.kind, QUANTITY_TYPE_OF[WORKLOAD_OF[r.kind as ResourceKind]] ?? "MAU"]));
-  await bulkLoad(c, dir, "bz_acts", [["tenant_id", "VARCHAR"], ["resource_id", "VARCHAR"], ["user_id", "VARCHAR"], ["at", "TS"], ["operation", "VARCHAR"]],
-    snapshot.storeActs.map((a) => [a.tenantId, a.resourceId, a.userId, a.at, a.operation]));
+  await bulkLoad(c, dir, "bz_res", [["tenant_id", "VARCHAR"], ["resource_id", "VARCHAR"], ["resource_kind", "VARCHAR"], ["quantity_type", "VARCHAR"], ["workload", "VARCHAR"]],
+    snapshot.knownResources.map((r) => [r.tenantId.toLowerCase(), r.id.toLowerCase(), r.kind, QUANTITY_TYPE_OF[WORKLOAD_OF[r.kind as ResourceKind]] ?? "MAU", WORKLOAD_OF[r.kind as ResourceKind] ?? null]));
+  await bulkLoad(c, dir, "bz_acts", [["tenant_id", "VARCHAR"], ["resource_id", "VARCHAR"], ["user_id", "VARCHAR"], ["at", "TS"], ["operation", "VARCHAR"], ["workload", "VARCHAR"]],
+    snapshot.storeActs.map((a) => [a.tenantId, a.resourceId, a.userId, a.at, a.operation, a.workload]));
 }
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
