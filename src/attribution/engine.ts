@@ -182,10 +182,10 @@ export async function attributeMonth(opts: AttributeMonthOptions): Promise<Month
   return attributeWithCoverages(opts, coverages, steps, bizapps);
 }
 
-/** Step timings of a run: shared steps, and each policy's own. */
+/** Step timings of a run: shared steps, and each policy's own, in the order they ran. */
 class StepTimer {
-  readonly shared: Record<string, number> = {};
-  readonly byPolicy = new Map<Policy, Record<string, number>>();
+  /** ms null while the step runs (a step's record written inside it, e.g. publish, leaves it out). */
+  readonly #steps: { policy: Policy | null; name: string; ms: number | null }[] = [];
   readonly #onProgress: ((step: string) => void) | undefined;
   /** Progress names carry the policy when there are several. */
   readonly #several: boolean;
@@ -195,27 +195,29 @@ class StepTimer {
   }
 
   async timed<T>(policy: Policy | null, name: string, work: () => Promise<T>): Promise<T> {
-    const into = policy === null ? this.shared : this.byPolicy.get(policy) ?? this.byPolicy.set(policy, {}).get(policy) as Record<string, number>;
+    const step: { policy: Policy | null; name: string; ms: number | null } = { policy, name, ms: null };
+    this.#steps.push(step);
     const t0 = performance.now();
-    this.#onProgress?.(policy === null || !this.#several ? name : `${name} (${policy})`);
+    this.#onProgress?.(this.#label(step));
     try {
       return await work();
     } finally {
-      into[name] = Math.round(performance.now() - t0);
+      step.ms = Math.round(performance.now() - t0);
     }
   }
 
-  /** One policy's view: the shared steps and its own, in the order they ran. */
+  #label(s: { policy: Policy | null; name: string }): string {
+    return s.policy === null || !this.#several ? s.name : `${s.name} (${s.policy})`;
+  }
+
+  /** One policy's view: the shared steps and its own. */
   of(policy: Policy): Record<string, number> {
-    return { ...this.shared, ...(this.byPolicy.get(policy) ?? {}) };
+    return Object.fromEntries(this.#steps.flatMap((s) => (s.ms !== null && (s.policy === null || s.policy === policy) ? [[s.name, s.ms] as const] : [])));
   }
 
   /** Every step; a policy's own suffixed with its name when there are several. */
-  all(policies: readonly Policy[]): Record<string, number> {
-    if (policies.length === 1) return this.of(policies[0] as Policy);
-    const out: Record<string, number> = { ...this.shared };
-    for (const p of policies) for (const [k, v] of Object.entries(this.byPolicy.get(p) ?? {})) out[`${k} (${p})`] = v;
-    return out;
+  all(): Record<string, number> {
+    return Object.fromEntries(this.#steps.flatMap((s) => (s.ms !== null ? [[this.#label(s), s.ms] as const] : [])));
   }
 }
 
@@ -284,7 +286,6 @@ async function computePolicy(c: DuckDBConnection, opts: AttributeMonthOptions, c
 
 /** The SQL half, for coverage tables already built (one per policy); business applications once. */
 async function attributeWithCoverages(opts: AttributeMonthOptions, coverages: readonly CoverageTable[], steps: StepTimer, bizappsSnapshot: BizappsSnapshot): Promise<MonthAttribution> {
-  const policies = coverages.map((cv) => cv.policy.name as Policy);
   const scratch = path.join(path.resolve(opts.dataDir), "attribution", `_work-${randomUUID()}`);
   mkdirSync(scratch, { recursive: true });
   const db = await openAttributionDuckDB(path.join(scratch, "spill"), opts);
@@ -336,7 +337,7 @@ async function attributeWithCoverages(opts: AttributeMonthOptions, coverages: re
       });
     });
     return {
-      month: opts.month, bizapps: bizapps.summary, timings: steps.all(policies),
+      month: opts.month, bizapps: bizapps.summary, timings: steps.all(),
       policies: summaries.map(({ p, summary }) => ({ ...summary, timings: steps.of(p.policy) })),
     };
   } finally {
