@@ -24,7 +24,7 @@ import { ReportError } from "../attribution/report.ts";
 import { monthWindow } from "../attribution/coverage.ts";
 import { plainCode } from "../attribution/diagnose.ts";
 import { readBizappsFacts, type BizappsFact, type BizappsResourceKind } from "./facts-reader.ts";
-import { requireBizappsRun, unknownResourcesOf, unknownResourcesLine, type RunUnknownResources } from "./report.ts";
+import { requireBizappsRun, unknownResourceHint, unknownResourcesOf } from "./report.ts";
 import { factsFileOf, isoTime, KIND_NOUN, orgContext, PrincipalDirectory, span, who, type OrgContext } from "./context.ts";
 import { competitionFix, linkFix, ownerFix, type ResourceRef } from "./fixes.ts";
 
@@ -80,7 +80,7 @@ export async function diagnoseBizappsResource(store: Store, dataDir: string, q: 
 
   const tenantId = credit?.customerTenantId ?? facts[0]?.customerTenantId ?? (await findResourceTenant(store, resourceId));
   const unknown = () => new ReportError(`resource ${q.resourceId} is not known: check the id with \`openpal powerplatform apps list\` (or flows list, datasets list) signed in to the customer tenant.` +
-    (audience === "operator" ? unknownActivity(unknownResourcesOf(run), resourceId, month) : ""));
+    (audience === "operator" ? unknownResourceHint(unknownResourcesOf(run), resourceId, month) : ""));
   if (!tenantId) throw unknown();
   if (audience === "partner" && !(await hasPresence(store, ctx, dir, tenantId, facts, credit))) throw unknown();
   const stored = await store.powerPlatform.getResource(tenantId, resourceId);
@@ -203,16 +203,6 @@ export async function diagnoseBizappsResource(store: Store, dataDir: string, q: 
     resource: { id: resourceId, name: ref.name, kind, customerTenantId: tenantId, customerName: tenant?.displayName ?? credit?.customerName ?? "", environmentId: envId, environmentType },
     credited: creditedToUs, quantity, quantityType: credit?.quantityType ?? facts[0]?.quantityType ?? null, identities, reasons,
   };
-}
-
-/** What the run saw of an unknown resource's activity (operators only: it names other tenants' ids). */
-function unknownActivity(u: RunUnknownResources, resourceId: string, month: string): string {
-  const hit = u.listed.find((r) => r.resourceId.toLowerCase() === resourceId);
-  if (hit) {
-    return ` The run of ${month} saw ${hit.events} ${hit.workload} event${hit.events === 1 ? "" : "s"} on it in tenant ${hit.tenantId} and could not attribute them: add the resource to the control plane ` +
-      `(world file or \`openpal import powerplatform\`), then re-run \`openpal attribution run --month ${month}\`.`;
-  }
-  return u.notListed.resources > 0 ? ` ${unknownResourcesLine(u)} It may be one of those not listed.` : "";
 }
 
 async function findResourceTenant(store: Store, resourceId: string): Promise<string | undefined> {

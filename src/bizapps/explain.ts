@@ -12,7 +12,7 @@ import type { Store } from "../store/index.ts";
 import type { BizappsRollup } from "../store/bizapps.ts";
 import { ReportError } from "../attribution/report.ts";
 import { readBizappsFacts, type BizappsFact } from "./facts-reader.ts";
-import { requireBizappsRun } from "./report.ts";
+import { requireBizappsRun, unknownResourceHint, unknownResourcesOf } from "./report.ts";
 import { monthWindow } from "../attribution/coverage.ts";
 import { factsFileOf, isoTime, KIND_NOUN, orgContext, PrincipalDirectory, span, type OrgContext, type PrincipalInfo } from "./context.ts";
 
@@ -118,7 +118,8 @@ export async function explainBizappsResource(store: Store, dataDir: string, q: B
   const credit = (await store.bizapps.rollups({ month: q.month, resourceId }))[0];
   if (facts.length === 0 && !credit) {
     throw new ReportError(`resource ${q.resourceId} has no attributed-user relationship in ${q.month} (or is not known): check the id with \`openpal powerplatform apps list\` ` +
-      `(flows list, datasets list), and re-run \`openpal attribution run --month ${q.month}\` if it was added since ${isoTime(run.ranAt)}.`);
+      `(flows list, datasets list), and re-run \`openpal attribution run --month ${q.month}\` if it was added since ${isoTime(run.ranAt)}.` +
+      (audience === "operator" ? unknownResourceHint(unknownResourcesOf(run), resourceId, q.month) : ""));
   }
   const dir = new PrincipalDirectory(store);
   const first = facts[0];

@@ -105,6 +105,16 @@ export async function partnerFilter(store: Store, q: { partnerId?: string; globa
   return {};
 }
 
+/** What the run saw of an unknown resource's activity (operators only: it names other tenants' ids). */
+export function unknownResourceHint(u: RunUnknownResources, resourceId: string, month: string): string {
+  const hit = u.listed.find((r) => r.resourceId.toLowerCase() === resourceId.trim().toLowerCase());
+  if (hit) {
+    return ` The run of ${month} saw ${hit.events} ${hit.workload} event${hit.events === 1 ? "" : "s"} on it in tenant ${hit.tenantId} and could not attribute them: add the resource to the control plane ` +
+      `(world file or \`openpal import powerplatform\`), then re-run \`openpal attribution run --month ${month}\`.`;
+  }
+  return u.notListed.resources > 0 ? ` ${unknownResourcesLine(u)} It may be one of those not listed.` : "";
+}
+
 export async function bizappsUsageReport(store: Store, q: BizappsUsageQuery): Promise<BizappsUsageReport> {
   const run = await requireBizappsRun(store, q.month);
   const who = await partnerFilter(store, q);

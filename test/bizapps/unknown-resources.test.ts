@@ -2,7 +2,7 @@
  * Activity on resources the control plane does not know is never dropped silently, and never
  * stored without bound: a run lists the busiest UNKNOWN_RESOURCES_CAP of them (by events) in
  * `bizapps_runs.details`, with the total count and the events of the rest, and every reader says
- * "and N more" — the run summary, the usage report's note and diagnose of an unknown id.
+ * "and N more" — the run summary, the usage report's note, diagnose and explain of an unknown id.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -17,6 +17,7 @@ import { attributeUsage, type AttributionSummary } from "../../src/attribution/e
 import { UNKNOWN_RESOURCES_CAP } from "../../src/bizapps/sql.ts";
 import { bizappsUsageReport, unknownResourcesLine, unknownResourcesOf } from "../../src/bizapps/report.ts";
 import { diagnoseBizappsResource } from "../../src/bizapps/diagnose.ts";
+import { explainBizappsResource } from "../../src/bizapps/explain.ts";
 import { formatRunSummary } from "../../src/cli/commands/attribution.ts";
 import { ManualClock } from "../../src/domain/time.ts";
 import type { Store } from "../../src/store/index.ts";
@@ -71,6 +72,9 @@ for (const backend of storeBackends()) {
       // One beyond the list: the count, "and N more".
       await assert.rejects(diagnoseBizappsResource(store, dataDir, { partnerId: "4000000", resourceId: res(N - 1), month: MONTH }),
         new RegExp(`is not known: .* ${N} resources with activity unknown .* and ${N - 3} more .* It may be one of those not listed\\.`));
+      // Explain says the same to an operator.
+      await assert.rejects(explainBizappsResource(store, dataDir, { resourceId: res(N - 1), month: MONTH }),
+        new RegExp(`or is not known.* ${N} resources with activity unknown .* and ${N - 3} more .* It may be one of those not listed\\.`));
       // A partner learns nothing about other ids.
       await assert.rejects(diagnoseBizappsResource(store, dataDir, { partnerId: "4000000", resourceId: res(7), month: MONTH, audience: "partner" }),
         (e: unknown) => e instanceof Error && /is not known/.test(e.message) && !/saw|unknown to the control plane/.test(e.message));
