@@ -1,15 +1,20 @@
 /**
- * `attributeUsage`: one month, one policy → facts (Parquet) + rollups (store).
+ * `attributeUsage`: one month, one policy → facts (Parquet) + rollups (store); `attributeMonth`:
+ * one month, several policies in one run.
  *
  * Order of work:
- *   1. coverage table from the control plane (coverage.ts; small);
+ *   1. coverage table from the control plane (coverage.ts; small), one per policy from one read;
  *   2. an in-process DuckDB loads it with an appender (usage rows never enter the control-plane
  *      store, and the coverage table never leaves memory);
  *   3. the facts query (sql.ts) streams the month's usage Parquet and writes the facts to a
  *      Parquet file in a scratch directory beside the destination;
  *   4. rollups are aggregated from that file; unknown subscriptions are counted from the lake;
- *   5. the facts file is renamed into place and the store's rollups for (month, policy) are
- *      replaced in one transaction — a re-run replaces the month atomically on both sides.
+ *      steps 2–4 run per policy;
+ *   5. business applications (src/bizapps/engine.ts), once per run: they do not depend on the
+ *      role policy;
+ *   6. the facts files are renamed into place and the store's rollups for (month, policy) of every
+ *      policy and the business-applications month are replaced in one transaction — a re-run
+ *      replaces the month atomically on both sides.
  */
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -139,113 +144,202 @@ export async function openAttributionDuckDB(spillDir: string, opts: { memoryLimi
 }
 
 export async function attributeUsage(opts: AttributeOptions): Promise<AttributionSummary> {
-  const policy: Policy = opts.policy ?? "pec";
+  const month = await attributeMonth({ ...opts, policies: [opts.policy ?? "pec"] });
+  return month.policies[0] as AttributionSummary;
+}
+
+export interface AttributeMonthOptions extends Omit<AttributeOptions, "policy"> {
+  /** The role policies to attribute (each gets its facts and rollups); at least one. */
+  readonly policies: readonly Policy[];
+}
+
+/** One `attribution run` of a month over one or more policies. */
+export interface MonthAttribution {
+  readonly month: string;
+  /** One summary per policy, in the order given; each carries the same `bizapps` (computed once). */
+  readonly policies: readonly AttributionSummary[];
+  readonly bizapps: BizappsSummary;
+  /** Every step's time (ms); a policy's own steps are suffixed with ` (policy)` when there are several. */
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+/**
+ * Attributes a month for every policy in `policies`: the control plane is read once, the Azure
+ * part (coverage table, facts, rollups) runs per policy, and the business-applications part —
+ * which does not depend on the role policy — is computed once. Everything is published in one
+ * store transaction: a reader sees the old month or the new one, for every policy and business
+ * applications alike.
+ */
+export async function attributeMonth(opts: AttributeMonthOptions): Promise<MonthAttribution> {
+  const policies = [...new Set(opts.policies)];
+  if (policies.length === 0) throw new Error("attributeMonth: give at least one policy (pec, all-roles)");
   const window = monthWindow(opts.month);
-  const timings: Record<string, number> = {};
-  const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+  const steps = new StepTimer(opts.onProgress, policies.length > 1);
+  const input = await steps.timed(null, "load control plane", () => loadCoverageInput(opts.store, window));
+  const coverages: CoverageTable[] = [];
+  for (const policy of policies) coverages.push(await steps.timed(policy, "coverage", async () => buildCoverage(input, window, policy)));
+  const bizapps = await steps.timed(null, "bizapps candidates", () => loadBizappsSnapshot(opts.store, window, input));
+  return attributeWithCoverages(opts, coverages, steps, bizapps);
+}
+
+/** Step timings of a run: shared steps, and each policy's own, in the order they ran. */
+class StepTimer {
+  /** ms null while the step runs (a step's record written inside it, e.g. publish, leaves it out). */
+  readonly #steps: { policy: Policy | null; name: string; ms: number | null }[] = [];
+  readonly #onProgress: ((step: string) => void) | undefined;
+  /** Progress names carry the policy when there are several. */
+  readonly #several: boolean;
+  constructor(onProgress: ((step: string) => void) | undefined, several: boolean) {
+    this.#onProgress = onProgress;
+    this.#several = several;
+  }
+
+  async timed<T>(policy: Policy | null, name: string, work: () => Promise<T>): Promise<T> {
+    const step: { policy: Policy | null; name: string; ms: number | null } = { policy, name, ms: null };
+    this.#steps.push(step);
     const t0 = performance.now();
-    opts.onProgress?.(name);
+    this.#onProgress?.(this.#label(step));
     try {
       return await work();
     } finally {
-      timings[name] = Math.round(performance.now() - t0);
+      step.ms = Math.round(performance.now() - t0);
     }
-  };
+  }
 
-  const input = await timed("load control plane", () => loadCoverageInput(opts.store, window));
-  const coverage = await timed("coverage", async () => buildCoverage(input, window, policy));
-  const bizapps = await timed("bizapps candidates", () => loadBizappsSnapshot(opts.store, window, input));
-  return attributeWithCoverage({ ...opts, policy }, coverage, timings, timed, bizapps);
+  #label(s: { policy: Policy | null; name: string }): string {
+    return s.policy === null || !this.#several ? s.name : `${s.name} (${s.policy})`;
+  }
+
+  /** One policy's view: the shared steps and its own. */
+  of(policy: Policy): Record<string, number> {
+    return Object.fromEntries(this.#steps.flatMap((s) => (s.ms !== null && (s.policy === null || s.policy === policy) ? [[s.name, s.ms] as const] : [])));
+  }
+
+  /** Every step; a policy's own suffixed with its name when there are several. */
+  all(): Record<string, number> {
+    return Object.fromEntries(this.#steps.flatMap((s) => (s.ms !== null ? [[this.#label(s), s.ms] as const] : [])));
+  }
 }
 
-/** The SQL half, for a coverage table already built (the coverage report passes what-if tables). */
-async function attributeWithCoverage(
-  opts: AttributeOptions & { policy: Policy }, coverage: CoverageTable, timings: Record<string, number>,
-  timed: <T>(name: string, work: () => Promise<T>) => Promise<T>, bizappsSnapshot: BizappsSnapshot,
-): Promise<AttributionSummary> {
-  const lake = openUsageLake(opts.dataDir);
-  const destination = factsDir(opts.dataDir, opts.month, opts.policy);
+/** The Azure half of one policy, computed on `c` into the scratch directory (nothing published). */
+interface PolicyComputed {
+  readonly policy: Policy;
+  readonly coverage: CoverageTable;
+  readonly tmpFacts: string;
+  readonly rollups: AttributionRollup[];
+  readonly usageRows: number;
+  readonly attributedRows: number;
+  readonly facts: number;
+  readonly unknownSubscriptions: UnknownSubscription[];
+  readonly costByCurrency: Record<string, string>;
+}
+
+async function computePolicy(c: DuckDBConnection, opts: AttributeMonthOptions, coverage: CoverageTable, scratch: string, steps: StepTimer): Promise<PolicyComputed> {
+  const policy = coverage.policy.name as Policy;
+  const timed = <T>(name: string, work: () => Promise<T>) => steps.timed(policy, name, work);
+  const usage = openUsageLake(opts.dataDir).relation(opts.month);
+  await timed("load coverage", () => loadCoverageIntoDuckDB(c, coverage));
+  const tmpFacts = path.join(scratch, `facts-${policy}.parquet`);
+  const query = factsQuery({ usage, monthStart: ts(coverage.window.from), monthEnd: ts(coverage.window.to), month: opts.month, policy });
+  await timed("facts", () => c.run(`COPY (${query}) TO ${sqlString(tmpFacts)} (FORMAT PARQUET, COMPRESSION ZSTD)`));
+  const factsRel = `read_parquet(${sqlString(tmpFacts)})`;
+
+  const rollupRows = await timed("rollups", async () => (await c.runAndReadAll(rollupQuery(factsRel))).getRowObjectsJS());
+  const counts = await timed("counts", async () => (await c.runAndReadAll(`SELECT COUNT(*) AS facts, COUNT(DISTINCT row_key) AS rows FROM ${factsRel}`)).getRowObjectsJS()[0] as { facts: bigint; rows: bigint });
+  const lakeStats = await timed("usage summary", async () => (await c.runAndReadAll(`
+    SELECT u.subscription_id, u.billing_currency, COUNT(*) AS n, CAST(SUM(u.cost) AS VARCHAR) AS cost, MAX(CASE WHEN s.subscription_id IS NULL THEN 1 ELSE 0 END) AS unknown
+    FROM ${usage} u LEFT JOIN subs s ON s.subscription_id = u.subscription_id
+    WHERE u.charge_period_start >= TIMESTAMP '${ts(coverage.window.from)}' AND u.charge_period_start < TIMESTAMP '${ts(coverage.window.to)}'
+    GROUP BY u.subscription_id, u.billing_currency ORDER BY u.subscription_id, u.billing_currency`)).getRowObjectsJS());
+
+  let usageRows = 0;
+  const costByCurrency = new Map<string, bigint>();
+  const unknown = new Map<string, { rows: number; cost: Record<string, string> }>();
+  for (const r of lakeStats) {
+    const n = Number(r.n);
+    usageRows += n;
+    const cur = String(r.billing_currency);
+    costByCurrency.set(cur, (costByCurrency.get(cur) ?? 0n) + parseDecimal(String(r.cost)));
+    if (Number(r.unknown) === 1) {
+      const u = unknown.get(String(r.subscription_id)) ?? { rows: 0, cost: {} };
+      u.rows += n;
+      u.cost[cur] = String(r.cost);
+      unknown.set(String(r.subscription_id), u);
+    }
+  }
+  const rollups: AttributionRollup[] = rollupRows.map((r) => ({
+    customerTenantId: String(r.customer_tenant_id), month: opts.month, policy,
+    partnerLocationId: String(r.partner_location_id), globalId: String(r.global_id), attributionType: String(r.attribution_type) as "PAL" | "DPOR",
+    subscriptionId: String(r.subscription_id), adminType: String(r.admin_type),
+    eligible: Boolean(r.eligible), dupPga: Boolean(r.dup_pga), dupPgaAttachType: Boolean(r.dup_pga_attach_type), dupMpn: Boolean(r.dup_mpn),
+    billingCurrency: String(r.billing_currency), acr: String(r.acr),
+    // USD is known only when every row of the group had it.
+    acrUsd: r.acr_usd !== null && Number(r.usd_rows) === Number(r.usage_rows) ? String(r.acr_usd) : null,
+    usageRows: Number(r.usage_rows),
+  }));
+  return {
+    policy, coverage, tmpFacts, rollups, usageRows, attributedRows: Number(counts.rows), facts: Number(counts.facts),
+    unknownSubscriptions: [...unknown].map(([subscriptionId, u]) => ({ subscriptionId, rows: u.rows, cost: u.cost })),
+    costByCurrency: Object.fromEntries([...costByCurrency].map(([k, v]) => [k, formatDecimal(v, 18).replace(/\.?0+$/, "")])),
+  };
+}
+
+/** The SQL half, for coverage tables already built (one per policy); business applications once. */
+async function attributeWithCoverages(opts: AttributeMonthOptions, coverages: readonly CoverageTable[], steps: StepTimer, bizappsSnapshot: BizappsSnapshot): Promise<MonthAttribution> {
   const scratch = path.join(path.resolve(opts.dataDir), "attribution", `_work-${randomUUID()}`);
   mkdirSync(scratch, { recursive: true });
   const db = await openAttributionDuckDB(path.join(scratch, "spill"), opts);
   try {
     const c = db.connection;
-    await timed("load coverage", () => loadCoverageIntoDuckDB(c, coverage));
-    const usage = lake.relation(opts.month);
-    const tmpFacts = path.join(scratch, "facts.parquet");
-    const query = factsQuery({ usage, monthStart: ts(coverage.window.from), monthEnd: ts(coverage.window.to), month: opts.month, policy: opts.policy });
-    await timed("facts", () => c.run(`COPY (${query}) TO ${sqlString(tmpFacts)} (FORMAT PARQUET, COMPRESSION ZSTD)`));
-    const factsRel = `read_parquet(${sqlString(tmpFacts)})`;
+    const computed: PolicyComputed[] = [];
+    for (const coverage of coverages) computed.push(await computePolicy(c, opts, coverage, scratch, steps));
 
-    const rollupRows = await timed("rollups", async () => (await c.runAndReadAll(rollupQuery(factsRel))).getRowObjectsJS());
-    const counts = await timed("counts", async () => (await c.runAndReadAll(`SELECT COUNT(*) AS facts, COUNT(DISTINCT row_key) AS rows FROM ${factsRel}`)).getRowObjectsJS()[0] as { facts: bigint; rows: bigint });
-    const lakeStats = await timed("usage summary", async () => (await c.runAndReadAll(`
-      SELECT u.subscription_id, u.billing_currency, COUNT(*) AS n, CAST(SUM(u.cost) AS VARCHAR) AS cost, MAX(CASE WHEN s.subscription_id IS NULL THEN 1 ELSE 0 END) AS unknown
-      FROM ${usage} u LEFT JOIN subs s ON s.subscription_id = u.subscription_id
-      WHERE u.charge_period_start >= TIMESTAMP '${ts(coverage.window.from)}' AND u.charge_period_start < TIMESTAMP '${ts(coverage.window.to)}'
-      GROUP BY u.subscription_id, u.billing_currency ORDER BY u.subscription_id, u.billing_currency`)).getRowObjectsJS());
-
-    let usageRows = 0;
-    const costByCurrency = new Map<string, bigint>();
-    const unknown = new Map<string, { rows: number; cost: Record<string, string> }>();
-    for (const r of lakeStats) {
-      const n = Number(r.n);
-      usageRows += n;
-      const cur = String(r.billing_currency);
-      costByCurrency.set(cur, (costByCurrency.get(cur) ?? 0n) + parseDecimal(String(r.cost)));
-      if (Number(r.unknown) === 1) {
-        const u = unknown.get(String(r.subscription_id)) ?? { rows: 0, cost: {} };
-        u.rows += n;
-        u.cost[cur] = String(r.cost);
-        unknown.set(String(r.subscription_id), u);
-      }
-    }
-    const unknownSubscriptions: UnknownSubscription[] = [...unknown].map(([subscriptionId, u]) => ({ subscriptionId, rows: u.rows, cost: u.cost }));
-
+    const window = (coverages[0] as CoverageTable).window;
     const bizappsTmp = path.join(scratch, "bizapps-facts.parquet");
     const bizappsDestination = bizappsFactsFile(opts.dataDir, opts.month);
-    const bizapps = await timed("bizapps", () => computeBizapps(c, bizappsSnapshot, {
-      dataDir: opts.dataDir, month: opts.month, window: coverage.window, factsPath: bizappsTmp, publishedFactsPath: bizappsDestination,
+    const bizapps = await steps.timed(null, "bizapps", () => computeBizapps(c, bizappsSnapshot, {
+      dataDir: opts.dataDir, month: opts.month, window, factsPath: bizappsTmp, publishedFactsPath: bizappsDestination,
       ranAt: opts.clock.now(), rates: opts.bizappsRates,
     }));
 
-    const rollups: AttributionRollup[] = rollupRows.map((r) => ({
-      customerTenantId: String(r.customer_tenant_id), month: opts.month, policy: opts.policy,
-      partnerLocationId: String(r.partner_location_id), globalId: String(r.global_id), attributionType: String(r.attribution_type) as "PAL" | "DPOR",
-      subscriptionId: String(r.subscription_id), adminType: String(r.admin_type),
-      eligible: Boolean(r.eligible), dupPga: Boolean(r.dup_pga), dupPgaAttachType: Boolean(r.dup_pga_attach_type), dupMpn: Boolean(r.dup_mpn),
-      billingCurrency: String(r.billing_currency), acr: String(r.acr),
-      // USD is known only when every row of the group had it.
-      acrUsd: r.acr_usd !== null && Number(r.usd_rows) === Number(r.usage_rows) ? String(r.acr_usd) : null,
-      usageRows: Number(r.usage_rows),
-    }));
-
-    // Publish: the facts file by rename (atomic replace), then the store in one transaction.
-    mkdirSync(destination, { recursive: true });
-    const summary: AttributionSummary = {
-      month: opts.month, policy: opts.policy, policyVersion: `${coverage.policy.name}@${coverage.policy.version}`,
-      coverageRows: coverage.rows.length, usageRows, attributedRows: Number(counts.rows), facts: Number(counts.facts),
-      factsPath: path.join(destination, "facts.parquet"), rollups: rollups.length, unknownSubscriptions,
-      costByCurrency: Object.fromEntries([...costByCurrency].map(([k, v]) => [k, formatDecimal(v, 18).replace(/\.?0+$/, "")])), timings,
-      bizapps: bizapps.summary,
-    };
-    await timed("publish", async () => {
-      writeFileSync(path.join(scratch, "evidence.json"), JSON.stringify([...coverage.evidence.values()]));
-      renameSync(path.join(scratch, "evidence.json"), path.join(destination, "evidence.json"));
-      renameSync(tmpFacts, path.join(destination, "facts.parquet"));
+    // Publish: the facts files by rename (atomic replace), then the store in one transaction.
+    const summaries = computed.map((p) => {
+      const destination = factsDir(opts.dataDir, opts.month, p.policy);
+      return {
+        p, destination,
+        summary: {
+          month: opts.month, policy: p.policy, policyVersion: `${p.coverage.policy.name}@${p.coverage.policy.version}`,
+          coverageRows: p.coverage.rows.length, usageRows: p.usageRows, attributedRows: p.attributedRows, facts: p.facts,
+          factsPath: path.join(destination, "facts.parquet"), rollups: p.rollups.length, unknownSubscriptions: p.unknownSubscriptions,
+          costByCurrency: p.costByCurrency, timings: {}, bizapps: bizapps.summary,
+        } satisfies AttributionSummary,
+      };
+    });
+    await steps.timed(null, "publish", async () => {
+      for (const { p, destination } of summaries) {
+        mkdirSync(destination, { recursive: true });
+        writeFileSync(path.join(scratch, `evidence-${p.policy}.json`), JSON.stringify([...p.coverage.evidence.values()]));
+        renameSync(path.join(scratch, `evidence-${p.policy}.json`), path.join(destination, "evidence.json"));
+        renameSync(p.tmpFacts, path.join(destination, "facts.parquet"));
+      }
       mkdirSync(path.dirname(bizappsDestination), { recursive: true });
       renameSync(bizappsTmp, bizappsDestination);
-      // One transaction: a reader sees the old month or the new one, Azure and business applications alike.
+      // One transaction: a reader sees the old month or the new one, every policy and business applications alike.
       await opts.store.transaction(async (tx) => {
-        await tx.attribution.replaceMonth({
-          month: opts.month, policy: opts.policy, policyVersion: summary.policyVersion, ranAt: opts.clock.now(), usageRows,
-          attributedRows: summary.attributedRows, facts: summary.facts, factsPath: summary.factsPath, unknownSubscriptions,
-          details: { coverageRows: coverage.rows.length, costByCurrency: summary.costByCurrency, timings },
-        }, rollups);
+        for (const { p, summary } of summaries) {
+          await tx.attribution.replaceMonth({
+            month: opts.month, policy: p.policy, policyVersion: summary.policyVersion, ranAt: opts.clock.now(), usageRows: p.usageRows,
+            attributedRows: p.attributedRows, facts: p.facts, factsPath: summary.factsPath, unknownSubscriptions: p.unknownSubscriptions,
+            details: { coverageRows: p.coverage.rows.length, costByCurrency: p.costByCurrency, timings: steps.of(p.policy) },
+          }, p.rollups);
+        }
         await tx.bizapps.replaceMonth(bizapps.run, bizapps.rollups);
       });
     });
-    return summary;
+    return {
+      month: opts.month, bizapps: bizapps.summary, timings: steps.all(),
+      policies: summaries.map(({ p, summary }) => ({ ...summary, timings: steps.of(p.policy) })),
+    };
   } finally {
     db.close();
     rmSync(scratch, { recursive: true, force: true });

@@ -6,7 +6,7 @@
  * const summary = await attributeUsage({ store, dataDir: ".openpal", month: "2026-10", clock: systemClock });
  * const rows = await azureUsageReport(store, { month: "2026-10", globalId: "4000000" });
  */
-export { attributeUsage, bizappsFactsFile, factsFile, factsDir, readFacts, type AttributeOptions, type AttributionSummary } from "./engine.ts";
+export { attributeMonth, attributeUsage, bizappsFactsFile, factsFile, factsDir, readFacts, type AttributeMonthOptions, type AttributeOptions, type AttributionSummary, type MonthAttribution } from "./engine.ts";
 export { buildCoverage, loadCoverageInput, monthWindow, type CoverageInput, type CoverageRow, type CoverageTable, type Evidence, type Policy, type WhatIf } from "./coverage.ts";
 export { factsQuery, duckdbDialect, type Dialect } from "./sql.ts";
 export { azureUsageReport, toReportRows, reportCsv, formatTable, AZURE_USAGE_COLUMNS, ReportError, type AzureUsageRow, type AzureUsageQuery } from "./report.ts";

@@ -9,6 +9,7 @@
 import type { Store } from "../store/index.ts";
 import type { CoverageInput } from "../attribution/coverage.ts";
 import { buildCandidates, type CandidateInput, type CandidateTable } from "../domain/bizapps.ts";
+import { WORKLOAD_OF, type ResourceKind } from "../domain/power-platform/index.ts";
 
 /** An act recorded by the server itself (not in the activity lake). */
 export interface StoreAct {
@@ -17,6 +18,8 @@ export interface StoreAct {
   readonly userId: string;
   readonly at: number;
   readonly operation: string;
+  /** The resource's workload (a resource is (tenant, workload, id)); null for a component the control plane does not know. */
+  readonly workload: string | null;
 }
 
 export interface BizappsSnapshot {
@@ -58,9 +61,13 @@ export async function loadBizappsSnapshot(store: Store, window: { from: number; 
     delegatedAdmins,
   };
   const orgs = new Map(coverage.organisations.map((o) => [o.globalId, o.name]));
+  const workloadOf = new Map(knownResources.map((r) => [`${lc(r.tenantId)}|${lc(r.id)}`, WORKLOAD_OF[r.kind as ResourceKind] ?? null]));
   const storeActs: StoreAct[] = [
-    ...events.map((e) => ({ tenantId: lc(e.tenantId), resourceId: lc(e.resourceId as string), userId: lc(e.userId), at: e.at, operation: e.operation })),
-    ...imports.map((i) => ({ tenantId: lc(i.tenantId), resourceId: lc(i.resourceId), userId: lc(i.importedBy), at: i.at, operation: "SolutionImport" })),
+    ...events.map((e) => ({ tenantId: lc(e.tenantId), resourceId: lc(e.resourceId as string), userId: lc(e.userId), at: e.at, operation: e.operation, workload: e.workload })),
+    ...imports.map((i) => ({
+      tenantId: lc(i.tenantId), resourceId: lc(i.resourceId), userId: lc(i.importedBy), at: i.at, operation: "SolutionImport",
+      workload: workloadOf.get(`${lc(i.tenantId)}|${lc(i.resourceId)}`) ?? null,
+    })),
   ];
   return {
     candidates: buildCandidates(input, window),

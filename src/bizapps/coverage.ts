@@ -15,6 +15,7 @@ import type { Store } from "../store/index.ts";
 import { formatDecimal, parseDecimal } from "../domain/attribution.ts";
 import { activityEventsRelation } from "../activity/lake.ts";
 import { plainCode } from "../attribution/diagnose.ts";
+import { monthWindow } from "../attribution/coverage.ts";
 import { readBizappsFacts, type BizappsFact, type BizappsResourceKind } from "./facts-reader.ts";
 import { factsFileOf, isoTime, orgContext, PrincipalDirectory, who, type OrgContext } from "./context.ts";
 import { competitionFix, linkFix, ownerFix, type ResourceRef } from "./fixes.ts";
@@ -142,12 +143,19 @@ export async function bizappsCoverage(store: Store, dataDir: string, q: { partne
           : reason === "delegationEnded" ? `Ask the customer to restore delegated administration to your tenant, or make a linked account of the customer's tenant the attributed user: ${ownerFix(ref, firstLinked(linkedIds, tenant) ?? "<your linked service account>")}`
           : reason === "principalDisabled" ? (info.deletedAt !== null ? ownerFix(ref, firstLinked(linkedIds, tenant) ?? "<another linked account>") : `Ask the customer to re-enable ${who(info)}.`)
             : `Use the instance with ${who(info)} during the month and import the activity (\`openpal activity import <file>\`).`;
-      push(tenant, row("atRisk", failing, "partner", reason, `${who(info)} is the attributed user (${failing.attributedUserRole}) but ${RISK_TEXT[reason]}.`, fix, info.userPrincipalName ?? info.displayName));
+      const w = monthWindow(month);
+      const startsLater = reason === "linkNotActive" && failing.linkFrom !== null && failing.linkFrom >= w.to ? failing.linkFrom : null;
+      const endedBefore = reason === "linkNotActive" && failing.linkTo !== null && failing.linkTo <= w.from ? failing.linkTo : null;
+      const why = startsLater !== null ? `its link to ${failing.partnerLocationId} starts on ${isoTime(startsLater)}, after ${month}`
+        : endedBefore !== null ? `its link to ${failing.partnerLocationId} ended on ${isoTime(endedBefore)}, before ${month}` : RISK_TEXT[reason];
+      push(tenant, row("atRisk", failing, "partner", reason, `${who(info)} is the attributed user (${failing.attributedUserRole}) but ${why}.`,
+        startsLater !== null ? `Nothing to fix for ${month}: a link cannot be back-dated; credit starts in ${new Date(startsLater).toISOString().slice(0, 7)}, the first month the link is active. Keep it in place.` : fix,
+        info.userPrincipalName ?? info.displayName));
       continue;
     }
     if (other) continue; // another partner's resource that none of ours holds: not this partner's business
     // Attributed only by accounts of the customer (or unlinked): at risk when a linked identity of ours uses it.
-    const user = [...(usage.get(`${tenant}|${resourceId}`) ?? [])].sort((a, b) => b.lastAt - a.lastAt)[0];
+    const user = [...(usage.get(`${tenant}|${f0.workload}|${resourceId}`) ?? [])].sort((a, b) => b.lastAt - a.lastAt)[0];
     const holder = list.find((f) => f.globalId === null) ?? f0;
     const holderInfo = await dir.info(tenant, holder.principalId);
     const holderAccount = holderInfo.homeOrganisation && holderInfo.homeOrganisation !== ctx.org.globalId ? "otherPartner" : "customer";
@@ -226,7 +234,7 @@ export function firstLinked(linked: ReadonlyMap<string, string>, tenant: string)
   return [...linked.entries()].find(([, t]) => t === tenant)?.[0];
 }
 
-/** Activity of the given users in the month: `${tenant}|${resource}` → users with their last act. */
+/** Activity of the given users in the month: `${tenant}|${workload}|${resource}` → users with their last act. */
 async function usageBy(dataDir: string, month: string, users: readonly string[]): Promise<Map<string, { objectId: string; lastAt: number }[]>> {
   const out = new Map<string, { objectId: string; lastAt: number }[]>();
   if (users.length === 0) return out;
@@ -235,10 +243,10 @@ async function usageBy(dataDir: string, month: string, users: readonly string[])
   try {
     await c.run(`SET TimeZone = 'UTC'`);
     const list = users.map((u) => `'${u.replaceAll("'", "''")}'`).join(", ");
-    const rows = (await c.runAndReadAll(`SELECT lower(tenant_id) AS t, lower(resource_id) AS r, lower(user_object_id) AS u, CAST(epoch_ms(MAX("at")) AS DOUBLE) AS last_at
-      FROM ${activityEventsRelation(dataDir, month)} WHERE lower(user_object_id) IN (${list}) GROUP BY 1, 2, 3`)).getRowObjectsJS();
+    const rows = (await c.runAndReadAll(`SELECT lower(tenant_id) AS t, workload AS w, lower(resource_id) AS r, lower(user_object_id) AS u, CAST(epoch_ms(MAX("at")) AS DOUBLE) AS last_at
+      FROM ${activityEventsRelation(dataDir, month)} WHERE lower(user_object_id) IN (${list}) GROUP BY 1, 2, 3, 4`)).getRowObjectsJS();
     for (const r of rows) {
-      const k = `${String(r.t)}|${String(r.r)}`;
+      const k = `${String(r.t)}|${String(r.w)}|${String(r.r)}`;
       out.set(k, [...(out.get(k) ?? []), { objectId: String(r.u), lastAt: Number(r.last_at) }]);
     }
     return out;

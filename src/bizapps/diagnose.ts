@@ -6,7 +6,9 @@
  *   notInRun             the resource is known but had no attributed-user relationship in the run's month
  *   noRelationship       none of the partner's identities is the resource's attributed user in the month
  *   noLink               our identity is the attributed user but is not linked
- *   linkNotActive        our identity was linked, but not while it held the relationship
+ *   linkNotActive        our identity was linked, but not while it held the relationship: the link
+ *                        starts after the month (names the date; nothing to fix, credit starts the
+ *                        month the link is active), ended before it (link again), or lies elsewhere
  *   locationInactive     our identity is linked to an inactive location id
  *   principalDisabled    our identity was disabled (or deleted) while it held the relationship
  *   delegationEnded      our delegated administrator's delegation did not hold while it held the relationship
@@ -19,9 +21,10 @@
  */
 import type { Store } from "../store/index.ts";
 import { ReportError } from "../attribution/report.ts";
+import { monthWindow } from "../attribution/coverage.ts";
 import { plainCode } from "../attribution/diagnose.ts";
 import { readBizappsFacts, type BizappsFact, type BizappsResourceKind } from "./facts-reader.ts";
-import { requireBizappsRun } from "./report.ts";
+import { requireBizappsRun, unknownResourceHint, unknownResourcesOf } from "./report.ts";
 import { factsFileOf, isoTime, KIND_NOUN, orgContext, PrincipalDirectory, span, who, type OrgContext } from "./context.ts";
 import { competitionFix, linkFix, ownerFix, type ResourceRef } from "./fixes.ts";
 
@@ -56,6 +59,8 @@ export interface BizappsDiagnoseResult {
   readonly reasons: readonly BizappsDiagnosis[];
 }
 
+const monthOf = (ms: number) => new Date(ms).toISOString().slice(0, 7);
+
 const ACTIVE_HINT = "credit is never retroactive: keep the link in place while the account is the attributed user.";
 
 export async function diagnoseBizappsResource(store: Store, dataDir: string, q: BizappsDiagnoseQuery): Promise<BizappsDiagnoseResult> {
@@ -74,7 +79,8 @@ export async function diagnoseBizappsResource(store: Store, dataDir: string, q: 
   };
 
   const tenantId = credit?.customerTenantId ?? facts[0]?.customerTenantId ?? (await findResourceTenant(store, resourceId));
-  const unknown = () => new ReportError(`resource ${q.resourceId} is not known: check the id with \`openpal powerplatform apps list\` (or flows list, datasets list) signed in to the customer tenant.`);
+  const unknown = () => new ReportError(`resource ${q.resourceId} is not known: check the id with \`openpal powerplatform apps list\` (or flows list, datasets list) signed in to the customer tenant.` +
+    (audience === "operator" ? unknownResourceHint(unknownResourcesOf(run), resourceId, month) : ""));
   if (!tenantId) throw unknown();
   if (audience === "partner" && !(await hasPresence(store, ctx, dir, tenantId, facts, credit))) throw unknown();
   const stored = await store.powerPlatform.getResource(tenantId, resourceId);
@@ -90,6 +96,7 @@ export async function diagnoseBizappsResource(store: Store, dataDir: string, q: 
   const target = await linkedIdentityIn(store, ctx, tenantId);
   const targetText = target ?? "<your linked service account's object id>";
 
+  const window = monthWindow(month);
   const ours: BizappsFact[] = [];
   for (const f of facts) if (await dir.isOf(ctx.org.globalId, tenantId, f.principalId, facts)) ours.push(f);
   const identities: { objectId: string; name: string | null; kind: string; role: string; qualifies: boolean }[] = [];
@@ -121,8 +128,25 @@ export async function diagnoseBizappsResource(store: Store, dataDir: string, q: 
         add("noLink", `${who(info)} is the attributed user (${held}) of ${noun} but is not linked to a partner id.`, ev, linkFix(info, activeLocation, tenantId));
         break;
       case "linkNotActive": {
+        const location = f.partnerLocationId ?? activeLocation;
+        const link = { from: isoTime(f.linkFrom), to: isoTime(f.linkTo) };
+        if (f.linkFrom !== null && f.linkFrom >= window.to) {
+          // The link begins after the month: nothing to fix for this month (a link cannot be back-dated).
+          const starts = monthOf(f.linkFrom);
+          add("linkNotActive", `${who(info)} holds ${held} of ${noun}, but its link to ${location} starts on ${isoTime(f.linkFrom)}, after ${month}: a link counts only from the instant it is created.`,
+            { ...ev, link, linkStartsInMonth: starts },
+            `Nothing can be changed for ${month}: a link cannot be back-dated, so credit starts in ${starts}, the first month the link is active (run \`openpal attribution run --month ${starts}\` once it is over). Keep the link in place: ${ACTIVE_HINT}`);
+          break;
+        }
+        if (f.linkTo !== null && f.linkTo <= window.from) {
+          // The link was removed before the month: link again; credit resumes the month the new link is active.
+          add("linkNotActive", `${who(info)} holds ${held} of ${noun}, but its link to ${location} ended on ${isoTime(f.linkTo)}, before ${month}; it was not linked in ${month}.`,
+            { ...ev, link },
+            `${linkFix(info, location, tenantId)} A link cannot be back-dated: credit resumes in the month the new link is active.`);
+          break;
+        }
         const links = (await dir.links(f.principalId)).filter((l) => ctx.locations.includes(l.partnerId)).map((l) => span(l.validFrom, l.validTo));
-        add("linkNotActive", `${who(info)} was linked to ${f.partnerLocationId ?? ctx.org.name} only ${links.join(" ∪ ") || "outside the month"}, never while it held ${held}.`, { ...ev, links },
+        add("linkNotActive", `${who(info)} was linked to ${f.partnerLocationId ?? ctx.org.name} only ${links.join(" ∪ ") || "outside the month"}, never while it held ${held}.`, { ...ev, link, links },
           links.some((l) => l.endsWith(", ∞)")) ? `The link is in place now: ${ACTIVE_HINT} Later months are credited.` : linkFix(info, f.partnerLocationId ?? activeLocation, tenantId));
         break;
       }

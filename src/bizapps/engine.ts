@@ -28,7 +28,7 @@ import type { BizappsRollup, BizappsRun, BizappsDecision, BizappsWorkload, Bizap
 import { consumptionValue, DEFAULT_BIZAPPS_RATES, QUANTITY_TYPE_OF, type BizappsRates } from "../domain/bizapps.ts";
 import { WORKLOAD_OF, type ResourceKind } from "../domain/power-platform/index.ts";
 import type { BizappsSnapshot } from "./candidates.ts";
-import { BIZAPPS_TABLES, bizappsFactsQuery, bizappsPrepare, UNKNOWN_RESOURCES_QUERY, type BizappsSqlInput } from "./sql.ts";
+import { BIZAPPS_TABLES, bizappsFactsQuery, bizappsPrepare, UNKNOWN_RESOURCES_CAP, UNKNOWN_RESOURCES_TOTAL_QUERY, unknownResourcesQuery, type BizappsSqlInput } from "./sql.ts";
 
 export interface UnknownResource {
   readonly tenantId: string;
@@ -51,7 +51,12 @@ export interface BizappsSummary {
   readonly profiles: number;
   /** Activity lake events of the month plus the server's own acts. */
   readonly eventsRead: number;
+  /** Resources with activity the control plane does not know: the busiest `UNKNOWN_RESOURCES_CAP` (by events). */
   readonly unknownResources: readonly UnknownResource[];
+  /** Every unknown resource, listed or not. */
+  readonly unknownResourceCount: number;
+  /** The unknown resources beyond the list, and their events. */
+  readonly unknownResourcesNotListed: { readonly resources: number; readonly events: number };
   readonly factsPath: string;
   readonly rates: BizappsRates;
   readonly timings: Readonly<Record<string, number>>;
@@ -101,7 +106,7 @@ export async function loadBizappsTables(c: DuckDBConnection, snapshot: BizappsSn
     ["resource_type", "VARCHAR"], ["environment_id", "VARCHAR"], ["environment_type", "VARCHAR"], ["principal_id", "VARCHAR"], ["principal_tenant_id", "VARCHAR"],
     ["attributed_user_role", "VARCHAR"], ["relation", "VARCHAR"], ["basis", "VARCHAR"], ["solution_id", "VARCHAR"], ["relationship_from", "TS"],
     ["relationship_to", "TS"], ["partner_location_id", "VARCHAR"], ["global_id", "VARCHAR"], ["link_path", "VARCHAR"], ["static_reason", "VARCHAR"],
-    ["requires_activity", "BOOLEAN"], ["qualifying_from", "TS"], ["qualifying_to", "TS"], ["qualifying_seconds", "BIGINT"],
+    ["requires_activity", "BOOLEAN"], ["qualifying_from", "TS"], ["qualifying_to", "TS"], ["qualifying_seconds", "BIGINT"], ["link_from", "TS"], ["link_to", "TS"],
   ], (function* () {
     for (const r of rows) {
       const first = r.qualifying[0];
@@ -110,17 +115,17 @@ export async function loadBizappsTables(c: DuckDBConnection, snapshot: BizappsSn
       for (const p of r.qualifying) seconds += (p.to - p.from) / 1000;
       yield [r.candId, r.customerTenantId, r.resourceId, r.kind, r.workload, r.resourceType, r.environmentId, r.environmentType, r.principalId, r.principalTenantId,
         r.role, r.relation, r.basis, r.solutionId, r.relationshipFrom, r.relationshipTo, r.partnerLocationId, r.globalId, r.linkPath, r.reason,
-        r.requiresActivity, first?.from ?? null, last?.to ?? null, seconds];
+        r.requiresActivity, first?.from ?? null, last?.to ?? null, seconds, r.linkFrom, r.linkTo];
     }
   })());
   await bulkLoad(c, dir, "bz_piece", [["cand_id", "INTEGER"], ["tenant_id", "VARCHAR"], ["resource_id", "VARCHAR"], ["principal_id", "VARCHAR"], ["q_from", "TS"], ["q_to", "TS"]],
     (function* () {
       for (const r of rows) for (const p of r.qualifying) yield [r.candId, r.customerTenantId, r.resourceId, r.principalId, p.from, p.to];
     })());
-  await bulkLoad(c, dir, "bz_res", [["tenant_id", "VARCHAR"], ["resource_id", "VARCHAR"], ["resource_kind", "VARCHAR"], ["quantity_type", "VARCHAR"]],
-    snapshot.knownResources.map((r) => [r.tenantId.toLowerCase(), r.id.toLowerCase(), r.kind, QUANTITY_TYPE_OF[WORKLOAD_OF[r.kind as ResourceKind]] ?? "MAU"]));
-  await bulkLoad(c, dir, "bz_acts", [["tenant_id", "VARCHAR"], ["resource_id", "VARCHAR"], ["user_id", "VARCHAR"], ["at", "TS"], ["operation", "VARCHAR"]],
-    snapshot.storeActs.map((a) => [a.tenantId, a.resourceId, a.userId, a.at, a.operation]));
+  await bulkLoad(c, dir, "bz_res", [["tenant_id", "VARCHAR"], ["resource_id", "VARCHAR"], ["resource_kind", "VARCHAR"], ["quantity_type", "VARCHAR"], ["workload", "VARCHAR"]],
+    snapshot.knownResources.map((r) => [r.tenantId.toLowerCase(), r.id.toLowerCase(), r.kind, QUANTITY_TYPE_OF[WORKLOAD_OF[r.kind as ResourceKind]] ?? "MAU", WORKLOAD_OF[r.kind as ResourceKind] ?? null]));
+  await bulkLoad(c, dir, "bz_acts", [["tenant_id", "VARCHAR"], ["resource_id", "VARCHAR"], ["user_id", "VARCHAR"], ["at", "TS"], ["operation", "VARCHAR"], ["workload", "VARCHAR"]],
+    snapshot.storeActs.map((a) => [a.tenantId, a.resourceId, a.userId, a.at, a.operation, a.workload]));
 }
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -134,6 +139,8 @@ const epoch = (v: unknown): number | null => (v === null || v === undefined ? nu
 export async function computeBizapps(c: DuckDBConnection, snapshot: BizappsSnapshot, opts: {
   readonly dataDir: string; readonly month: string; readonly window: { from: number; to: number }; readonly factsPath: string;
   readonly publishedFactsPath: string; readonly ranAt: number; readonly rates?: BizappsRates;
+  /** Unknown resources listed (default UNKNOWN_RESOURCES_CAP). */
+  readonly unknownResourcesCap?: number;
 }): Promise<BizappsComputed> {
   const rates = opts.rates ?? DEFAULT_BIZAPPS_RATES;
   const timings: Record<string, number> = {};
@@ -155,7 +162,7 @@ export async function computeBizapps(c: DuckDBConnection, snapshot: BizappsSnaps
   });
   await timed("facts", () => c.run(`COPY (${bizappsFactsQuery(input)}) TO ${sqlString(opts.factsPath)} (FORMAT PARQUET, COMPRESSION ZSTD)`));
   const facts = `read_parquet(${sqlString(opts.factsPath)})`;
-  const [credited, counts, unknown, events] = await timed("read back", () => Promise.all([
+  const [credited, counts, unknown, unknownTotal, events] = await timed("read back", () => Promise.all([
     // One JSON value for every credited row: converting 100,000s of rows value by value through the
     // client is far slower than one JSON.parse.
     c.runAndReadAll(`SELECT CAST(to_json(COALESCE(list({customer_tenant_id: customer_tenant_id, resource_id: resource_id, workload: workload,
@@ -166,7 +173,8 @@ export async function computeBizapps(c: DuckDBConnection, snapshot: BizappsSnaps
       FROM ${facts} WHERE credited`).then((r) => JSON.parse(String((r.getRowObjectsJS()[0] as { j: string }).j)) as Record<string, unknown>[]),
     c.runAndReadAll(`SELECT COUNT(*) AS facts, COUNT(*) FILTER (WHERE qualifies) AS qualifying, COUNT(DISTINCT (customer_tenant_id, resource_id)) AS resources FROM ${facts}`)
       .then((r) => r.getRowObjectsJS()[0] as { facts: bigint; qualifying: bigint; resources: bigint }),
-    c.runAndReadAll(UNKNOWN_RESOURCES_QUERY).then((r) => r.getRowObjectsJS()),
+    c.runAndReadAll(unknownResourcesQuery(opts.unknownResourcesCap ?? UNKNOWN_RESOURCES_CAP)).then((r) => r.getRowObjectsJS()),
+    c.runAndReadAll(UNKNOWN_RESOURCES_TOTAL_QUERY).then((r) => r.getRowObjectsJS()[0] as { resources: bigint; events: bigint | number }),
     c.runAndReadAll(`SELECT COALESCE(SUM(events), 0) AS n FROM bz_ev_res`).then((r) => Number((r.getRowObjectsJS()[0] as { n: bigint }).n)),
   ]));
 
@@ -191,18 +199,23 @@ export async function computeBizapps(c: DuckDBConnection, snapshot: BizappsSnaps
     };
   });
   const unknownResources: UnknownResource[] = unknown.map((u) => ({ tenantId: String(u.tenant_id), resourceId: String(u.resource_id), workload: String(u.workload), events: num(u.events) ?? 0 }));
+  const unknownResourceCount = Number(unknownTotal.resources);
+  const unknownResourcesNotListed = {
+    resources: unknownResourceCount - unknownResources.length,
+    events: Number(unknownTotal.events) - unknownResources.reduce((s, u) => s + u.events, 0),
+  };
   const summary: BizappsSummary = {
     resources: snapshot.candidates.resources.length, resourcesWithCandidates: Number(counts.resources), candidates: Number(counts.facts),
     qualifyingCandidates: Number(counts.qualifying), credited: rollups.length,
     mau: rollups.filter((r) => r.quantityType === "MAU").reduce((s, r) => s + r.quantity, 0),
     profiles: rollups.filter((r) => r.quantityType === "UnifiedProfiles").reduce((s, r) => s + r.quantity, 0),
-    eventsRead: events + snapshot.storeActs.length, unknownResources, factsPath: opts.publishedFactsPath, rates, timings,
+    eventsRead: events + snapshot.storeActs.length, unknownResources, unknownResourceCount, unknownResourcesNotListed, factsPath: opts.publishedFactsPath, rates, timings,
   };
   const run: BizappsRun = {
     month: opts.month, ranAt: opts.ranAt, eventsRead: summary.eventsRead, resources: summary.resources, credited: summary.credited,
     facts: summary.candidates, factsPath: opts.publishedFactsPath,
     details: {
-      unknownResources, timings, rates, candidates: summary.candidates, qualifyingCandidates: summary.qualifyingCandidates,
+      unknownResources, unknownResourceCount, unknownResourcesNotListed, timings, rates, candidates: summary.candidates, qualifyingCandidates: summary.qualifyingCandidates,
       resourcesWithCandidates: summary.resourcesWithCandidates, mau: summary.mau, profiles: summary.profiles,
     },
   };

@@ -12,7 +12,8 @@ import type { Store } from "../store/index.ts";
 import type { BizappsRollup } from "../store/bizapps.ts";
 import { ReportError } from "../attribution/report.ts";
 import { readBizappsFacts, type BizappsFact } from "./facts-reader.ts";
-import { requireBizappsRun } from "./report.ts";
+import { requireBizappsRun, unknownResourceHint, unknownResourcesOf } from "./report.ts";
+import { monthWindow } from "../attribution/coverage.ts";
 import { factsFileOf, isoTime, KIND_NOUN, orgContext, PrincipalDirectory, span, type OrgContext, type PrincipalInfo } from "./context.ts";
 
 export interface BizappsExplainQuery {
@@ -54,6 +55,8 @@ export interface ExplainedCandidate {
   readonly globalId: string | null;
   readonly partnerName: string | null;
   readonly linkPath: string | null;
+  /** The principal's link to the location nearest to the relationship (null without a location, or to a partner: another partner's). */
+  readonly link: { readonly from: string | null; readonly to: string | null } | null;
   readonly lastActAt: string | null;
   readonly lastActOperation: string | null;
   readonly credited: boolean;
@@ -96,6 +99,15 @@ const REASON_TEXT: Readonly<Record<string, string>> = {
   principalDisabled: "was disabled (or deleted) while it held the relationship", noActivity: "had no activity on the instance in the month (a Customer Insights user counts only when active)",
 };
 
+/** A candidate that does not qualify: when its link was in place, and whether that is outside the month. */
+function linked(f: BizappsFact, hide: boolean): string {
+  if (hide || !f.partnerLocationId || (f.linkFrom === null && f.linkTo === null)) return "";
+  const w = monthWindow(f.month);
+  const where = f.linkFrom !== null && f.linkFrom >= w.to ? `: it starts after ${f.month}; credit starts the month it is active (a link cannot be back-dated)`
+    : f.linkTo !== null && f.linkTo <= w.from ? `: it ended before ${f.month}` : "";
+  return `, linked ${span(f.linkFrom, f.linkTo)}${where}`;
+}
+
 export async function explainBizappsResource(store: Store, dataDir: string, q: BizappsExplainQuery): Promise<BizappsExplanation> {
   const run = await requireBizappsRun(store, q.month);
   const audience = q.audience ?? "operator";
@@ -106,7 +118,8 @@ export async function explainBizappsResource(store: Store, dataDir: string, q: B
   const credit = (await store.bizapps.rollups({ month: q.month, resourceId }))[0];
   if (facts.length === 0 && !credit) {
     throw new ReportError(`resource ${q.resourceId} has no attributed-user relationship in ${q.month} (or is not known): check the id with \`openpal powerplatform apps list\` ` +
-      `(flows list, datasets list), and re-run \`openpal attribution run --month ${q.month}\` if it was added since ${isoTime(run.ranAt)}.`);
+      `(flows list, datasets list), and re-run \`openpal attribution run --month ${q.month}\` if it was added since ${isoTime(run.ranAt)}.` +
+      (audience === "operator" ? unknownResourceHint(unknownResourcesOf(run), resourceId, q.month) : ""));
   }
   const dir = new PrincipalDirectory(store);
   const first = facts[0];
@@ -135,7 +148,7 @@ export async function explainBizappsResource(store: Store, dataDir: string, q: B
       `relationship: ${f.attributedUserRole} ${span(f.relationshipFrom, f.relationshipTo)} — ${hide ? "" : "the principal "}${BASIS_TEXT[f.basis ?? ""] ?? f.basis ?? ""}${solution ? ` (solution ${solution.uniqueName ?? solution.id})` : ""}`,
       `principal: ${principalText}${f.qualifies ? ", qualifying" : `: ${REASON_TEXT[f.notQualifyingReason ?? ""] ?? "does not qualify"}`}`,
       f.partnerLocationId
-        ? `link: to ${hide ? "another partner's id" : f.partnerLocationId}${f.linkPath === "delegatedAdmin" ? " in its home tenant (delegated administrator, decision 7)" : f.linkPath === "home" ? " in the customer tenant" : ""}${f.qualifies ? `, qualifying ${span(f.qualifyingFrom, f.qualifyingTo)} (${f.qualifyingSeconds} s)` : ""}`
+        ? `link: to ${hide ? "another partner's id" : f.partnerLocationId}${f.linkPath === "delegatedAdmin" ? " in its home tenant (delegated administrator, decision 7)" : f.linkPath === "home" ? " in the customer tenant" : ""}${f.qualifies ? `, qualifying ${span(f.qualifyingFrom, f.qualifyingTo)} (${f.qualifyingSeconds} s)` : linked(f, hide)}`
         : "link: none",
       f.globalId ? `partner: ${hide ? "another partner" : `${f.partnerLocationId} ${partnerName} (organisation ${f.globalId})`}${f.lastActAt !== null ? `; last act ${isoTime(f.lastActAt)}${f.lastActOperation && !hide ? ` (${f.lastActOperation})` : ""}` : "; no act in the month while qualifying"}${f.credited ? " — CREDITED" : ""}` : "partner: none",
     ];
@@ -145,7 +158,7 @@ export async function explainBizappsResource(store: Store, dataDir: string, q: B
       solution: hide ? null : solution, qualifies: f.qualifies, notQualifyingReason: f.notQualifyingReason,
       qualifying: f.qualifies ? { from: isoTime(f.qualifyingFrom), to: isoTime(f.qualifyingTo), seconds: f.qualifyingSeconds } : null,
       partnerLocationId: hide ? null : f.partnerLocationId, globalId: hide ? null : f.globalId, partnerName: hide ? (f.globalId ? "another partner" : null) : partnerName,
-      linkPath: f.linkPath, lastActAt: isoTime(f.lastActAt), lastActOperation: hide ? null : f.lastActOperation, credited: f.credited, chain,
+      linkPath: f.linkPath, link: hide || (f.linkFrom === null && f.linkTo === null && !f.partnerLocationId) ? null : { from: isoTime(f.linkFrom), to: isoTime(f.linkTo) }, lastActAt: isoTime(f.lastActAt), lastActOperation: hide ? null : f.lastActOperation, credited: f.credited, chain,
     });
   }
 

@@ -7,7 +7,8 @@
  * what the report shows.
  *
  * Only the contract's columns are read (the engine may add more); timestamps come back as epoch
- * milliseconds.
+ * milliseconds. `link_from` / `link_to` are read when the file has them (files written before
+ * they were added read as null).
  */
 import { existsSync } from "node:fs";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -42,6 +43,12 @@ export interface BizappsFact {
   readonly partnerLocationId: string | null;
   readonly globalId: string | null;
   readonly linkPath: "home" | "delegatedAdmin" | null;
+  /**
+   * The principal's link interval to the location nearest to the relationship (null bounds: since
+   * always / still linked; both null without a location, or in a file written before they existed).
+   */
+  readonly linkFrom: number | null;
+  readonly linkTo: number | null;
   readonly lastActAt: number | null;
   readonly lastActOperation: string | null;
   readonly credited: boolean;
@@ -78,10 +85,14 @@ export async function readBizappsFacts(file: string, filter: FactsFilter = {}): 
   const c = await instance.connect();
   try {
     await c.run(`SET TimeZone = 'UTC'`);
+    // Columns added to the contract later are read when the file has them.
+    const present = new Set((await c.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`)).getRowObjectsJS().map((r) => String(r.column_name)));
+    const optional = (col: string) => (present.has(col) ? ms(col) : `CAST(NULL AS DOUBLE) AS ${col}`);
     const sql = `SELECT month, customer_tenant_id, resource_id, resource_kind, workload, resource_type, environment_id, environment_type, principal_id,
         attributed_user_role, relation, basis, solution_id, ${ms("relationship_from")}, ${ms("relationship_to")}, qualifies, not_qualifying_reason,
         ${ms("qualifying_from")}, ${ms("qualifying_to")}, CAST(qualifying_seconds AS DOUBLE) AS qualifying_seconds, partner_location_id, global_id, link_path,
-        ${ms("last_act_at")}, last_act_operation, credited, decided_by, CAST(quantity AS DOUBLE) AS quantity, quantity_type, quantity_source
+        ${ms("last_act_at")}, last_act_operation, credited, decided_by, CAST(quantity AS DOUBLE) AS quantity, quantity_type, quantity_source,
+        ${optional("link_from")}, ${optional("link_to")}
       FROM read_parquet(${sqlString(file)}) ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY customer_tenant_id, resource_id, relationship_from NULLS FIRST, principal_id, partner_location_id NULLS FIRST`;
     const rows = (await c.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
@@ -104,7 +115,7 @@ function toFact(r: Record<string, unknown>): BizappsFact {
     relationshipFrom: num(r.relationship_from), relationshipTo: num(r.relationship_to), qualifies: r.qualifies === true,
     notQualifyingReason: str(r.not_qualifying_reason) as NotQualifyingReason | null, qualifyingFrom: num(r.qualifying_from), qualifyingTo: num(r.qualifying_to),
     qualifyingSeconds: Number(r.qualifying_seconds ?? 0), partnerLocationId: str(r.partner_location_id), globalId: str(r.global_id),
-    linkPath: str(r.link_path) as "home" | "delegatedAdmin" | null, lastActAt: num(r.last_act_at), lastActOperation: str(r.last_act_operation),
+    linkPath: str(r.link_path) as "home" | "delegatedAdmin" | null, linkFrom: num(r.link_from), linkTo: num(r.link_to), lastActAt: num(r.last_act_at), lastActOperation: str(r.last_act_operation),
     credited: r.credited === true, decidedBy: str(r.decided_by), quantity: Number(r.quantity ?? 0), quantityType: String(r.quantity_type ?? "MAU"),
     quantitySource: str(r.quantity_source),
   };

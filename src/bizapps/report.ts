@@ -9,6 +9,7 @@
  */
 import type { Store } from "../store/index.ts";
 import type { BizappsRollup, BizappsRun } from "../store/bizapps.ts";
+import type { UnknownResource } from "./engine.ts";
 import { ReportError } from "../attribution/report.ts";
 import { PARTNER_REGISTRATION_HINT } from "../domain/partner-id.ts";
 
@@ -35,9 +36,40 @@ export interface BizappsUsageReport {
   /** When the rows were computed (the run's time): the data is "as of" then. */
   readonly asOf: string;
   readonly rows: BizappsUsageRow[];
+  /** The run's activity on resources the control plane does not know (operator output only: every tenant's). */
+  readonly unknownResources: RunUnknownResources;
 }
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/** A run's activity on resources the control plane does not know, as stored in `bizapps_runs.details`. */
+export interface RunUnknownResources {
+  /** The busiest ones (at most UNKNOWN_RESOURCES_CAP), by events. */
+  readonly listed: readonly UnknownResource[];
+  /** Every unknown resource, listed or not. */
+  readonly total: number;
+  /** Those beyond the list, and their events ("and N more"). */
+  readonly notListed: { readonly resources: number; readonly events: number };
+}
+
+/** Reads a run's unknown resources; a run recorded before the list was capped listed every one. */
+export function unknownResourcesOf(run: Pick<BizappsRun, "details">): RunUnknownResources {
+  const d = run.details as { unknownResources?: UnknownResource[]; unknownResourceCount?: number; unknownResourcesNotListed?: { resources: number; events: number } };
+  const listed = Array.isArray(d.unknownResources) ? d.unknownResources : [];
+  return { listed, total: d.unknownResourceCount ?? listed.length, notListed: d.unknownResourcesNotListed ?? { resources: 0, events: 0 } };
+}
+
+/**
+ * One line about a run's unknown resources naming the first `show` of them and "and N more"
+ * (every unknown resource counts, listed or not); "" when there is none.
+ */
+export function unknownResourcesLine(u: RunUnknownResources, show = 3): string {
+  if (u.total === 0) return "";
+  const named = u.listed.slice(0, show).map((r) => `${r.workload} ${r.resourceId}`);
+  const more = u.total - named.length;
+  return `${u.total} resource${u.total === 1 ? "" : "s"} with activity unknown to the control plane ${u.total === 1 ? "is" : "are"} not attributed: ${named.join(", ")}${more > 0 ? `, and ${more} more` : ""}` +
+    `${u.notListed.resources > 0 ? ` (the run lists the ${u.listed.length} busiest; the other ${u.notListed.resources} had ${u.notListed.events} events)` : ""}.`;
+}
 
 /** The month's run, or a ReportError naming the command that computes it. */
 export async function requireBizappsRun(store: Store, month: string): Promise<BizappsRun> {
@@ -73,11 +105,21 @@ export async function partnerFilter(store: Store, q: { partnerId?: string; globa
   return {};
 }
 
+/** What the run saw of an unknown resource's activity (operators only: it names other tenants' ids). */
+export function unknownResourceHint(u: RunUnknownResources, resourceId: string, month: string): string {
+  const hit = u.listed.find((r) => r.resourceId.toLowerCase() === resourceId.trim().toLowerCase());
+  if (hit) {
+    return ` The run of ${month} saw ${hit.events} ${hit.workload} event${hit.events === 1 ? "" : "s"} on it in tenant ${hit.tenantId} and could not attribute them: add the resource to the control plane ` +
+      `(world file or \`openpal import powerplatform\`), then re-run \`openpal attribution run --month ${month}\`.`;
+  }
+  return u.notListed.resources > 0 ? ` ${unknownResourcesLine(u)} It may be one of those not listed.` : "";
+}
+
 export async function bizappsUsageReport(store: Store, q: BizappsUsageQuery): Promise<BizappsUsageReport> {
   const run = await requireBizappsRun(store, q.month);
   const who = await partnerFilter(store, q);
   const rollups = await store.bizapps.rollups({ month: q.month, ...who, ...(q.productionOnly ? { productionOnly: true } : {}) });
-  return { month: q.month, asOf: new Date(run.ranAt).toISOString(), rows: toBizappsRows(rollups) };
+  return { month: q.month, asOf: new Date(run.ranAt).toISOString(), rows: toBizappsRows(rollups), unknownResources: unknownResourcesOf(run) };
 }
 
 /** Rollups → report rows (pure), ordered by partner, customer, workload, resource. */

@@ -4,11 +4,15 @@
  *
  * Tables the engine loads first:
  *   bz_cand   one row per candidate (resource, relationship interval, partner location), static
- *             columns of the facts, `static_reason` the reason the control plane alone gives;
+ *             columns of the facts, `static_reason` the reason the control plane alone gives,
+ *             `link_from` / `link_to` the link interval nearest to the relationship;
  *   bz_piece  the candidate's qualifying intervals [q_from, q_to), with its (tenant, resource, principal);
  *   bz_key    distinct (tenant, resource, principal) of the candidates;
- *   bz_res    every resource the control plane knows (deleted ones too), with its metric;
+ *   bz_res    every resource the control plane knows (deleted ones too), with its workload and metric;
  *   bz_acts   the server's own acts (Power BI imports / take-overs, solution imports per component).
+ *
+ * A resource is (tenant, workload, id) everywhere: events and metrics of another workload never
+ * count for a resource whose id string they share (a Power BI dataset and a Power App may).
  *
  * Two passes over the events (each a streaming scan; no CTE holds events):
  *   1. per resource: events, workload, MAU = distinct users with a use event (`bz_ev_res`);
@@ -33,9 +37,9 @@ const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 /** The month's events: lake rows in the month plus the server's own acts. */
 function allEvents(i: BizappsSqlInput): string {
-  return `(SELECT tenant_id, resource_id, user_object_id AS user_id, "at", operation FROM ${i.events}
+  return `(SELECT tenant_id, workload, resource_id, user_object_id AS user_id, "at", operation FROM ${i.events}
       WHERE "at" >= TIMESTAMP ${q(i.monthStart)} AND "at" < TIMESTAMP ${q(i.monthEnd)}
-    UNION ALL SELECT tenant_id, resource_id, user_id, "at", operation FROM bz_acts)`;
+    UNION ALL SELECT tenant_id, workload, resource_id, user_id, "at", operation FROM bz_acts)`;
 }
 
 /** DDL of the tables the engine fills with appenders. */
@@ -45,28 +49,28 @@ export const BIZAPPS_TABLES = [
     environment_id VARCHAR, environment_type VARCHAR, principal_id VARCHAR, principal_tenant_id VARCHAR, attributed_user_role VARCHAR,
     relation VARCHAR, basis VARCHAR, solution_id VARCHAR, relationship_from TIMESTAMP, relationship_to TIMESTAMP,
     partner_location_id VARCHAR, global_id VARCHAR, link_path VARCHAR, static_reason VARCHAR, requires_activity BOOLEAN,
-    qualifying_from TIMESTAMP, qualifying_to TIMESTAMP, qualifying_seconds BIGINT)`,
+    qualifying_from TIMESTAMP, qualifying_to TIMESTAMP, qualifying_seconds BIGINT, link_from TIMESTAMP, link_to TIMESTAMP)`,
   `CREATE OR REPLACE TEMP TABLE bz_piece (cand_id INTEGER, tenant_id VARCHAR, resource_id VARCHAR, principal_id VARCHAR, q_from TIMESTAMP, q_to TIMESTAMP)`,
-  `CREATE OR REPLACE TEMP TABLE bz_res (tenant_id VARCHAR, resource_id VARCHAR, resource_kind VARCHAR, quantity_type VARCHAR)`,
-  `CREATE OR REPLACE TEMP TABLE bz_acts (tenant_id VARCHAR, resource_id VARCHAR, user_id VARCHAR, "at" TIMESTAMP, operation VARCHAR)`,
+  `CREATE OR REPLACE TEMP TABLE bz_res (tenant_id VARCHAR, resource_id VARCHAR, resource_kind VARCHAR, quantity_type VARCHAR, workload VARCHAR)`,
+  `CREATE OR REPLACE TEMP TABLE bz_acts (tenant_id VARCHAR, resource_id VARCHAR, user_id VARCHAR, "at" TIMESTAMP, operation VARCHAR, workload VARCHAR)`,
 ] as const;
 
 /** Statements run in order before the facts query (each builds a small table). */
 export function bizappsPrepare(i: BizappsSqlInput): string[] {
   return [
-    `CREATE OR REPLACE TEMP TABLE bz_key AS SELECT ROW_NUMBER() OVER () AS key_id, tenant_id, resource_id, principal_id
-      FROM (SELECT DISTINCT customer_tenant_id AS tenant_id, resource_id, principal_id FROM bz_cand)`,
-    // 1. per resource of the activity lake (known or not): events, MAU (decision 5), a workload for unknown ones.
+    `CREATE OR REPLACE TEMP TABLE bz_key AS SELECT ROW_NUMBER() OVER () AS key_id, tenant_id, workload, resource_id, principal_id
+      FROM (SELECT DISTINCT customer_tenant_id AS tenant_id, workload, resource_id, principal_id FROM bz_cand)`,
+    // 1. per resource of the activity lake (known or not), a resource being (tenant, workload, id): events, MAU (decision 5).
     `CREATE OR REPLACE TEMP TABLE bz_ev_res AS
-      SELECT tenant_id, resource_id, any_value(workload) AS workload, COUNT(*) AS events,
+      SELECT tenant_id, workload, resource_id, COUNT(*) AS events,
         COUNT(DISTINCT CASE WHEN is_use THEN user_object_id END) AS mau
       FROM ${i.events} WHERE "at" >= TIMESTAMP ${q(i.monthStart)} AND "at" < TIMESTAMP ${q(i.monthEnd)}
-      GROUP BY tenant_id, resource_id`,
+      GROUP BY tenant_id, workload, resource_id`,
     // 2. the candidates' own events on their resources (a hash join with the small key table): a
     //    fraction of the month's events, kept for the two aggregates below.
     `CREATE OR REPLACE TEMP TABLE bz_kev AS
       SELECT k.key_id, e."at", e.operation
-      FROM ${allEvents(i)} e JOIN bz_key k ON k.tenant_id = e.tenant_id AND k.resource_id = e.resource_id AND k.principal_id = e.user_id`,
+      FROM ${allEvents(i)} e JOIN bz_key k ON k.tenant_id = e.tenant_id AND k.workload = e.workload AND k.resource_id = e.resource_id AND k.principal_id = e.user_id`,
     // per candidate key: the principal's events on the resource in the month (Customer Insights' "active user").
     `CREATE OR REPLACE TEMP TABLE bz_key_ev AS
       SELECT k.tenant_id, k.resource_id, k.principal_id, COUNT(*) AS events
@@ -89,16 +93,16 @@ export function bizappsPrepare(i: BizappsSqlInput): string[] {
 export function bizappsFactsQuery(i: BizappsSqlInput): string {
   return `
 WITH metric_file AS (
-  SELECT tenant_id, resource_id, metric, MAX(value) AS value FROM ${i.metrics} GROUP BY tenant_id, resource_id, metric
+  SELECT tenant_id, workload, resource_id, metric, MAX(value) AS value FROM ${i.metrics} GROUP BY tenant_id, workload, resource_id, metric
 ),
 metric AS (
   SELECT r.tenant_id, r.resource_id, r.quantity_type,
     CASE WHEN mf.value IS NOT NULL THEN mf.value WHEN r.quantity_type = 'MAU' THEN COALESCE(er.mau, 0) ELSE 0 END AS quantity,
     CASE WHEN mf.value IS NOT NULL THEN 'metrics' WHEN r.quantity_type = 'MAU' THEN 'activity' ELSE 'none' END AS quantity_source
   FROM bz_res r
-  LEFT JOIN metric_file mf ON mf.tenant_id = r.tenant_id AND mf.resource_id = r.resource_id
+  LEFT JOIN metric_file mf ON mf.tenant_id = r.tenant_id AND mf.workload = r.workload AND mf.resource_id = r.resource_id
     AND mf.metric = CASE r.quantity_type WHEN 'MAU' THEN 'MonthlyActiveUsers' ELSE 'UnifiedProfiles' END
-  LEFT JOIN bz_ev_res er ON er.tenant_id = r.tenant_id AND er.resource_id = r.resource_id
+  LEFT JOIN bz_ev_res er ON er.tenant_id = r.tenant_id AND er.workload = r.workload AND er.resource_id = r.resource_id
 ),
 cq AS (
   SELECT c.*, a.last_act_at, a.last_act_operation, COALESCE(ke.events, 0) AS candidate_events,
@@ -130,15 +134,22 @@ SELECT ${q(i.month)} AS month, w.customer_tenant_id, w.resource_id, w.resource_k
   CASE WHEN w.g_min IS NULL THEN NULL WHEN w.g_min = w.g_max THEN 'onlyPartner'
        WHEN w.any_act IS NOT NULL THEN 'latestActivity' ELSE 'latestRelationship' END AS decided_by,
   CAST(m.quantity AS BIGINT) AS quantity, m.quantity_type, m.quantity_source,
-  w.principal_tenant_id, CAST(w.candidate_events AS BIGINT) AS candidate_events
+  w.principal_tenant_id, CAST(w.candidate_events AS BIGINT) AS candidate_events, w.link_from, w.link_to
 FROM w LEFT JOIN metric m ON m.tenant_id = w.customer_tenant_id AND m.resource_id = w.resource_id`;
 }
 
-/** Activity on resources the control plane does not know (never silently dropped). */
-export const UNKNOWN_RESOURCES_QUERY = `
-SELECT er.tenant_id, er.resource_id, er.workload, er.events FROM bz_ev_res er
-WHERE NOT EXISTS (SELECT 1 FROM bz_res r WHERE r.tenant_id = er.tenant_id AND r.resource_id = er.resource_id)
-ORDER BY er.events DESC, er.tenant_id, er.resource_id`;
+/** How many unknown resources a run lists (the busiest first); the rest are counted, not listed. */
+export const UNKNOWN_RESOURCES_CAP = 1000;
+
+const UNKNOWN = `bz_ev_res er WHERE NOT EXISTS (SELECT 1 FROM bz_res r WHERE r.tenant_id = er.tenant_id AND r.workload = er.workload AND r.resource_id = er.resource_id)`;
+
+/** Activity on resources the control plane does not know (never silently dropped): the `cap` busiest. */
+export const unknownResourcesQuery = (cap: number = UNKNOWN_RESOURCES_CAP) => `
+SELECT er.tenant_id, er.resource_id, er.workload, er.events FROM ${UNKNOWN}
+ORDER BY er.events DESC, er.tenant_id, er.resource_id LIMIT ${Math.max(0, Math.floor(cap))}`;
+
+/** Every unknown resource: how many, and their events. */
+export const UNKNOWN_RESOURCES_TOTAL_QUERY = `SELECT COUNT(*) AS resources, COALESCE(SUM(er.events), 0) AS events FROM ${UNKNOWN}`;
 
 /** Facts columns, in order (the contract of `attribution/month=M/bizapps/facts.parquet`). */
 export const BIZAPPS_FACT_COLUMNS = [
@@ -148,4 +159,6 @@ export const BIZAPPS_FACT_COLUMNS = [
   "last_act_at", "last_act_operation", "credited", "decided_by", "quantity", "quantity_type", "quantity_source",
   // Added by the engine:
   "principal_tenant_id", "candidate_events",
+  // The link interval nearest to the relationship (null: since always / still linked; both null without a location).
+  "link_from", "link_to",
 ] as const;

@@ -16,8 +16,11 @@
  *       ∩ the delegatedAdmins entry holding                (delegated-admin path only)
  *
  * truncated to the second like the Azure coverage table. A principal with no link to a known
- * location overlapping M gets one row with no partner (`noLink`). The reason a row does not
- * qualify names the first condition that empties it, in the order above.
+ * location at all gets one row with no partner (`noLink`); one whose links to known locations all
+ * lie outside M (a link created after the month, or removed before it) gets a row per such
+ * location with `linkNotActive`. Every row with a location carries the link interval nearest to
+ * the relationship (`linkFrom`, `linkTo`: when the link starts or ended, for diagnose). The reason
+ * a row does not qualify names the first condition that empties it, in the order above.
  *
  * What needs the month's events — a Customer Insights instance user counts only with activity on
  * the instance (`requiresActivity`), each candidate's last act while qualifying, the decision and
@@ -33,9 +36,9 @@ import {
 
 /** Why a candidate row does not qualify (null when it does, before the activity check). */
 export type NotQualifyingReason =
-  | "noLink" // the principal has no link to a registered location id overlapping the month
+  | "noLink" // the principal has no link to a registered location id, at any time
   | "principalUnknown" // the principal exists neither in R's tenant nor in a delegated-admin partner tenant
-  | "linkNotActive" // linked to this location in the month, but never while holding the relationship
+  | "linkNotActive" // linked to this location, but never while holding the relationship in the month (the link may lie wholly outside it)
   | "locationInactive" // linked while holding it, but the location id was inactive then
   | "principalDisabled" // ... but the principal was disabled or deleted then
   | "delegationEnded" // delegated-admin path: the delegatedAdmins entry did not hold then
@@ -111,6 +114,13 @@ export interface CandidateRow {
   readonly partnerLocationId: string | null;
   readonly globalId: string | null;
   readonly linkPath: LinkPath | null;
+  /**
+   * The principal's link interval to this location nearest to the relationship held in the month
+   * (one overlapping it when there is one; else the closest, the later on a tie): real bounds, null
+   * meaning since always / still linked. Both null on rows without a location.
+   */
+  readonly linkFrom: number | null;
+  readonly linkTo: number | null;
   /** Disjoint, sorted, second-truncated qualifying intervals inside the month. */
   readonly qualifying: readonly { readonly from: number; readonly to: number }[];
   readonly reason: Exclude<NotQualifyingReason, "noActivity"> | null;
@@ -168,10 +178,16 @@ export function buildCandidates(input: CandidateInput, window: { from: number; t
     if (!list.includes(lc(d.partnerTenantId))) list.push(lc(d.partnerTenantId));
     partnerTenantsOf.set(lc(d.tenantId), list);
   }
-  // Links by principal, then by location (only registered location ids count, as for Azure).
+  // Links by principal, then by location (only registered location ids count, as for Azure): the
+  // parts inside the month, and every link interval as recorded (to tell "never linked" from
+  // "linked, but not in this month", and to name the link's dates).
   const linksOf = new Map<string, Map<string, Interval[]>>();
+  const recordedLinksOf = new Map<string, Map<string, Interval[]>>();
   for (const l of input.links) {
     if (!locations.has(l.partnerId)) continue;
+    const recorded = recordedLinksOf.get(k2(l.tenantId, l.objectId)) ?? new Map<string, Interval[]>();
+    recorded.set(l.partnerId, [...(recorded.get(l.partnerId) ?? []), { from: l.validFrom, to: l.validTo }]);
+    recordedLinksOf.set(k2(l.tenantId, l.objectId), recorded);
     const clipped = intersect({ from: l.validFrom, to: l.validTo }, month);
     if (!clipped) continue;
     const pk = k2(l.tenantId, l.objectId);
@@ -230,12 +246,12 @@ export function buildCandidates(input: CandidateInput, window: { from: number; t
           break;
         }
       }
-      const push = (partnerLocationId: string | null, globalId: string | null, qualifying: CandidateRow["qualifying"], reason: CandidateRow["reason"]) => {
+      const push = (partnerLocationId: string | null, globalId: string | null, qualifying: CandidateRow["qualifying"], reason: CandidateRow["reason"], link: Interval | null = null) => {
         rows.push({
           candId: ++seq, customerTenantId: base.customerTenantId, resourceId: base.resourceId, kind: base.kind, workload: base.workload, resourceType: base.resourceType,
           environmentId: base.environmentId, environmentType: base.environmentType, principalId: base.principalId, principalTenantId, role: base.role,
           relation: base.relation, basis: base.basis, solutionId: base.solutionId, relationshipFrom: base.relationshipFrom, relationshipTo: base.relationshipTo,
-          partnerLocationId, globalId, linkPath, qualifying, reason, requiresActivity: base.requiresActivity,
+          partnerLocationId, globalId, linkPath, linkFrom: link?.from ?? null, linkTo: link?.to ?? null, qualifying, reason, requiresActivity: base.requiresActivity,
         });
       };
       const none = (reason: "noLink" | "principalUnknown") => push(null, null, [], reason);
@@ -245,8 +261,14 @@ export function buildCandidates(input: CandidateInput, window: { from: number; t
       }
       const pk = k2(principalTenantId, c.principalId);
       const byLoc = linksOf.get(pk);
+      const recorded = recordedLinksOf.get(pk);
       if (!byLoc || byLoc.size === 0) {
-        none("noLink");
+        if (!recorded || recorded.size === 0) {
+          none("noLink");
+          continue;
+        }
+        // Linked, but never in the month: a row per location, with the link nearest to the relationship.
+        for (const loc of [...recorded.keys()].sort()) push(loc, locations.get(loc) as string, [], "linkNotActive", nearestLink(recorded.get(loc) as Interval[], held));
         continue;
       }
       let enabled = enabledOf.get(pk);
@@ -267,11 +289,30 @@ export function buildCandidates(input: CandidateInput, window: { from: number; t
             : pieces(active).length === 0 ? "locationInactive"
               : pieces(on).length === 0 ? "principalDisabled"
                 : "delegationEnded";
-        push(loc, locations.get(loc) as string, q, reason);
+        push(loc, locations.get(loc) as string, q, reason, nearestLink(recorded?.get(loc) ?? [], held));
       }
     }
   }
   return { rows, resources: alive };
+}
+
+/**
+ * The link interval nearest to `held` (a finite interval inside the month): one overlapping it if
+ * any, else the one with the smallest gap, the later one on a tie (it says when credit can start).
+ */
+function nearestLink(links: readonly Interval[], held: Interval): Interval | null {
+  let best: Interval | null = null;
+  let bestGap = Infinity;
+  for (const l of links) {
+    const from = l.from ?? -Infinity;
+    const to = l.to ?? Infinity;
+    const gap = to <= (held.from as number) ? (held.from as number) - to : from >= (held.to as number) ? from - (held.to as number) : 0;
+    if (gap < bestGap || (gap === bestGap && best !== null && from > (best.from ?? -Infinity))) {
+      best = l;
+      bestGap = gap;
+    }
+  }
+  return best;
 }
 
 /** `MonthlyConsumptionValue`: quantity × rate, as exact decimal text (the rate's decimals kept, trailing zeros dropped). */

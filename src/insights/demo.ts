@@ -13,7 +13,7 @@ import { readWorldFile } from "../world/index.ts";
 import { openUsageLake } from "../usage/index.ts";
 import { seedDemoUsage } from "../usage/demo.ts";
 import { seedDemoActivity } from "../activity/demo.ts";
-import { attributeUsage } from "../attribution/index.ts";
+import { attributeMonth } from "../attribution/index.ts";
 import { observeLakeImport, timedAttribution } from "../ops/metrics.ts";
 import { withOperationLock } from "../store/index.ts";
 import { bizappsRatesOf } from "../options/index.ts";
@@ -35,10 +35,9 @@ export async function seedDemo(ctx: Pick<AppContext, "store" | "clock">, dataDir
   // attributed (one attribution run computes Azure and business-applications credit together).
   const activity = await seedDemoActivity(parsed.world, months, dataDir);
   for (const month of months) {
-    for (const policy of ["pec", "all-roles"] as const) {
-      // Several servers starting on one store attribute a month one after another, never at once.
-      await withOperationLock(ctx.store, `attribution ${month}`, { wait: true }, () => timedAttribution(() => attributeUsage({ store: ctx.store, dataDir, month, policy, clock: ctx.clock, ...(bizappsRates ? { bizappsRates } : {}) })));
-    }
+    // Both policies in one run (business applications computed once). Several servers starting on
+    // one store attribute a month one after another, never at once.
+    await withOperationLock(ctx.store, `attribution ${month}`, { wait: true }, () => timedAttribution(() => attributeMonth({ store: ctx.store, dataDir, month, policies: ["pec", "all-roles"], clock: ctx.clock, ...(bizappsRates ? { bizappsRates } : {}) })));
   }
   return { imported: summary?.rowsKept ?? 0, activityEvents: activity?.events ?? 0, metrics: activity?.metrics ?? 0, months };
 }

@@ -71,6 +71,31 @@ describe("business-applications candidates (decision 3: the Azure stop rules)", 
     assert.equal(r.partnerLocationId, null);
   });
 
+  it("a link that starts after the month, or ended before it, is linkNotActive (not noLink) and carries the link's dates", () => {
+    const nov5 = Date.parse("2026-11-05T00:00:00Z");
+    const later = only(input({ links: [{ tenantId: C, objectId: ALICE, partnerId: "4100001", validFrom: nov5, validTo: null }] }));
+    assert.equal(later.reason, "linkNotActive");
+    assert.equal(later.partnerLocationId, "4100001");
+    assert.equal(later.globalId, "4100000");
+    assert.deepEqual(later.qualifying, []);
+    assert.deepEqual([later.linkFrom, later.linkTo], [nov5, null]);
+    const sep10 = Date.parse("2026-09-10T00:00:00Z");
+    const ended = only(input({ links: [{ tenantId: C, objectId: ALICE, partnerId: "4100001", validFrom: null, validTo: sep10 }] }));
+    assert.equal(ended.reason, "linkNotActive");
+    assert.deepEqual([ended.linkFrom, ended.linkTo], [null, sep10]);
+    // Both: the nearer one (the later on a tie) is named; a qualifying row names the link it qualifies through.
+    const both = only(input({ links: [
+      { tenantId: C, objectId: ALICE, partnerId: "4100001", validFrom: 0, validTo: sep10 },
+      { tenantId: C, objectId: ALICE, partnerId: "4100001", validFrom: nov5, validTo: null },
+    ] }));
+    assert.deepEqual([both.linkFrom, both.linkTo], [nov5, null]);
+    const linked = only(input());
+    assert.deepEqual([linked.linkFrom, linked.linkTo], [0, null]);
+    // Never linked at all: noLink, no dates.
+    const none = only(input({ links: [] }));
+    assert.deepEqual([none.reason, none.linkFrom, none.linkTo], ["noLink", null, null]);
+  });
+
   it("one row per location the principal was linked to in the month, each with its own instants", () => {
     const rows = buildCandidates(input({ links: [
       { tenantId: C, objectId: ALICE, partnerId: "4100001", validFrom: 0, validTo: d(15) },

@@ -29,12 +29,12 @@ export async function writeBizappsFacts(file: string, facts: readonly BizappsFac
     const t = (v: number | null) => (v === null ? "CAST(NULL AS TIMESTAMP)" : `make_timestamp(${Math.round(v * 1000)}::BIGINT)`);
     const cols = `month, customer_tenant_id, resource_id, resource_kind, workload, resource_type, environment_id, environment_type, principal_id, attributed_user_role,
       relation, basis, solution_id, relationship_from, relationship_to, qualifies, not_qualifying_reason, qualifying_from, qualifying_to, qualifying_seconds,
-      partner_location_id, global_id, link_path, last_act_at, last_act_operation, credited, decided_by, quantity, quantity_type, quantity_source`;
+      partner_location_id, global_id, link_path, last_act_at, last_act_operation, credited, decided_by, quantity, quantity_type, quantity_source, link_from, link_to`;
     const values = facts.map((f) => `(${[s(f.month), s(f.customerTenantId), s(f.resourceId), s(f.resourceKind), s(f.workload), s(f.resourceType), s(f.environmentId),
       s(f.environmentType), s(f.principalId), s(f.attributedUserRole), s(f.relation), s(f.basis), s(f.solutionId), t(f.relationshipFrom), t(f.relationshipTo),
       String(f.qualifies), s(f.notQualifyingReason), t(f.qualifyingFrom), t(f.qualifyingTo), `${Math.round(f.qualifyingSeconds)}::BIGINT`, s(f.partnerLocationId),
       s(f.globalId), s(f.linkPath), t(f.lastActAt), s(f.lastActOperation), String(f.credited), s(f.decidedBy), `${Math.round(f.quantity)}::BIGINT`, s(f.quantityType),
-      s(f.quantitySource)].join(", ")})`);
+      s(f.quantitySource), t(f.linkFrom), t(f.linkTo)].join(", ")})`);
     if (!values.length) throw new Error("writeBizappsFacts: no facts to write");
     await c.run(`COPY (SELECT * FROM (VALUES ${values.join(", ")}) v(${cols})) TO ${sqlString(file)} (FORMAT PARQUET)`);
   } finally {
@@ -98,7 +98,7 @@ const base: BizappsFact = {
   month: MONTH, customerTenantId: FABRIKAM_TENANT, resourceId: APP1, resourceKind: "canvasApp", workload: "PowerApps", resourceType: "CanvasApp", environmentId: ENV_PROD,
   environmentType: "Production", principalId: ALICE_GUEST, attributedUserRole: "Owner", relation: "owner", basis: "created", solutionId: null,
   relationshipFrom: t("2026-08-01T00:00:00Z"), relationshipTo: null, qualifies: true, notQualifyingReason: null, qualifyingFrom: t("2026-10-01T00:00:00Z"),
-  qualifyingTo: t("2026-11-01T00:00:00Z"), qualifyingSeconds: 31 * 86400, partnerLocationId: "4000001", globalId: "4000000", linkPath: "home",
+  qualifyingTo: t("2026-11-01T00:00:00Z"), qualifyingSeconds: 31 * 86400, partnerLocationId: "4000001", globalId: "4000000", linkPath: "home", linkFrom: null, linkTo: null,
   lastActAt: t("2026-10-20T10:00:00Z"), lastActOperation: "LaunchPowerApp", credited: false, decidedBy: null, quantity: 12, quantityType: "MAU", quantitySource: "activity",
 };
 export const fact = (over: Partial<BizappsFact>): BizappsFact => ({ ...base, ...over });

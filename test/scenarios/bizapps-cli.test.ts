@@ -82,4 +82,23 @@ describe("business applications through `openpal attribution run`", () => {
     assert.deepEqual(report(), [...production, sandbox].sort());
     assert.deepEqual(report("--production-only"), production);
   });
+
+  it("`--policy pec,all-roles` attributes both policies in one run, business applications once (same credit); a bad policy is refused with the fix", () => {
+    const env = { ...process.env };
+    for (const k of Object.keys(env)) if (k.startsWith("OPENPAL_")) delete env[k];
+    const openpal = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, "bin/openpal.js"), ...args, "--data-dir", dir.dataDir], { env, encoding: "utf8", timeout: 120_000 });
+    const r = openpal("attribution", "run", "--month", OCT, "--policy", "pec,all-roles", "--json", "--bizapps-rate-power-apps", "150", "--bizapps-rate-customer-insights", "0.25");
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { month: string; policies: { policy: string; bizapps?: unknown }[]; bizapps: { credited: number }; timings: Record<string, number> };
+    assert.deepEqual(out.policies.map((p) => [p.policy, p.bizapps]), [["pec", undefined], ["all-roles", undefined]]);
+    assert.equal(out.bizapps.credited, 3);
+    assert.ok("bizapps" in out.timings && "facts (pec)" in out.timings && "facts (all-roles)" in out.timings);
+    const text = openpal("attribution", "run", "--month", OCT, "--policy", "pec,all-roles");
+    assert.equal(text.status, 0, text.stderr);
+    assert.equal(text.stdout.match(/^business applications/gm)?.length, 1);
+    assert.equal(text.stdout.match(/^attributed 2026-10 \(policy /gm)?.length, 2);
+    const bad = openpal("attribution", "run", "--month", OCT, "--policy", "pec,owners");
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--policy "pec,owners": use pec, all-roles, or both comma-separated \(pec,all-roles\)/);
+  });
 });

@@ -17,6 +17,9 @@ import { storeBackends, type StoreBackend } from "../support/stores.ts";
 import { applyScenarioWorld, scenarioStore } from "./support.ts";
 import { brief, readBizappsFacts, runMonth, scenarioDir, writeActivityEvents, writeActivityMetrics } from "./bizapps-lake.ts";
 import { activityMetricsFile } from "../../src/activity/lake.ts";
+import { diagnoseBizappsResource } from "../../src/bizapps/diagnose.ts";
+import { explainBizappsResource } from "../../src/bizapps/explain.ts";
+import { bizappsCoverage } from "../../src/bizapps/coverage.ts";
 import {
   ALICE_GUEST, ALICE_HOME, BOB_GUEST, CONTOSO_TENANT, END, FABRIKAM_TENANT, ENV_PROD, ENV_SANDBOX, NAMES, NORA_GUEST, NORA_HOME, NORTHWIND_TENANT, OWNER,
   app, bizWorld, ci, flowRun, g, link, mau, profiles, view,
@@ -487,8 +490,38 @@ describe(`business-applications scenarios (${sqlite.name})`, () => {
       await writeActivityEvents(dir, OCT, [app(APP(8), END1, "2026-10-02T09:00:00Z")]);
       await writeActivityEvents(dir, NOV, [app(APP(8), END1, "2026-11-02T09:00:00Z"), app(APP(8), END2, "2026-11-20T09:00:00Z")]);
       assert.deepEqual(await runMonth(s, dir, OCT), []);
+      // October's fact says why: linked, but not in October — with the link's start.
+      const facts = (await readBizappsFacts(dir, OCT)).map((f) => [NAMES[String(f.principal_id)], f.partner_location_id, f.not_qualifying_reason, f.link_from, f.link_to]);
+      assert.deepEqual(facts, [["alice", "4000001", "linkNotActive", "2026-11-05T00:00:00.000Z", null]]);
+      // Diagnose names the date and that nothing can be back-dated; explain and coverage say the same.
+      const d = await diagnoseBizappsResource(s, dir, { partnerId: "4000000", resourceId: APP(8), month: OCT });
+      assert.deepEqual(d.reasons.map((r) => r.code), ["linkNotActive"]);
+      assert.match(d.reasons[0]!.message, /its link to 4000001 starts on 2026-11-05T00:00:00Z, after 2026-10/);
+      assert.match(d.reasons[0]!.fix, /cannot be back-dated, so credit starts in 2026-11, the first month the link is active/);
+      assert.deepEqual(d.reasons[0]!.evidence.link, { from: "2026-11-05T00:00:00Z", to: null });
+      const x = await explainBizappsResource(s, dir, { resourceId: APP(8), month: OCT });
+      assert.deepEqual(x.candidates[0]!.link, { from: "2026-11-05T00:00:00Z", to: null });
+      assert.match(x.candidates[0]!.chain.join("\n"), /link: to 4000001 in the customer tenant, linked \[2026-11-05T00:00:00Z, ∞\): it starts after 2026-10/);
+      const cov = await bizappsCoverage(s, dir, { partnerId: "4000000", month: OCT });
+      const atRisk = cov.customers.flatMap((c) => c.resources).find((r) => r.resourceId === APP(8).toLowerCase());
+      assert.equal(atRisk?.reason, "linkNotActive");
+      assert.match(atRisk?.message ?? "", /starts on 2026-11-05T00:00:00Z, after 2026-10/);
       // November: linked Nov 5 – Dec 1 → MAU {end1, end2} = 2 → 400.00.
       assert.deepEqual(brief(await runMonth(s, dir, NOV), NAMES), ["4000001 CanvasApp Visits Owner alice 2 MAU 400.00 Production onlyPartner"]);
+    });
+
+    it("a link removed before the month: the fact says linkNotActive with the end date; diagnose names it and the command to link again", async () => {
+      const s = await fresh();
+      await applyScenarioWorld(s, bizWorld({ apps: [canvas(9, "Rounds", ALICE_GUEST)] }, { links: [link(ALICE_GUEST, "4000001", SEP1, "2026-09-20T00:00:00Z")] }));
+      const dir = newDir();
+      await writeActivityEvents(dir, OCT, [app(APP(9), END1, "2026-10-02T09:00:00Z")]);
+      assert.deepEqual(await runMonth(s, dir, OCT), []);
+      const facts = (await readBizappsFacts(dir, OCT)).map((f) => [f.partner_location_id, f.not_qualifying_reason, f.link_from, f.link_to]);
+      assert.deepEqual(facts, [["4000001", "linkNotActive", "2026-09-01T00:00:00.000Z", "2026-09-20T00:00:00.000Z"]]);
+      const d = await diagnoseBizappsResource(s, dir, { partnerId: "4000000", resourceId: APP(9), month: OCT });
+      assert.deepEqual(d.reasons.map((r) => r.code), ["linkNotActive"]);
+      assert.match(d.reasons[0]!.message, /its link to 4000001 ended on 2026-09-20T00:00:00Z, before 2026-10/);
+      assert.match(d.reasons[0]!.fix, /az managementpartner create --partner-id 4000001.*cannot be back-dated: credit resumes in the month the new link is active/);
     });
   });
 

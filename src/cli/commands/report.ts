@@ -37,7 +37,7 @@ export function reportCommand(): Command {
   bizapps.action(async (parsed: Record<string, unknown>) => {
     const month = requireMonth(parsed.month);
     if (parsed.partnerId && parsed.globalId) throw new CliError("give --partner-id or --global-id, not both.", ExitCode.usage);
-    const [{ bizappsUsageReport, bizappsCsv, BIZAPPS_TABLE_COLUMNS }, { formatTable }] = await Promise.all([import("../../bizapps/report.ts"), import("../../attribution/report.ts")]);
+    const [{ bizappsUsageReport, bizappsCsv, unknownResourcesLine, BIZAPPS_TABLE_COLUMNS }, { formatTable }] = await Promise.all([import("../../bizapps/report.ts"), import("../../attribution/report.ts")]);
     await withLocalStore(parsed, async (store) => {
       const r = await bizappsUsageReport(store, {
         month, partnerId: parsed.partnerId as string | undefined, globalId: parsed.globalId as string | undefined, productionOnly: parsed.productionOnly === true,
@@ -48,6 +48,8 @@ export function reportCommand(): Command {
         process.stdout.write(r.rows.length ? formatTable(BIZAPPS_TABLE_COLUMNS, r.rows as unknown as Record<string, unknown>[])
           : `no rows${parsed.productionOnly === true ? " in production environments" : ""} (try \`openpal diagnose --partner-id <id> --resource <id>\` for a missing app, flow, dataset or instance)\n`);
         process.stdout.write(`as of ${r.asOf} (the attribution run of ${month})\n`);
+        const unknown = unknownResourcesLine(r.unknownResources);
+        if (unknown) process.stdout.write(`note: ${unknown} Add them to the control plane (world file or \`openpal import powerplatform\`) and re-run \`openpal attribution run --month ${month}\`.\n`);
       }
     });
   });
