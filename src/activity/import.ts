@@ -327,7 +327,7 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   const source = SOURCE_OF[format];
   const eventIdSql = (user: string) => `COALESCE(src_id, md5(concat_ws('|', ${sqlString(source)}, CAST(epoch("at") AS BIGINT), tenant_id, workload, resource_id, ${user}, operation)))`;
   const normalised = (withLine: boolean) => `
-    SELECT line, src_id, at_raw, "at", tenant_id, workload, resource_id, user_value, CAST(TRY_CAST(user_value AS UUID) AS VARCHAR) AS object_id, operation,
+    SELECT line, src_id, at_raw, "at", tenant_id, workload, resource_id, user_value, CAST(TRY_CAST(user_value AS UUID) AS VARCHAR) AS object_id, operation, lower(operation) AS operation_lower,
       CASE WHEN bad_row THEN ${sqlString(plan.badRowReason ?? "bad row")}
            WHEN "at" IS NULL THEN '${SKIP.badTimestamp}'
            WHEN workload IS NULL THEN ${sqlString(plan.unknownWorkloadReason)}
@@ -350,14 +350,24 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
       `CREATE TEMP TABLE staged AS
        SELECT src_id, "at", tenant_id, workload, resource_id, object_id, CASE WHEN object_id IS NULL THEN user_value END AS user_value, operation, skip_reason,
               CASE WHEN skip_reason IS NULL AND object_id IS NOT NULL AND tenant_id IS NOT NULL THEN ${eventIdSql("object_id")} END AS event_id,
-              ${isUseSql("workload", "operation")} AS is_use
+              ${isUseSql("workload", "operation_lower", true)} AS is_use
        FROM (${normalised(false)})`,
       (f) => ctx.progress("reading", f),
     );
   } catch (error) {
     throw new ActivityImportError(`${file}: DuckDB could not read it as ${format}: ${(error as Error).message}. Check that the file is a complete export.`);
   }
-  const { read, skipped } = await countBy(connection, "staged");
+  // One scan counts the rows by skip reason and, among the kept ones, those still needing a tenant
+  // or a user resolved.
+  const skipped: Record<string, number> = {};
+  let read = 0;
+  let tenantless = 0;
+  let upnRows = 0;
+  for (const r of await rows(connection, "SELECT skip_reason AS reason, count(*) AS n, count(*) FILTER (WHERE tenant_id IS NULL) AS tenantless, count(*) FILTER (WHERE object_id IS NULL) AS upn_rows FROM staged GROUP BY ALL ORDER BY ALL")) {
+    read += Number(r.n);
+    if (r.reason !== null) skipped[String(r.reason)] = Number(r.n);
+    else [tenantless, upnRows] = [Number(r.tenantless), Number(r.upn_rows)];
+  }
   const badReasons = [SKIP.badTimestamp, ...(plan.badRowReason ? [plan.badRowReason] : [])];
   const badRows = await checkBadRows(
     ctx,
@@ -378,11 +388,10 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   ctx.progress("resolving", 0);
   await loadKnown(connection, ctx.controlPlane);
   // A missing tenant is the tenant the control plane knows the resource in (joined only when needed).
-  const [{ tenantless, upnRows }] = (await rows(connection, "SELECT count(*) FILTER (WHERE tenant_id IS NULL) AS tenantless, count(*) FILTER (WHERE object_id IS NULL) AS upnRows FROM staged WHERE skip_reason IS NULL")) as [{ tenantless: unknown; upnRows: unknown }];
-  const tenantJoin = Number(tenantless) > 0 ? "LEFT JOIN (SELECT DISTINCT ON (resource_id) resource_id, tenant_id FROM known_resources) k ON s.tenant_id IS NULL AND k.resource_id = s.resource_id" : "";
-  const tenant = Number(tenantless) > 0 ? "COALESCE(s.tenant_id, k.tenant_id)" : "s.tenant_id";
+  const tenantJoin = tenantless > 0 ? "LEFT JOIN (SELECT DISTINCT ON (resource_id) resource_id, tenant_id FROM known_resources) k ON s.tenant_id IS NULL AND k.resource_id = s.resource_id" : "";
+  const tenant = tenantless > 0 ? "COALESCE(s.tenant_id, k.tenant_id)" : "s.tenant_id";
   const upns =
-    Number(upnRows) === 0
+    upnRows === 0
       ? []
       : (await rows(connection, `SELECT DISTINCT ${tenant} AS tenant_id, s.user_value FROM staged s ${tenantJoin} WHERE s.skip_reason IS NULL AND s.object_id IS NULL AND ${tenant} IS NOT NULL`)).map((r) => ({ tenantId: String(r.tenant_id), upn: String(r.user_value) }));
   const resolved = await resolveUsers(ctx.store, upns);
@@ -402,7 +411,7 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   ctx.progress("resolving", 0.3);
 
   // --- event ids (the export's own, else an MD5 of the normalised event), use
-  if (Number(tenantless) === 0 && Number(upnRows) === 0) {
+  if (tenantless === 0 && upnRows === 0) {
     // Every kept row has its object id and tenant: staged already is the keyed table.
     await connection.run("ALTER TABLE staged RENAME COLUMN object_id TO user_object_id");
     await connection.run("ALTER TABLE staged RENAME TO keyed");
@@ -426,13 +435,10 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   // --- duplicates in the file, then in the lake
   // Most files repeat no event: as many distinct 64-bit hashes of the ids as rows proves it
   // (cheaper than comparing the ids), and the kept rows are then the incoming rows as they are.
-  // The same scan counts what is written (recounted only when duplicates are removed).
   const monthOf = `strftime("at", '%Y-%m')`;
-  const totalsSql = (table: string, where: string) =>
-    `SELECT count(*) AS kept, count(DISTINCT hash(event_id)) AS hashes, count(*) FILTER (WHERE is_use) AS use_events, list(DISTINCT ${monthOf}) AS months FROM ${table} ${where}`;
-  let [totals] = await rows(connection, totalsSql("keyed", "WHERE skip_reason IS NULL"));
+  const [totals] = await rows(connection, `SELECT count(*) AS kept, count(DISTINCT hash(event_id)) AS hashes, list(DISTINCT ${monthOf}) AS months FROM keyed WHERE skip_reason IS NULL`);
   const keyedCount = Number(totals?.kept ?? 0);
-  await connection.run("DELETE FROM keyed WHERE skip_reason IS NOT NULL");
+  if (Object.keys(skipped).length > 0) await connection.run("DELETE FROM keyed WHERE skip_reason IS NOT NULL");
   let duplicates = 0;
   if (keyedCount === Number(totals?.hashes ?? 0)) {
     await connection.run("ALTER TABLE keyed RENAME TO incoming");
@@ -451,21 +457,26 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
       duplicates += Number(n);
     }
   }
-  if (duplicates > 0) {
-    skipped[SKIP.duplicate] = duplicates;
-    [totals] = await rows(connection, totalsSql("incoming", ""));
-  }
+  if (duplicates > 0) skipped[SKIP.duplicate] = duplicates;
   ctx.progress("resolving", 1);
 
-  // --- what is written, and what the control plane does not know
-  const kept = Number(totals?.kept ?? 0);
-  const monthsWritten = ((totals?.months ?? []) as unknown[]).map(String).sort();
-  // Distinct resources and users once; the control plane's unknown ones among those.
-  await connection.run("CREATE TEMP TABLE written_resources AS SELECT DISTINCT resource_id AS id FROM incoming");
-  await connection.run("CREATE TEMP TABLE written_users AS SELECT DISTINCT user_object_id AS id FROM incoming");
-  const [distinct] = await rows(connection, "SELECT (SELECT count(*) FROM written_resources) AS resources, (SELECT count(*) FROM written_users) AS users");
-  const unknownResources = ctx.controlPlane ? await unknownIds(connection, "SELECT id FROM written_resources w ANTI JOIN known_resources k ON k.resource_id = w.id") : "not checked";
-  const unknownUsers = ctx.controlPlane ? await unknownIds(connection, "SELECT id FROM written_users w ANTI JOIN known_principals k ON k.id = w.id") : "not checked";
+  // --- what is written, and what the control plane does not know: one scan groups the written
+  // events by month (counts), by resource and by user (the distinct ids, checked below).
+  await connection.run(
+    `CREATE TEMP TABLE written AS
+     SELECT CASE WHEN GROUPING(month) = 0 THEN 'month' WHEN GROUPING(resource_id) = 0 THEN 'resource' ELSE 'user' END AS kind,
+            COALESCE(month, resource_id, user_object_id) AS id, count(*) AS n, count(*) FILTER (WHERE is_use) AS uses
+     FROM (SELECT ${monthOf} AS month, resource_id, user_object_id, is_use FROM incoming)
+     GROUP BY GROUPING SETS ((month), (resource_id), (user_object_id))`,
+  );
+  const [written] = await rows(
+    connection,
+    "SELECT COALESCE(sum(n) FILTER (WHERE kind = 'month'), 0) AS kept, COALESCE(sum(uses) FILTER (WHERE kind = 'month'), 0) AS use_events, list(id ORDER BY id) FILTER (WHERE kind = 'month') AS months, count(*) FILTER (WHERE kind = 'resource') AS resources, count(*) FILTER (WHERE kind = 'user') AS users FROM written",
+  );
+  const kept = Number(written?.kept ?? 0);
+  const monthsWritten = ((written?.months ?? []) as unknown[]).map(String);
+  const unknownResources = ctx.controlPlane ? await unknownIds(connection, "SELECT id FROM written w ANTI JOIN known_resources k ON k.resource_id = w.id WHERE w.kind = 'resource'") : "not checked";
+  const unknownUsers = ctx.controlPlane ? await unknownIds(connection, "SELECT id FROM written w ANTI JOIN known_principals k ON k.id = w.id WHERE w.kind = 'user'") : "not checked";
 
   // --- write every month beside the lake (the lake's rows of the month and the new ones), then
   // rename all into place. (One COPY per month: a partitioned COPY costs more than these scans.)
@@ -502,9 +513,9 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
     unresolvedUsers: { count: unresolved.length, sample: unresolved.slice(0, 10) },
     unknownResources,
     unknownUsers,
-    useEvents: Number(totals?.use_events ?? 0),
-    resources: Number(distinct?.resources ?? 0),
-    users: Number(distinct?.users ?? 0),
+    useEvents: Number(written?.use_events ?? 0),
+    resources: Number(written?.resources ?? 0),
+    users: Number(written?.users ?? 0),
     ...(plan.pages !== undefined ? { pages: plan.pages } : {}),
     months: monthsWritten,
     warnings: [...plan.warnings],
