@@ -435,8 +435,13 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   // --- duplicates in the file, then in the lake
   // Most files repeat no event: as many distinct 64-bit hashes of the ids as rows proves it
   // (cheaper than comparing the ids), and the kept rows are then the incoming rows as they are.
-  const monthOf = `strftime("at", '%Y-%m')`;
-  const [totals] = await rows(connection, `SELECT count(*) AS kept, count(DISTINCT hash(event_id)) AS hashes, list(DISTINCT ${monthOf}) AS months FROM keyed WHERE skip_reason IS NULL`);
+  // The same scan counts what is written (recounted only when duplicates are removed); months are
+  // collected as date_trunc (arithmetic) and formatted once each, not strftime per row.
+  const totalsSql = (table: string, where: string) =>
+    `SELECT count(*) AS kept, count(DISTINCT hash(event_id)) AS hashes, count(*) FILTER (WHERE is_use) AS use_events,
+            list_transform(list(DISTINCT date_trunc('month', "at")), m -> strftime(m, '%Y-%m')) AS months
+     FROM ${table} ${where}`;
+  let [totals] = await rows(connection, totalsSql("keyed", "WHERE skip_reason IS NULL"));
   const keyedCount = Number(totals?.kept ?? 0);
   if (Object.keys(skipped).length > 0) await connection.run("DELETE FROM keyed WHERE skip_reason IS NOT NULL");
   let duplicates = 0;
@@ -457,24 +462,22 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
       duplicates += Number(n);
     }
   }
-  if (duplicates > 0) skipped[SKIP.duplicate] = duplicates;
+  if (duplicates > 0) {
+    skipped[SKIP.duplicate] = duplicates;
+    [totals] = await rows(connection, totalsSql("incoming", ""));
+  }
   ctx.progress("resolving", 1);
 
-  // --- what is written, and what the control plane does not know: one scan groups the written
-  // events by month (counts), by resource and by user (the distinct ids, checked below).
+  // --- what is written, and what the control plane does not know: the distinct resources and
+  // users in one scan (GROUPING SETS), then the unknown ones among those.
+  const kept = Number(totals?.kept ?? 0);
+  const monthsWritten = ((totals?.months ?? []) as unknown[]).map(String).sort();
   await connection.run(
     `CREATE TEMP TABLE written AS
-     SELECT CASE WHEN GROUPING(month) = 0 THEN 'month' WHEN GROUPING(resource_id) = 0 THEN 'resource' ELSE 'user' END AS kind,
-            COALESCE(month, resource_id, user_object_id) AS id, count(*) AS n, count(*) FILTER (WHERE is_use) AS uses
-     FROM (SELECT ${monthOf} AS month, resource_id, user_object_id, is_use FROM incoming)
-     GROUP BY GROUPING SETS ((month), (resource_id), (user_object_id))`,
+     SELECT CASE WHEN GROUPING(resource_id) = 0 THEN 'resource' ELSE 'user' END AS kind, COALESCE(resource_id, user_object_id) AS id
+     FROM incoming GROUP BY GROUPING SETS ((resource_id), (user_object_id))`,
   );
-  const [written] = await rows(
-    connection,
-    "SELECT COALESCE(sum(n) FILTER (WHERE kind = 'month'), 0) AS kept, COALESCE(sum(uses) FILTER (WHERE kind = 'month'), 0) AS use_events, list(id ORDER BY id) FILTER (WHERE kind = 'month') AS months, count(*) FILTER (WHERE kind = 'resource') AS resources, count(*) FILTER (WHERE kind = 'user') AS users FROM written",
-  );
-  const kept = Number(written?.kept ?? 0);
-  const monthsWritten = ((written?.months ?? []) as unknown[]).map(String);
+  const [written] = await rows(connection, "SELECT count(*) FILTER (WHERE kind = 'resource') AS resources, count(*) FILTER (WHERE kind = 'user') AS users FROM written");
   const unknownResources = ctx.controlPlane ? await unknownIds(connection, "SELECT id FROM written w ANTI JOIN known_resources k ON k.resource_id = w.id WHERE w.kind = 'resource'") : "not checked";
   const unknownUsers = ctx.controlPlane ? await unknownIds(connection, "SELECT id FROM written w ANTI JOIN known_principals k ON k.id = w.id WHERE w.kind = 'user'") : "not checked";
 
@@ -513,7 +516,7 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
     unresolvedUsers: { count: unresolved.length, sample: unresolved.slice(0, 10) },
     unknownResources,
     unknownUsers,
-    useEvents: Number(written?.use_events ?? 0),
+    useEvents: Number(totals?.use_events ?? 0),
     resources: Number(written?.resources ?? 0),
     users: Number(written?.users ?? 0),
     ...(plan.pages !== undefined ? { pages: plan.pages } : {}),
