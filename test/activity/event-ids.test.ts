@@ -8,7 +8,8 @@
  * The cases take every path of the import: UPNs resolved through the directory or not (with and
  * without a control plane), tenants from the control plane, skipped rows, several months, events
  * repeated in the file and in the lake, a month already in the lake, and a clean file of one
- * month (openpal-activity-one-month.csv: values to trim, Unicode spaces, US timestamps, offsets).
+ * month (openpal-activity-one-month.csv: values to trim, Unicode spaces, US timestamps, offsets),
+ * which the import moves into place as it staged it; every month file must have the lake's columns.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -16,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { activityDir, importActivityFiles, type ActivityImportSummary } from "../../src/activity/index.ts";
+import { ACTIVITY_EVENT_COLUMNS, activityDir, activityEventsFile, activityMonths, importActivityFiles, type ActivityImportSummary } from "../../src/activity/index.ts";
 import { applyWorld, type WorldFile } from "../../src/world/index.ts";
 import { systemClock } from "../../src/domain/time.ts";
 import { openStore, type Store } from "../../src/store/index.ts";
@@ -50,6 +51,11 @@ async function lakeDigest(dataDir: string): Promise<{ digest: string; rows: numb
        FROM (SELECT concat_ws('|', regexp_extract(filename, 'month=([0-9-]+)', 1), event_id, strftime("at", '%Y-%m-%dT%H:%M:%S'), tenant_id, workload, resource_id, user_object_id, operation, is_use, source) AS x
              FROM read_parquet(${`'${glob}'`}, hive_partitioning = false, filename = true))`,
     )).getRowObjectsJS();
+    // Every month file has exactly the lake's columns and types, however it was written.
+    for (const month of activityMonths(dataDir)) {
+      const columns = (await c.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${activityEventsFile(dataDir, month)}', hive_partitioning = false)`)).getRowObjectsJS();
+      assert.deepEqual(columns.map((col) => [col.column_name, col.column_type]), ACTIVITY_EVENT_COLUMNS.map(([n, t]) => [n, t]), `columns of ${month}`);
+    }
     return { digest: String(r?.digest), rows: Number(r?.n) };
   } finally {
     c.closeSync();
