@@ -7,7 +7,8 @@
  *   - the layout baseline: the same bare COPY into the lake's layout, one folder per month
  *     (`PARTITION_BY (month)`), reported beside it,
  * each in its own child process so peak RSS (DuckDB allocates in-process) is measured cleanly.
- * OPENPAL_BENCH_ACTIVITY_EVENTS overrides the event count; OPENPAL_BENCH_ROUNDS (default 1)
+ * OPENPAL_BENCH_ACTIVITY_EVENTS overrides the event count, OPENPAL_BENCH_ACTIVITY_MONTHS=1 puts
+ * every event in October (default: October and November); OPENPAL_BENCH_ROUNDS (default 1)
  * alternates the three that many times and keeps the best of each (the machine is shared). The
  * target: the import within 2× of the plain COPY's time. CPU seconds (all DuckDB threads) are
  * reported too: they vary less with the machine's load than wall time.
@@ -26,15 +27,18 @@ const thisFile = fileURLToPath(import.meta.url);
 const RESOURCES = 100_000;
 const TENANTS = 1_000;
 const USERS = 250_000;
-const SPAN_SECONDS = 61 * 86_400; // October and November
+/** OPENPAL_BENCH_ACTIVITY_MONTHS=1: October only (a file of one month, the common export); default 2, October and November. */
+const MONTHS = Number(process.env.OPENPAL_BENCH_ACTIVITY_MONTHS ?? 2) === 1 ? 1 : 2;
+const SPAN_SECONDS = (MONTHS === 1 ? 31 : 61) * 86_400;
 const ROUNDS = Number(process.env.OPENPAL_BENCH_ROUNDS ?? 1);
 
 async function generate(csv: string, events: number): Promise<void> {
   const instance = await DuckDBInstance.create(":memory:", { preserve_insertion_order: "false" });
   const c = await instance.connect();
   // Event i: resource i % 100000 (tenant resource % 1000, workload by resource % 4), user (i * 7919) % 250000,
-  // second (i * 53) % 61 days from 2026-10-01 (spread over both months; (second, resource) is unique
-  // per event: 53 is prime to the span and lcm(5270400, 100000) > 10M), one in four an act.
+  // second (i * 53) % 61 days from 2026-10-01 (spread over both months, or % 31 days with one month;
+  // (second, resource) is unique per event: 53 is prime to the span, and lcm(5270400, 100000) and
+  // lcm(2678400, 100000) exceed 10M), one in four an act.
   await c.run(`COPY (
     SELECT
       strftime(TIMESTAMP '2026-10-01' + to_seconds(CAST((i * 53) % ${SPAN_SECONDS} AS BIGINT)), '%Y-%m-%dT%H:%M:%SZ') AS Timestamp,
@@ -140,6 +144,7 @@ const bench: Benchmark = {
         importCpuSeconds: imported.cpuSeconds,
         importPeakRssMiB: imported.peakRssMiB,
         monthsWritten: imported.months,
+        monthsInFile: MONTHS,
         unknownResourcesReported: imported.unknownResources,
         baselineCopySeconds: baseline.seconds,
         baselineEventsPerSecond: Math.round(events / baseline.seconds),
