@@ -1,6 +1,7 @@
 /**
  * Activity ingestion: 10 million OpenPAL activity CSV events over 100,000 resources in 1,000
- * tenants (October–November 2026, or October only; object ids as users), written as CSV by DuckDB itself, then
+ * tenants (October–November 2026, or October only; object ids as users), written as CSV by DuckDB
+ * itself, then
  *   - `importActivityFiles` (hash, detect, normalise, event ids, dedupe against the lake, check
  *     against an empty control plane, write each month), and
  *   - the baseline: one hand-written DuckDB `COPY (SELECT * FROM read_csv(…)) TO … (FORMAT parquet)`,
