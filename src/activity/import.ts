@@ -6,15 +6,18 @@
  *   1. SHA-256; a file whose content the manifest already has is not read again (unless `force`).
  *      The hash is awaited first only when an import of the same size exists, else it is read
  *      beside DuckDB's own reading of the file.
- *   2. Format (formats.ts) → one DuckDB scan into normalised staging rows, each with its skip
- *      reason or none. Bad values (timestamps, months, metric values, AuditData JSON) fail the file
- *      with file:line unless `maxBadRows` allows them (then they are skipped and counted).
+ *   2. Format (formats.ts) → one streaming DuckDB pass into one staged Parquet file of normalised
+ *      rows in the lake's columns (events; metrics are staged in a table), each marked ready,
+ *      skipped (with its reason) or pending (a tenant or a user to resolve). Bad values
+ *      (timestamps, months, metric values, AuditData JSON) fail the file with file:line unless
+ *      `maxBadRows` allows them (then they are skipped and counted).
  *   3. Users given as UPNs are resolved through the directory (resolve.ts), once per distinct
  *      (tenant, UPN); what does not resolve is skipped and counted, never guessed.
  *   4. event_id: the export's own id when it has one, else the MD5 of the normalised event
  *      (stable across DuckDB versions; cheaper than SHA-256, which cost a third of the import).
  *      Events already in the file or in the lake are duplicates (skipped, counted).
- *   5. Every touched month is written beside the lake, then all are renamed into place, then the
+ *   5. Every touched month is written beside the lake (a staged file of one new month whose rows
+ *      are all written is that month as it is), then all are renamed into place, then the
  *      manifest entry is appended: a failure before the renames leaves the lake as it was.
  */
 import { createHash, randomUUID } from "node:crypto";
@@ -125,6 +128,11 @@ export const SKIP = {
   duplicate: "duplicate",
   superseded: "superseded by a later row of the file",
 } as const;
+
+/** Marks a skipped row in the staged file's `source` column (followed by the reason); no source starts with it. */
+const SKIP_MARK = "!";
+/** A staged row whose tenant or user is still to be resolved (`source` column). */
+const PENDING = "?";
 
 const MONTH_SQL = `'^\\d{4}-(0[1-9]|1[0-2])$'`;
 
@@ -327,7 +335,7 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   const source = SOURCE_OF[format];
   const eventIdSql = (user: string) => `COALESCE(src_id, md5(concat_ws('|', ${sqlString(source)}, CAST(epoch("at") AS BIGINT), tenant_id, workload, resource_id, ${user}, operation)))`;
   const normalised = (withLine: boolean) => `
-    SELECT line, src_id, at_raw, "at", tenant_id, workload, resource_id, user_value, CAST(TRY_CAST(user_value AS UUID) AS VARCHAR) AS object_id, operation,
+    SELECT line, src_id, at_raw, "at", tenant_id, workload, resource_id, user_value, CAST(TRY_CAST(user_value AS UUID) AS VARCHAR) AS object_id, operation, lower(operation) AS operation_lower,
       CASE WHEN bad_row THEN ${sqlString(plan.badRowReason ?? "bad row")}
            WHEN "at" IS NULL THEN '${SKIP.badTimestamp}'
            WHEN workload IS NULL THEN ${sqlString(plan.unknownWorkloadReason)}
@@ -341,23 +349,54 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
           FROM (SELECT line, bad_row, ${trimSql("src_id")} AS src_id, at_raw, ${trimSql("at_raw")} AS at_trimmed, ${trimSql("tenant_raw")} AS tenant_raw, workload_raw,
                        ${trimSql("resource_raw")} AS resource_raw, ${trimSql("user_raw")} AS user_raw, ${trimSql("operation")} AS operation
                 FROM (${plan.select(withLine)})))`;
+  // --- one streaming pass: the file → one staged Parquet file in the lake's own columns, no table.
+  // A row that needs nothing more (an object id and a tenant) gets its event id here. `source`
+  // holds each row's state: the format's source (ready to write), SKIP_MARK + the skip reason, or
+  // PENDING (a tenant or a user still to resolve: `event_id` then holds the export's own id, if
+  // any, and `user_object_id` the object id or, without one, the user as the file gave it). A file
+  // of one month whose rows are all ready (the common case) is then moved into place as written.
+  // (Not partitioned by month: DuckDB's PARTITION_BY costs about as much again as this pass; the
+  // rarer files of several months are split by one filtered copy per month.)
+  const stagedFile = path.join(ctx.work, "staged.parquet");
+  const ready = "skip_reason IS NULL AND object_id IS NOT NULL AND tenant_id IS NOT NULL";
   try {
-    // Rows that need nothing more (an object id and a tenant) get their event id and use here: a
-    // file without UPNs or missing tenants then needs no second pass. Only what is written later
-    // is kept (the UPN only when there is no object id; source and month are added when writing).
     await runWithProgress(
       connection,
-      `CREATE TEMP TABLE staged AS
-       SELECT src_id, "at", tenant_id, workload, resource_id, object_id, CASE WHEN object_id IS NULL THEN user_value END AS user_value, operation, skip_reason,
-              CASE WHEN skip_reason IS NULL AND object_id IS NOT NULL AND tenant_id IS NOT NULL THEN ${eventIdSql("object_id")} END AS event_id,
-              ${isUseSql("workload", "operation")} AS is_use
-       FROM (${normalised(false)})`,
+      `COPY (
+         SELECT CASE WHEN ${ready} THEN ${eventIdSql("object_id")} ELSE src_id END AS event_id,
+                "at", tenant_id, workload, resource_id, COALESCE(object_id, user_value) AS user_object_id, operation,
+                ${isUseSql("workload", "operation_lower", true)} AS is_use,
+                CASE WHEN skip_reason IS NOT NULL THEN ${sqlString(SKIP_MARK)} || skip_reason WHEN ${ready} THEN ${sqlString(source)} ELSE ${sqlString(PENDING)} END AS source
+         FROM (${normalised(false)})
+       ) TO ${sqlString(stagedFile)} (FORMAT parquet, COMPRESSION zstd)`,
       (f) => ctx.progress("reading", f),
     );
   } catch (error) {
     throw new ActivityImportError(`${file}: DuckDB could not read it as ${format}: ${(error as Error).message}. Check that the file is a complete export.`);
   }
-  const { read, skipped } = await countBy(connection, "staged");
+  const stagedRel = `read_parquet(${sqlString(stagedFile)}, hive_partitioning = false)`;
+  const isPending = `source = ${sqlString(PENDING)}`;
+  const isKept = `source = ${sqlString(source)}`;
+  // UPN rows: pending rows whose user is not an object id.
+  const isUpn = `${isPending} AND TRY_CAST(user_object_id AS UUID) IS NULL`;
+  // One scan counts the rows by state (skip reason, pending, ready) and, among the pending ones,
+  // those missing a tenant and those given by UPN.
+  const skipped: Record<string, number> = {};
+  let read = 0;
+  let tenantless = 0;
+  let upnRows = 0;
+  let pending = 0;
+  for (const r of await rows(
+    connection,
+    `SELECT CASE WHEN starts_with(source, ${sqlString(SKIP_MARK)}) THEN substr(source, ${SKIP_MARK.length + 1}) END AS reason, ${isPending} AS pending, count(*) AS n,
+            count(*) FILTER (WHERE ${isPending} AND tenant_id IS NULL) AS tenantless, count(*) FILTER (WHERE ${isUpn}) AS upn_rows
+     FROM ${stagedRel} GROUP BY ALL ORDER BY ALL`,
+  )) {
+    read += Number(r.n);
+    if (r.reason !== null) skipped[String(r.reason)] = Number(r.n);
+    else if (r.pending) [pending, tenantless, upnRows] = [Number(r.n), Number(r.tenantless), Number(r.upn_rows)];
+  }
+  const everyRowReady = pending === 0 && Object.keys(skipped).length === 0;
   const badReasons = [SKIP.badTimestamp, ...(plan.badRowReason ? [plan.badRowReason] : [])];
   const badRows = await checkBadRows(
     ctx,
@@ -374,17 +413,16 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
       : "The AuditData cell must hold the JSON object the audit log export wrote (quotes doubled inside the quoted cell): export the audit log again.",
   );
 
-  // --- users and tenants
+  // --- users and tenants (pending rows only)
   ctx.progress("resolving", 0);
   await loadKnown(connection, ctx.controlPlane);
   // A missing tenant is the tenant the control plane knows the resource in (joined only when needed).
-  const [{ tenantless, upnRows }] = (await rows(connection, "SELECT count(*) FILTER (WHERE tenant_id IS NULL) AS tenantless, count(*) FILTER (WHERE object_id IS NULL) AS upnRows FROM staged WHERE skip_reason IS NULL")) as [{ tenantless: unknown; upnRows: unknown }];
-  const tenantJoin = Number(tenantless) > 0 ? "LEFT JOIN (SELECT DISTINCT ON (resource_id) resource_id, tenant_id FROM known_resources) k ON s.tenant_id IS NULL AND k.resource_id = s.resource_id" : "";
-  const tenant = Number(tenantless) > 0 ? "COALESCE(s.tenant_id, k.tenant_id)" : "s.tenant_id";
+  const tenantJoin = tenantless > 0 ? "LEFT JOIN (SELECT DISTINCT ON (resource_id) resource_id, tenant_id FROM known_resources) k ON s.tenant_id IS NULL AND k.resource_id = s.resource_id" : "";
+  const tenant = tenantless > 0 ? "COALESCE(s.tenant_id, k.tenant_id)" : "s.tenant_id";
   const upns =
-    Number(upnRows) === 0
+    upnRows === 0
       ? []
-      : (await rows(connection, `SELECT DISTINCT ${tenant} AS tenant_id, s.user_value FROM staged s ${tenantJoin} WHERE s.skip_reason IS NULL AND s.object_id IS NULL AND ${tenant} IS NOT NULL`)).map((r) => ({ tenantId: String(r.tenant_id), upn: String(r.user_value) }));
+      : (await rows(connection, `SELECT DISTINCT ${tenant} AS tenant_id, s.user_object_id AS user_value FROM (SELECT * FROM ${stagedRel} WHERE ${isUpn}) s ${tenantJoin} WHERE ${tenant} IS NOT NULL`)).map((r) => ({ tenantId: String(r.tenant_id), upn: String(r.user_value) }));
   const resolved = await resolveUsers(ctx.store, upns);
   await connection.run("CREATE TABLE user_map (tenant_id VARCHAR, user_value VARCHAR, object_id VARCHAR)");
   if (resolved.length > 0) {
@@ -401,81 +439,96 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   const unresolved = resolved.filter((r) => r.objectId === null).map((r) => `${r.tenantId}/${r.upn}`).sort();
   ctx.progress("resolving", 0.3);
 
-  // --- event ids (the export's own, else an MD5 of the normalised event), use
-  if (Number(tenantless) === 0 && Number(upnRows) === 0) {
-    // Every kept row has its object id and tenant: staged already is the keyed table.
-    await connection.run("ALTER TABLE staged RENAME COLUMN object_id TO user_object_id");
-    await connection.run("ALTER TABLE staged RENAME TO keyed");
-  } else {
+  // --- event ids of pending rows (the export's own, else an MD5 of the normalised event). The
+  // keyed rows: the staged file itself when nothing is pending, else a table of its ready rows and
+  // its pending rows resolved (or skipped, marked as above).
+  let keyedRel = stagedRel;
+  if (pending > 0) {
     const userJoin = resolved.length > 0 ? "LEFT JOIN user_map m ON l.object_id IS NULL AND m.tenant_id = l.tenant_id AND m.user_value = l.user_value" : "";
     await runWithProgress(
       connection,
       `CREATE TEMP TABLE keyed AS
        SELECT CASE WHEN skip_reason IS NULL THEN ${eventIdSql("user_object_id")} END AS event_id,
-              "at", tenant_id, workload, resource_id, user_object_id, operation, is_use, skip_reason
+              "at", tenant_id, workload, resource_id, user_object_id, operation, is_use,
+              CASE WHEN skip_reason IS NULL THEN ${sqlString(source)} ELSE ${sqlString(SKIP_MARK)} || skip_reason END AS source
        FROM (SELECT *, CASE WHEN tenant_id IS NULL THEN '${SKIP.noTenant}' WHEN user_object_id IS NULL THEN '${SKIP.unresolvedUser}' END AS skip_reason
              FROM (SELECT l.src_id, l."at", l.tenant_id, l.workload, l.resource_id, l.operation, l.is_use, ${resolved.length > 0 ? "COALESCE(l.object_id, m.object_id)" : "l.object_id"} AS user_object_id
                    FROM (SELECT s.src_id, s."at", ${tenant} AS tenant_id, s.workload, s.resource_id, s.operation, s.is_use, s.object_id, s.user_value
-                         FROM staged s ${tenantJoin} WHERE s.skip_reason IS NULL) l ${userJoin}))`,
+                         FROM (SELECT event_id AS src_id, "at", tenant_id, workload, resource_id, operation, is_use,
+                                      CAST(TRY_CAST(user_object_id AS UUID) AS VARCHAR) AS object_id, CASE WHEN TRY_CAST(user_object_id AS UUID) IS NULL THEN user_object_id END AS user_value
+                               FROM ${stagedRel} WHERE ${isPending}) s ${tenantJoin}) l ${userJoin}))
+       UNION ALL
+       SELECT * FROM ${stagedRel} WHERE ${isKept}`,
       (f) => ctx.progress("resolving", 0.3 + f * 0.5),
     );
-    await connection.run("DROP TABLE staged");
-    for (const [reason, n] of Object.entries((await countBy(connection, "keyed")).skipped)) skipped[reason] = (skipped[reason] ?? 0) + n;
+    keyedRel = "keyed";
+    for (const r of await rows(connection, `SELECT substr(source, ${SKIP_MARK.length + 1}) AS reason, count(*) AS n FROM keyed WHERE starts_with(source, ${sqlString(SKIP_MARK)}) GROUP BY ALL ORDER BY ALL`)) {
+      skipped[String(r.reason)] = (skipped[String(r.reason)] ?? 0) + Number(r.n);
+    }
   }
 
   // --- duplicates in the file, then in the lake
   // Most files repeat no event: as many distinct 64-bit hashes of the ids as rows proves it
   // (cheaper than comparing the ids), and the kept rows are then the incoming rows as they are.
-  // The same scan counts what is written (recounted only when duplicates are removed).
-  const monthOf = `strftime("at", '%Y-%m')`;
-  const totalsSql = (table: string, where: string) =>
-    `SELECT count(*) AS kept, count(DISTINCT hash(event_id)) AS hashes, count(*) FILTER (WHERE is_use) AS use_events, list(DISTINCT ${monthOf}) AS months FROM ${table} ${where}`;
-  let [totals] = await rows(connection, totalsSql("keyed", "WHERE skip_reason IS NULL"));
+  // The same scan counts what is written (recounted only when duplicates are removed); months are
+  // collected as date_trunc (arithmetic) and formatted once each, not strftime per row.
+  const totalsSql = (relation: string) =>
+    `SELECT count(*) AS kept, count(DISTINCT hash(event_id)) AS hashes, count(*) FILTER (WHERE is_use) AS use_events,
+            list_transform(list(DISTINCT date_trunc('month', "at")), m -> strftime(m, '%Y-%m')) AS months
+     FROM ${relation}`;
+  let incoming = keyedRel === stagedRel && everyRowReady ? stagedRel : `(SELECT * FROM ${keyedRel} WHERE ${isKept})`;
+  let [totals] = await rows(connection, totalsSql(incoming));
   const keyedCount = Number(totals?.kept ?? 0);
-  await connection.run("DELETE FROM keyed WHERE skip_reason IS NOT NULL");
   let duplicates = 0;
-  if (keyedCount === Number(totals?.hashes ?? 0)) {
-    await connection.run("ALTER TABLE keyed RENAME TO incoming");
-  } else {
-    await connection.run("CREATE TEMP TABLE incoming AS SELECT DISTINCT ON (event_id) * FROM keyed");
-    await connection.run("DROP TABLE keyed");
-    const [{ n }] = (await rows(connection, "SELECT count(*) AS n FROM incoming")) as [{ n: unknown }];
+  if (keyedCount !== Number(totals?.hashes ?? 0)) {
+    await connection.run(`CREATE TEMP TABLE incoming_distinct AS SELECT DISTINCT ON (event_id) * FROM ${incoming}`);
+    incoming = "incoming_distinct";
+    const [{ n }] = (await rows(connection, `SELECT count(*) AS n FROM ${incoming}`)) as [{ n: unknown }];
     duplicates = keyedCount - Number(n);
   }
   const existing = ((totals?.months ?? []) as unknown[]).map(String).filter((m) => existsSync(activityEventsFile(ctx.options.dataDir, m)));
   if (existing.length > 0) {
-    const files = `[${existing.map((m) => sqlString(activityEventsFile(ctx.options.dataDir, m))).join(", ")}]`;
-    const [{ n }] = (await rows(connection, `SELECT count(*) AS n FROM incoming i SEMI JOIN read_parquet(${files}, hive_partitioning = false) e ON e.event_id = i.event_id`)) as [{ n: unknown }];
+    const files = `read_parquet([${existing.map((m) => sqlString(activityEventsFile(ctx.options.dataDir, m))).join(", ")}], hive_partitioning = false)`;
+    const [{ n }] = (await rows(connection, `SELECT count(*) AS n FROM ${incoming} i SEMI JOIN ${files} e ON e.event_id = i.event_id`)) as [{ n: unknown }];
     if (Number(n) > 0) {
-      await connection.run(`DELETE FROM incoming WHERE event_id IN (SELECT event_id FROM read_parquet(${files}, hive_partitioning = false))`);
+      await connection.run(`CREATE TEMP TABLE incoming_new AS SELECT i.* FROM ${incoming} i ANTI JOIN ${files} e ON e.event_id = i.event_id`);
+      incoming = "incoming_new";
       duplicates += Number(n);
     }
   }
   if (duplicates > 0) {
     skipped[SKIP.duplicate] = duplicates;
-    [totals] = await rows(connection, totalsSql("incoming", ""));
+    [totals] = await rows(connection, totalsSql(incoming));
   }
   ctx.progress("resolving", 1);
 
-  // --- what is written, and what the control plane does not know
+  // --- what is written, and what the control plane does not know: the distinct resources and
+  // users in one scan (GROUPING SETS), then the unknown ones among those.
   const kept = Number(totals?.kept ?? 0);
   const monthsWritten = ((totals?.months ?? []) as unknown[]).map(String).sort();
-  // Distinct resources and users once; the control plane's unknown ones among those.
-  await connection.run("CREATE TEMP TABLE written_resources AS SELECT DISTINCT resource_id AS id FROM incoming");
-  await connection.run("CREATE TEMP TABLE written_users AS SELECT DISTINCT user_object_id AS id FROM incoming");
-  const [distinct] = await rows(connection, "SELECT (SELECT count(*) FROM written_resources) AS resources, (SELECT count(*) FROM written_users) AS users");
-  const unknownResources = ctx.controlPlane ? await unknownIds(connection, "SELECT id FROM written_resources w ANTI JOIN known_resources k ON k.resource_id = w.id") : "not checked";
-  const unknownUsers = ctx.controlPlane ? await unknownIds(connection, "SELECT id FROM written_users w ANTI JOIN known_principals k ON k.id = w.id") : "not checked";
+  await connection.run(
+    `CREATE TEMP TABLE written AS
+     SELECT CASE WHEN GROUPING(resource_id) = 0 THEN 'resource' ELSE 'user' END AS kind, COALESCE(resource_id, user_object_id) AS id
+     FROM ${incoming} GROUP BY GROUPING SETS ((resource_id), (user_object_id))`,
+  );
+  const [written] = await rows(connection, "SELECT count(*) FILTER (WHERE kind = 'resource') AS resources, count(*) FILTER (WHERE kind = 'user') AS users FROM written");
+  const unknownResources = ctx.controlPlane ? await unknownIds(connection, "SELECT id FROM written w ANTI JOIN known_resources k ON k.resource_id = w.id WHERE w.kind = 'resource'") : "not checked";
+  const unknownUsers = ctx.controlPlane ? await unknownIds(connection, "SELECT id FROM written w ANTI JOIN known_principals k ON k.id = w.id WHERE w.kind = 'user'") : "not checked";
 
-  // --- write every month beside the lake (the lake's rows of the month and the new ones), then
-  // rename all into place. (One COPY per month: a partitioned COPY costs more than these scans.)
+  // --- every month beside the lake, then all renamed into place. The staged file is the month as
+  // it is when it holds only that month's rows, all written, and the lake has no such month;
+  // otherwise each month is written (the lake's rows of the month and the new ones).
   const columns = ACTIVITY_EVENT_COLUMNS.map(([name]) => `"${name}"`).join(", ");
   const staged: [string, string][] = [];
   for (const [i, month] of monthsWritten.entries()) {
     const target = activityEventsFile(ctx.options.dataDir, month);
+    if (incoming === stagedRel && monthsWritten.length === 1 && !existsSync(target)) {
+      staged.push([stagedFile, target]);
+      continue;
+    }
     const tmp = path.join(ctx.work, `events-${month}.parquet`);
     const from = `TIMESTAMP '${month}-01'`;
-    const fresh = `SELECT event_id, "at", tenant_id, workload, resource_id, user_object_id, operation, is_use, ${sqlString(source)} AS source FROM incoming WHERE "at" >= ${from} AND "at" < ${from} + INTERVAL 1 MONTH`;
+    const fresh = `SELECT ${columns} FROM ${incoming} WHERE "at" >= ${from} AND "at" < ${from} + INTERVAL 1 MONTH`;
     const body = existsSync(target) ? `SELECT ${columns} FROM read_parquet(${sqlString(target)}, hive_partitioning = false) UNION ALL ${fresh}` : fresh;
     await runWithProgress(connection, `COPY (${body}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`, (f) => ctx.progress("writing", (i + f) / monthsWritten.length));
     staged.push([tmp, target]);
@@ -503,8 +556,8 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
     unknownResources,
     unknownUsers,
     useEvents: Number(totals?.use_events ?? 0),
-    resources: Number(distinct?.resources ?? 0),
-    users: Number(distinct?.users ?? 0),
+    resources: Number(written?.resources ?? 0),
+    users: Number(written?.users ?? 0),
     ...(plan.pages !== undefined ? { pages: plan.pages } : {}),
     months: monthsWritten,
     warnings: [...plan.warnings],

@@ -50,10 +50,14 @@ export const USE_OPERATIONS: Readonly<Record<Workload | "*", readonly string[]>>
   CustomerInsights: ["ViewInstance", "ViewProfile", "ViewSegment", "ViewMeasure", "SearchProfiles"],
 };
 
-/** A DuckDB boolean expression: is (`workloadExpr`, `operationExpr`) a use event? (`workloadExpr` is the lake's spelling.) */
-export function isUseSql(workloadExpr: string, operationExpr: string): string {
+/**
+ * A DuckDB boolean expression: is (`workloadExpr`, `operationExpr`) a use event? (`workloadExpr` is
+ * the lake's spelling.) `operationIsLowerCase`: the operation is lower-cased already (a column
+ * computed once below), else it is lower-cased here, at each of its two uses.
+ */
+export function isUseSql(workloadExpr: string, operationExpr: string, operationIsLowerCase = false): string {
   const list = (ops: readonly string[]) => ops.map((o) => `'${o.toLowerCase()}'`).join(", ");
-  const op = `lower(${operationExpr})`;
+  const op = operationIsLowerCase ? operationExpr : `lower(${operationExpr})`;
   const perWorkload = WORKLOADS.map((w) => `WHEN '${w}' THEN ${op} IN (${list(USE_OPERATIONS[w])})`).join(" ");
   return `(${op} IN (${list(USE_OPERATIONS["*"])}) OR COALESCE(CASE ${workloadExpr} ${perWorkload} END, false))`;
 }
