@@ -25,6 +25,12 @@ interface PendingWrite<T> {
 
 type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
 
+/**
+ * The most writes one transaction carries: a burst beyond it commits in several transactions,
+ * one per turn, so the event loop is never held for more than a few milliseconds.
+ */
+export const MAX_GROUP_COMMIT = 200;
+
 export class GroupCommit {
   readonly #reader: SyncReader;
   #pending: PendingWrite<unknown>[] = [];
@@ -53,8 +59,11 @@ export class GroupCommit {
 
   #flush(): void {
     this.#scheduled = false;
-    const batch = this.#pending;
-    this.#pending = [];
+    const batch = this.#pending.splice(0, MAX_GROUP_COMMIT);
+    if (this.#pending.length > 0) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flush());
+    }
     const outcomes: Outcome[] = [];
     let committed: { value: void } | undefined;
     try {

@@ -14,7 +14,7 @@ import path from "node:path";
 import { storeBackends } from "../support/stores.ts";
 import type { AuditEntry, LinkDecision, Store } from "../../src/store/index.ts";
 import { openDatabase, type SyncReader, type SyncStatements } from "../../src/store/database.ts";
-import { GroupCommit } from "../../src/store/group-commit.ts";
+import { GroupCommit, MAX_GROUP_COMMIT } from "../../src/store/group-commit.ts";
 import { sql } from "kysely";
 import { decidePartnerLink, type PartnerLinkCommand, type PartnerLinkState } from "../../src/domain/partner-link.ts";
 
@@ -127,6 +127,27 @@ describe("group commit on SQLite", () => {
       assert.deepEqual(mixed.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
       assert.deepEqual(group.stats, { batches: 2, writes: 8 });
       assert.deepEqual(await opened.db.selectFrom("t" as never).select("v" as never).orderBy("v" as never).execute().then((rows) => rows.map((r) => Number((r as { v: number }).v))), [1, 2, 3, 4, 5, 6, 8]);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it(`a burst of more than ${MAX_GROUP_COMMIT} writes commits in several transactions, in order, every write committed`, async () => {
+    const opened = await openDatabase({ kind: "sqlite", sqlitePath: path.join(dir, "burst.db") });
+    try {
+      const reader = opened.syncReader as SyncReader;
+      const group = new GroupCommit(reader);
+      await opened.db.schema.createTable("t").addColumn("v", "integer").execute();
+      const n = MAX_GROUP_COMMIT * 2 + 50;
+      const fallback = () => Promise.reject(new Error("fallback taken"));
+      const values = await Promise.all(Array.from({ length: n }, (_, v) => group.write((st) => {
+        st.run("INSERT INTO t (v) VALUES (:v)", { v });
+        return v;
+      }, fallback)));
+      assert.deepEqual(values, Array.from({ length: n }, (_, v) => v));
+      assert.deepEqual(group.stats, { batches: 3, writes: n });
+      const rowsInOrder = await opened.db.selectFrom("t" as never).select("v" as never).execute();
+      assert.deepEqual(rowsInOrder.map((r) => Number((r as { v: number }).v)), values);
     } finally {
       await opened.close();
     }
