@@ -14,13 +14,12 @@
  * target: the import within 2× of the plain COPY's time. CPU seconds (all DuckDB threads) are
  * reported too: they vary less with the machine's load than wall time.
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { withPeakMemory, type Benchmark } from "./lib.ts";
+import { emptyDir, faster, runBenchChild, withPeakMemory, type Benchmark, type ChildRun } from "./lib.ts";
 import { importActivityFiles } from "../src/activity/index.ts";
 import { openStore } from "../src/store/index.ts";
 
@@ -87,20 +86,13 @@ async function child(mode: string, csv: string, dir: string): Promise<void> {
   process.stdout.write(JSON.stringify({ seconds: (Date.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6, peakRssMiB, ...(result ?? {}) }) + "\n");
 }
 
-interface ChildResult {
-  seconds: number;
-  cpuSeconds: number;
-  peakRssMiB: number;
+interface ChildResult extends ChildRun {
   kept?: number;
   months?: number;
   unknownResources?: number | null;
 }
 
-function runChild(mode: string, csv: string, dir: string): ChildResult {
-  const out = spawnSync(process.execPath, ["--import", "tsx", thisFile, "child", mode, csv, dir], { encoding: "utf8", maxBuffer: 1 << 20 });
-  if (out.status !== 0) throw new Error(`bench child ${mode} failed: ${out.stderr}`);
-  return JSON.parse(out.stdout.trim().split("\n").pop() ?? "{}") as ChildResult;
-}
+const runChild = (mode: string, csv: string, dir: string) => runBenchChild<ChildResult>(thisFile, [mode, csv, dir]);
 
 const bench: Benchmark = {
   name: "activity-import",
@@ -116,19 +108,13 @@ const bench: Benchmark = {
       await generate(csv, events);
       const generateSeconds = (Date.now() - genStarted) / 1000;
       const csvMiB = Math.round(statSync(csv).size / 2 ** 20);
-      const fresh = (name: string) => {
-        rmSync(path.join(dir, name), { recursive: true, force: true });
-        mkdirSync(path.join(dir, name), { recursive: true });
-        return path.join(dir, name);
-      };
-      const faster = (a: ChildResult | undefined, b: ChildResult) => (a && a.seconds <= b.seconds ? a : b);
       let baseline: ChildResult | undefined;
       let layout: ChildResult | undefined;
       let imported: ChildResult | undefined;
       for (let r = 0; r < ROUNDS; r++) {
-        baseline = faster(baseline, runChild("baseline", csv, fresh("baseline")));
-        layout = faster(layout, runChild("layout", csv, fresh("layout")));
-        const i = runChild("import", csv, fresh("lake"));
+        baseline = faster(baseline, runChild("baseline", csv, emptyDir(dir, "baseline")));
+        layout = faster(layout, runChild("layout", csv, emptyDir(dir, "layout")));
+        const i = runChild("import", csv, emptyDir(dir, "lake"));
         if (i.kept !== events) throw new Error(`import kept ${i.kept} of ${events} events`);
         imported = faster(imported, i);
       }

@@ -2,6 +2,9 @@
  * Benchmark toolkit. Every benchmark compares against a baseline measured in the same run on the
  * same machine (these machines are shared and noisy), and reports ratios, not just times.
  */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, rmSync } from "node:fs";
+import path from "node:path";
 import autocannon from "autocannon";
 import Fastify, { type FastifyReply } from "fastify";
 import { loadTlsMaterial } from "../src/server/tls.ts";
@@ -107,4 +110,35 @@ export interface Benchmark {
   readonly description: string;
   /** Returns measurements; include `ratio*` keys comparing with the in-run baseline. */
   run(): Promise<Record<string, unknown>>;
+}
+
+/** What a bench's child process measured of one run (its own JSON line, printed last). */
+export interface ChildRun {
+  readonly seconds: number;
+  /** User + system CPU of the whole child (DuckDB's threads included): steadier than wall time. */
+  readonly cpuSeconds: number;
+  readonly peakRssMiB: number;
+}
+
+/**
+ * Runs `benchFile` in a child process (`node --import tsx benchFile child ...args`), so that its
+ * peak RSS is its own, and returns the JSON of the last line it printed.
+ */
+export function runBenchChild<T extends ChildRun>(benchFile: string, args: readonly string[]): T {
+  const out = spawnSync(process.execPath, ["--import", "tsx", benchFile, "child", ...args], { encoding: "utf8", maxBuffer: 1 << 20 });
+  if (out.status !== 0) throw new Error(`bench child ${args.join(" ")} failed: ${out.stderr}`);
+  return JSON.parse(out.stdout.trim().split("\n").pop() ?? "{}") as T;
+}
+
+/** The faster of two runs (rounds alternate and keep the best of each: the machine is shared). */
+export function faster<T extends ChildRun>(a: T | undefined, b: T): T {
+  return a && a.seconds <= b.seconds ? a : b;
+}
+
+/** `root/name`, emptied (created if missing). */
+export function emptyDir(root: string, name: string): string {
+  const dir = path.join(root, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }

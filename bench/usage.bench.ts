@@ -12,13 +12,12 @@
  * within 1.5× of the layout COPY's time, peak RSS under 1 GiB; the plain COPY's ratio is reported
  * beside it.
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { withPeakMemory, type Benchmark } from "./lib.ts";
+import { emptyDir, faster, runBenchChild, withPeakMemory, type Benchmark, type ChildRun } from "./lib.ts";
 import { importUsageFile } from "../src/usage/index.ts";
 
 const thisFile = fileURLToPath(import.meta.url);
@@ -76,13 +75,9 @@ async function child(mode: string, csv: string, dir: string): Promise<void> {
   process.stdout.write(JSON.stringify({ seconds: (Date.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6, peakRssMiB, rowsKept: result?.rowsKept ?? null }) + "\n");
 }
 
-interface ChildResult { seconds: number; cpuSeconds: number; peakRssMiB: number; rowsKept: number | null }
+interface ChildResult extends ChildRun { rowsKept: number | null }
 
-function runChild(mode: string, csv: string, dir: string): ChildResult {
-  const out = spawnSync(process.execPath, ["--import", "tsx", thisFile, "child", mode, csv, dir], { encoding: "utf8", maxBuffer: 1 << 20 });
-  if (out.status !== 0) throw new Error(`bench child ${mode} failed: ${out.stderr}`);
-  return JSON.parse(out.stdout.trim().split("\n").pop() ?? "{}");
-}
+const runChild = (mode: string, csv: string, dir: string) => runBenchChild<ChildResult>(thisFile, [mode, csv, dir]);
 
 const bench: Benchmark = {
   name: "usage",
@@ -103,17 +98,10 @@ const bench: Benchmark = {
       let baseline: ChildResult | undefined;
       let layout: ChildResult | undefined;
       let imported: ChildResult | undefined;
-      const fresh = (name: string) => {
-        rmSync(path.join(dir, name), { recursive: true, force: true });
-        mkdirSync(path.join(dir, name), { recursive: true });
-        return path.join(dir, name);
-      };
-      const faster = (a: ChildResult | undefined, b: ChildResult) => (a && a.seconds <= b.seconds ? a : b);
       for (let r = 0; r < ROUNDS; r++) {
-        baseline = faster(baseline, runChild("baseline", csv, fresh("baseline")));
-        layout = faster(layout, runChild("layout", csv, fresh("layout")));
-        rmSync(path.join(dir, "lake"), { recursive: true, force: true });
-        const i = runChild("import", csv, path.join(dir, "lake"));
+        baseline = faster(baseline, runChild("baseline", csv, emptyDir(dir, "baseline")));
+        layout = faster(layout, runChild("layout", csv, emptyDir(dir, "layout")));
+        const i = runChild("import", csv, emptyDir(dir, "lake"));
         if (i.rowsKept !== rows) throw new Error(`import kept ${i.rowsKept} of ${rows} rows`);
         imported = faster(imported, i);
       }
