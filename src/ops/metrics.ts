@@ -103,7 +103,8 @@ export class ServerMetrics {
     const tally = (pick: (s: PoolStats) => number | undefined) => {
       let seen = 0;
       return function collect(this: Counter<"store">) {
-        const value = (() => { const stats = poolStats(); return stats ? pick(stats) : undefined; })();
+        const stats = poolStats();
+        const value = stats ? pick(stats) : undefined;
         if (value === undefined || value < seen) return;
         this.inc({ store: storeKind }, value - seen);
         seen = value;

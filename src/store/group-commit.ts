@@ -49,21 +49,21 @@ export class GroupCommit {
   write<T>(work: (statements: SyncStatements) => T, fallback: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#pending.push({ work, fallback, resolve, reject } as PendingWrite<unknown>);
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        // After the current poll phase: every request read in this turn has reached its write.
-        setImmediate(() => this.#flush());
-      }
+      this.#schedule();
     });
+  }
+
+  /** Flushes after the current poll phase: every request read in this turn has reached its write. */
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.#flush());
   }
 
   #flush(): void {
     this.#scheduled = false;
     const batch = this.#pending.splice(0, MAX_GROUP_COMMIT);
-    if (this.#pending.length > 0) {
-      this.#scheduled = true;
-      setImmediate(() => this.#flush());
-    }
+    if (this.#pending.length > 0) this.#schedule();
     const outcomes: Outcome[] = [];
     let committed: { value: void } | undefined;
     try {
