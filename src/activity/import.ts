@@ -20,8 +20,8 @@
  *      are all written is that month as it is), then all are renamed into place, then the
  *      manifest entry is appended: a failure before the renames leaves the lake as it was.
  */
-import { createHash, randomUUID } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { Store } from "../store/index.ts";
@@ -31,7 +31,7 @@ import { ACTIVITY_FORMATS, ActivityFormatProblem, detectActivityInput, eventsPla
 import { ACTIVITY_EVENT_COLUMNS, ACTIVITY_METRIC_COLUMNS, activityDir, activityEventsFile, activityMetricsFile, appendActivityManifest, readActivityManifest } from "./lake.ts";
 import { isUseSql, workloadSql, type Workload } from "./operations.ts";
 import { loadControlPlane, resolveUsers, type ControlPlane } from "./resolve.ts";
-import { rows, runWithProgress } from "../usage/import.ts";
+import { rows, runWithProgress, sha256File } from "../usage/import.ts";
 
 export type ActivityImportPhase = "hashing" | "reading" | "resolving" | "writing";
 
@@ -156,12 +156,6 @@ function timestampSql(t: string): string {
     try_strptime(${t}, ['%m/%d/%Y %I:%M:%S %p', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M'])))`;
 }
 
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
-
 /** Imports `files` in order; stops at the first that fails (earlier ones stay imported). */
 export async function importActivityFiles(options: ImportActivityOptions): Promise<ActivityImportSummary> {
   if (options.format && options.format !== "auto" && !ACTIVITY_FORMATS.includes(options.format)) {
@@ -179,7 +173,7 @@ export async function importActivityFiles(options: ImportActivityOptions): Promi
     // The SHA-256 of the file (the manifest's key) is read beside DuckDB's own reading: it is
     // awaited first only when an import of the same size exists (content of another size cannot
     // be the same), so an already-imported file is still not read again.
-    const hashing = sha256File(absolute);
+    const hashing = sha256File(absolute).then((h) => h.sha256);
     hashing.catch(() => undefined);
     const summary = await withDirLock(activityDir(options.dataDir), "activity lake", async () => {
       removeStaleWorkIn(activityDir(options.dataDir));

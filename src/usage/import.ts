@@ -105,7 +105,8 @@ const SPLIT_BY_FILTER_MONTHS = 3;
 /** An import that cannot proceed; the message names the file, and where possible row, column and fix. */
 export class UsageImportError extends Error {}
 
-async function sha256File(file: string): Promise<{ sha256: string; bytes: number }> {
+/** SHA-256 (hex) and size of a file, streamed. */
+export async function sha256File(file: string): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash("sha256");
   let bytes = 0;
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
