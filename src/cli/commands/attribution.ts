@@ -14,10 +14,14 @@ import { requireDataDir } from "../data-dir.ts";
 
 /** Options every local attribution command takes. */
 export function withStoreOptions(cmd: Command): Command {
+  return withStoreLocation(cmd).addOption(new Option("--policy <policy>", "role eligibility policy").choices(["pec", "all-roles"]).default("pec"));
+}
+
+/** `--data-dir` and `--postgres-url`: the store and lake a local command opens. */
+function withStoreLocation(cmd: Command): Command {
   return cmd
     .option("--data-dir <dir>", "data directory holding the store and the usage lake (env OPENPAL_DATA_DIR; default ./.openpal)")
-    .option("--postgres-url <url>", "use this PostgreSQL store instead of the data dir's SQLite (env OPENPAL_POSTGRES_URL)")
-    .addOption(new Option("--policy <policy>", "role eligibility policy").choices(["pec", "all-roles"]).default("pec"));
+    .option("--postgres-url <url>", "use this PostgreSQL store instead of the data dir's SQLite (env OPENPAL_POSTGRES_URL)");
 }
 
 /**
@@ -98,9 +102,7 @@ export function parsePolicies(value: unknown): Policy[] {
 
 export function attributionCommand(): Command {
   const attribution = new Command("attribution").description("Attribution engine: credit usage to partners (PAL, DPOR). See docs/ATTRIBUTION.md.");
-  const run = new Command("run").description("Attribute one month of the usage lake; replaces that month's results atomically.")
-    .option("--data-dir <dir>", "data directory holding the store and the usage lake (env OPENPAL_DATA_DIR; default ./.openpal)")
-    .option("--postgres-url <url>", "use this PostgreSQL store instead of the data dir's SQLite (env OPENPAL_POSTGRES_URL)")
+  const run = withStoreLocation(new Command("run").description("Attribute one month of the usage lake; replaces that month's results atomically."))
     .option("--policy <policies>", "role eligibility policy: pec, all-roles, or both comma-separated (one run: business applications computed once)", "pec")
     .requiredOption("--month <YYYY-MM>", "month to attribute (by charge period start, UTC)")
     .option("--memory-limit <size>", "DuckDB memory limit before spilling to disk", "2GB")
