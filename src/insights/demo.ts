@@ -54,12 +54,17 @@ export function isDemoWorld(file: string): boolean {
   return siblings.includes(resolved);
 }
 
-/** Called by the composition root after the start world is applied. */
-export function seedDemoOnStart(ctx: AppContext): void {
+/**
+ * Called by the composition root after the start world is applied: seeds in the background and
+ * returns the seeding (never rejecting), which the server awaits before it closes its store —
+ * closing under it would leave DuckDB running on a freed instance (a crash at exit) and the
+ * store closed under its writes. Undefined when there is nothing to seed.
+ */
+export function seedDemoOnStart(ctx: AppContext): Promise<void> | undefined {
   const world = ctx.options.world;
-  if (!world || !isDemoWorld(world)) return;
-  if (openUsageLake(ctx.options.dataDir).months().length > 0) return;
-  seedDemo(ctx, ctx.options.dataDir, DEMO_WORLD_FILE, DEMO_MONTHS, bizappsRatesOf(ctx.options))
+  if (!world || !isDemoWorld(world)) return undefined;
+  if (openUsageLake(ctx.options.dataDir).months().length > 0) return undefined;
+  return seedDemo(ctx, ctx.options.dataDir, DEMO_WORLD_FILE, DEMO_MONTHS, bizappsRatesOf(ctx.options))
     .then((r) => ctx.log.info({ months: r.months, rows: r.imported, activityEvents: r.activityEvents, metrics: r.metrics }, "demo usage and activity seeded and attributed"))
     .catch((error: unknown) => ctx.log.warn({ err: error }, "demo usage could not be seeded; run `openpal attribution seed-demo`"));
 }

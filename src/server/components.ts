@@ -55,7 +55,9 @@ export async function registerComponents(_app: FastifyInstance, _deps: Component
   // Partner insights (reports, explain, diagnose, coverage) under /insights; the demo world's
   // usage is generated and attributed in the background on a fresh data dir.
   await registerInsights(_app, { context: _deps.context, verifier: _deps.identity.verifier });
-  seedDemoOnStart(_deps.context);
+  const seeding = seedDemoOnStart(_deps.context);
+  // The server closes its store after its onClose hooks: the background seeding ends first.
+  if (seeding) _app.addHook("onClose", async () => seeding);
   // Partner Center's insights API under /insights/v1/mpn, with its report scheduler.
   await registerPartnerInsights(_app, { context: _deps.context, verifier: _deps.identity.verifier });
 }

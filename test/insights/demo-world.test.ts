@@ -1,9 +1,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { DEMO_WORLD_FILE, isDemoWorld } from "../../src/insights/demo.ts";
+import { DEMO_MONTHS, DEMO_WORLD_FILE, isDemoWorld } from "../../src/insights/demo.ts";
+import { startServer } from "../../src/server/index.ts";
+import { testOptions } from "../../src/options/index.ts";
+import { openUsageLake } from "../../src/usage/index.ts";
+import { bizappsFactsFile } from "../../src/attribution/engine.ts";
 
 // `npm start` names src/world/demo/world.json, while the compiled server (dist/) resolves its own
 // copy: the demo usage is seeded for either (before, a compiled server never seeded it).
@@ -21,6 +25,20 @@ describe("the demo usage is seeded for the package's own demo world, in src/ or 
       assert.equal(isDemoWorld(copy), false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the demo's background seeding ends before the server closes", () => {
+  it("a server closed right after it starts has seeded and attributed every demo month when close() resolves", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "openpal-demo-close-"));
+    try {
+      const server = await startServer(testOptions({ port: 0, dataDir, inMemory: true, logLevel: "silent", world: DEMO_WORLD_FILE }));
+      await server.close(); // at once: the seeding (DuckDB imports, attribution) is still running
+      assert.deepEqual(openUsageLake(dataDir).months(), [...DEMO_MONTHS]);
+      for (const month of DEMO_MONTHS) assert.ok(existsSync(bizappsFactsFile(dataDir, month)), `${month} was attributed before the store closed`);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
