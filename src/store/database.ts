@@ -6,10 +6,11 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider, type RawBuilder } from "kysely";
+import { Kysely, Migrator, SqliteDialect, sql, type MigrationProvider, type RawBuilder } from "kysely";
 import type { Database } from "./schema.ts";
 import { migrations } from "./migrations/index.ts";
 import type { Dialect } from "./migrations/helpers.ts";
+import { OwnSchemaPostgresDialect } from "./own-schema-introspector.ts";
 
 export interface DatabaseConfig {
   readonly kind: Dialect;
@@ -150,7 +151,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
     // An idle client error (server restart) must not crash the process; the pool replaces it.
     pool.on("error", () => undefined);
     poolStats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    db = new Kysely<Database>({ dialect: new OwnSchemaPostgresDialect({ pool }) });
   }
   try {
     await migrate(db, config.kind);
@@ -187,26 +188,10 @@ async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {
     // have applied a later number first.
     allowUnorderedMigrations: true,
   });
-  for (let attempt = 1; ; attempt++) {
-    const { error, results } = await migrator.migrateToLatest();
-    if (!error) return;
-    const failed = results?.find((r) => r.status === "Error")?.migrationName;
-    // kysely's migrator introspects every schema of the database (pg_get_serial_sequence and
-    // has_schema_privilege by name); a schema another client drops at that moment (a second
-    // OpenPAL schema, a test's) makes that read fail with "schema … does not exist" before any
-    // migration ran. Nothing was changed then: read again.
-    if (failed === undefined && attempt < MIGRATION_ATTEMPTS && isVanishedSchemaError(error, migrationTableSchema)) {
-      await new Promise((r) => setTimeout(r, 20 * attempt + Math.floor(Math.random() * 20)));
-      continue;
-    }
-    throw new Error(`database migration ${failed ?? "unknown"} failed: ${(error as Error).message ?? String(error)}`);
-  }
-}
-
-const MIGRATION_ATTEMPTS = 5;
-
-/** A "schema … does not exist" error naming a schema other than ours (one dropped meanwhile). */
-export function isVanishedSchemaError(error: unknown, ownSchema: string | undefined): boolean {
-  const m = /schema "([^"]+)" does not exist/.exec((error as Error)?.message ?? "");
-  return m !== null && m[1] !== ownSchema;
+  // The dialect's introspector reads only the connection's schema (own-schema-introspector.ts):
+  // the migrator's "do my tables exist" read cannot fail on another schema dropped meanwhile.
+  const { error, results } = await migrator.migrateToLatest();
+  if (!error) return;
+  const failed = results?.find((r) => r.status === "Error")?.migrationName;
+  throw new Error(`database migration ${failed ?? "unknown"} failed: ${(error as Error).message ?? String(error)}`);
 }
