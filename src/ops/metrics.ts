@@ -23,6 +23,10 @@ export interface PoolStats {
   /** SQLite group commit (src/store/group-commit.ts): batches committed and link writes they carried, since start. */
   readonly linkWriteBatches?: number;
   readonly linkWritesBatched?: number;
+  /** SQLite file store's background WAL checkpoints (src/store/wal-checkpointer.ts): those that copied frames, the frames, the failures. */
+  readonly walCheckpoints?: number;
+  readonly walFramesCheckpointed?: number;
+  readonly walCheckpointFailures?: number;
 }
 
 /** Seconds; spans a cached GET (sub-millisecond) to a slow report (seconds). */
@@ -112,6 +116,9 @@ export class ServerMetrics {
     };
     new Counter({ name: "openpal_store_link_write_batches_total", help: "Group commits of link writes (SQLite): transactions committed.", labelNames: ["store"], registers, collect: tally((s) => s.linkWriteBatches) });
     new Counter({ name: "openpal_store_link_writes_batched_total", help: "Link writes carried by group commits (SQLite); divided by the batches, the mean batch size.", labelNames: ["store"], registers, collect: tally((s) => s.linkWritesBatched) });
+    new Counter({ name: "openpal_store_wal_checkpoints_total", help: "Background WAL checkpoints that copied pages into the database file (SQLite file store).", labelNames: ["store"], registers, collect: tally((s) => s.walCheckpoints) });
+    new Counter({ name: "openpal_store_wal_pages_checkpointed_total", help: "WAL pages the background checkpoints copied into the database file (SQLite file store).", labelNames: ["store"], registers, collect: tally((s) => s.walFramesCheckpointed) });
+    new Counter({ name: "openpal_store_wal_checkpoint_failures_total", help: "Background WAL checkpoints that failed (retried at the next tick; the connection's automatic checkpoint is the safety net).", labelNames: ["store"], registers, collect: tally((s) => s.walCheckpointFailures) });
   }
 
   requestStarted(): void {

@@ -159,12 +159,14 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
 
   registerTransportErrors(app, options, log);
 
-  const identity = await createIdentity(context, keyEncryptionKey, deps.guessingPolicies ? { guessingPolicies: deps.guessingPolicies } : {});
-  await identity.register(app);
+  let identity: Awaited<ReturnType<typeof createIdentity>>;
   try {
+    identity = await createIdentity(context, keyEncryptionKey, deps.guessingPolicies ? { guessingPolicies: deps.guessingPolicies } : {});
+    await identity.register(app);
     await registerComponents(app, { context, identity });
   } catch (error) {
-    // e.g. an invalid --world file: release the store so the process can end with the message.
+    // e.g. keys sealed under another key-encryption key, an invalid --world file: release the
+    // store so the process can end with the message.
     await app.close();
     if (ownsStore) await store.close();
     throw error;

@@ -11,6 +11,7 @@ import type { Database } from "./schema.ts";
 import { migrations } from "./migrations/index.ts";
 import type { Dialect } from "./migrations/helpers.ts";
 import { OwnSchemaPostgresDialect } from "./own-schema-introspector.ts";
+import { SAFETY_AUTOCHECKPOINT_PAGES, WalCheckpointer } from "./wal-checkpointer.ts";
 
 export interface DatabaseConfig {
   readonly kind: Dialect;
@@ -19,6 +20,8 @@ export interface DatabaseConfig {
   readonly postgresUrl?: string;
   /** PostgreSQL pool size. */
   readonly poolSize?: number;
+  /** SQLite file: when the background WAL checkpointer starts and how often it runs (wal-checkpointer.ts defaults). */
+  readonly walCheckpoint?: { readonly intervalMs?: number; readonly startDelayMs?: number };
 }
 
 export interface OpenDatabase {
@@ -26,8 +29,8 @@ export interface OpenDatabase {
   readonly dialect: Dialect;
   /** SQLite only: synchronous reads for hot paths (see SyncReader). */
   readonly syncReader?: SyncReader;
-  /** Connection pool statistics (for /metrics). */
-  poolStats(): { total: number; idle: number; waiting: number };
+  /** Connection pool statistics (for /metrics); a SQLite file store adds its background WAL checkpoints' tallies. */
+  poolStats(): { total: number; idle: number; waiting: number; walCheckpoints?: number; walFramesCheckpointed?: number; walCheckpointFailures?: number };
   close(): Promise<void>;
 }
 
@@ -114,6 +117,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
   let db: Kysely<Database>;
   let syncReader: SyncReader | undefined;
   let poolStats: OpenDatabase["poolStats"];
+  let checkpointer: WalCheckpointer | undefined;
   if (config.kind === "sqlite") {
     const file = config.sqlitePath ?? ":memory:";
     if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true });
@@ -122,9 +126,18 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
     sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma("busy_timeout = 5000");
+    if (file !== ":memory:") {
+      // WAL checkpoints run on a worker thread (wal-checkpointer.ts); the connection's own
+      // automatic checkpoint stays only as a safety net.
+      sqlite.pragma(`wal_autocheckpoint = ${SAFETY_AUTOCHECKPOINT_PAGES}`);
+      checkpointer = new WalCheckpointer(file, config.walCheckpoint);
+    }
     const cached = withStatementCache(sqlite);
     // One connection; "waiting" is not observable from outside kysely's mutex.
-    poolStats = () => ({ total: sqlite.open ? 1 : 0, idle: sqlite.open && !sqlite.inTransaction ? 1 : 0, waiting: 0 });
+    poolStats = () => ({
+      total: sqlite.open ? 1 : 0, idle: sqlite.open && !sqlite.inTransaction ? 1 : 0, waiting: 0,
+      ...(checkpointer ? { walCheckpoints: checkpointer.stats.checkpoints, walFramesCheckpointed: checkpointer.stats.framesCopied, walCheckpointFailures: checkpointer.stats.failures } : {}),
+    });
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
     // better-sqlite3 runs a transaction function called inside a transaction as a savepoint.
     const savepoint = sqlite.transaction((work: () => unknown) => work());
@@ -159,7 +172,13 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
     await db.destroy();
     throw error;
   }
-  return { db, dialect: config.kind, ...(syncReader ? { syncReader } : {}), poolStats, close: () => db.destroy() };
+  return {
+    db, dialect: config.kind, ...(syncReader ? { syncReader } : {}), poolStats,
+    async close() {
+      await checkpointer?.stop();
+      await db.destroy();
+    },
+  };
 }
 
 async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {

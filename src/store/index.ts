@@ -97,8 +97,8 @@ export interface Store extends Aggregates {
    * it commits or none of it does.
    */
   transaction<T>(work: (tx: Aggregates) => Promise<T>): Promise<T>;
-  /** Connection pool statistics (for /metrics): open, idle, queries waiting for a connection; on SQLite also the group commit's tallies. */
-  poolStats(): { total: number; idle: number; waiting: number; linkWriteBatches?: number; linkWritesBatched?: number };
+  /** Connection pool statistics (for /metrics): open, idle, queries waiting for a connection; on SQLite also the group commit's and the WAL checkpointer's tallies. */
+  poolStats(): { total: number; idle: number; waiting: number; linkWriteBatches?: number; linkWritesBatched?: number; walCheckpoints?: number; walFramesCheckpointed?: number; walCheckpointFailures?: number };
   close(): Promise<void>;
 }
 

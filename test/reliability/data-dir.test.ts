@@ -130,6 +130,8 @@ describe("private signing keys are sealed at rest under a key-encryption key", (
     process.env[KEK_ENV] = randomBytes(32).toString("base64");
     try {
       await assert.rejects(serve(dataDir), /encrypted under key-encryption key .* Give every server the same key-encryption key/);
+      // The refused start closed its store: the last connection's close removes the WAL file.
+      assert.equal(existsSync(path.join(dataDir, "openpal.db-wal")), false, "a server that refuses to start closes its store");
       const other = scratch();
       const server = await serve(other);
       await server.close();
