@@ -90,7 +90,11 @@ export interface ActivityFileSummary {
   readonly badRows: readonly string[];
   /** Distinct UPNs (tenant/UPN) that did not resolve to a directory object. */
   readonly unresolvedUsers: UnknownIds;
-  /** Kept events' / metric rows' resources the control plane does not know (kept in the lake), or "not checked" without a store. */
+  /**
+   * Kept events' / metric rows' resources the control plane does not know — no resource of that
+   * (tenant, workload, id), deviation 143 — listed as `tenant/workload/id` (kept in the lake), or
+   * "not checked" without a store.
+   */
   readonly unknownResources: UnknownIds | "not checked";
   /** Kept events' users (object ids) the directory does not know (kept in the lake), or "not checked". */
   readonly unknownUsers: UnknownIds | "not checked";
@@ -278,15 +282,19 @@ async function countBy(connection: DuckDBConnection, table: string): Promise<{ r
   return { read, skipped };
 }
 
-/** Loads the control plane's ids into DuckDB tables `known_resources(resource_id, tenant_id)`, `known_principals(id)`. */
+/**
+ * Loads the control plane's ids into DuckDB tables `known_resources(tenant_id, workload,
+ * resource_id)` (a resource is (tenant, workload, id), deviation 143) and `known_principals(id)`.
+ */
 async function loadKnown(connection: DuckDBConnection, controlPlane: ControlPlane | undefined): Promise<void> {
-  await connection.run("CREATE TABLE known_resources (resource_id VARCHAR, tenant_id VARCHAR)");
+  await connection.run("CREATE TABLE known_resources (tenant_id VARCHAR, workload VARCHAR, resource_id VARCHAR)");
   await connection.run("CREATE TABLE known_principals (id VARCHAR)");
   if (!controlPlane) return;
   const resources = await connection.createAppender("known_resources");
-  for (const [id, tenant] of controlPlane.resources) {
-    resources.appendVarchar(id);
-    resources.appendVarchar(tenant);
+  for (const r of controlPlane.resources) {
+    resources.appendVarchar(r.tenantId);
+    resources.appendVarchar(r.workload);
+    resources.appendVarchar(r.id);
     resources.endRow();
   }
   resources.closeSync();
@@ -297,6 +305,17 @@ async function loadKnown(connection: DuckDBConnection, controlPlane: ControlPlan
   }
   principals.closeSync();
 }
+
+/**
+ * The tenant of a row without one: the one tenant where the control plane knows a resource of the
+ * row's workload and id (none when no tenant or several do). Joined as `k` on `s`.
+ */
+const KNOWN_TENANT_JOIN =
+  "LEFT JOIN (SELECT workload, resource_id, min(tenant_id) AS tenant_id FROM known_resources GROUP BY workload, resource_id HAVING count(*) = 1) k " +
+  "ON s.tenant_id IS NULL AND k.workload = s.workload AND k.resource_id = s.resource_id";
+
+/** `tenant/workload/id` of a resource, as the summary lists unknown ones. */
+const RESOURCE_LABEL = (t: string) => `${t}.tenant_id || '/' || ${t}.workload || '/' || ${t}.resource_id`;
 
 async function unknownIds(connection: DuckDBConnection, sql: string): Promise<UnknownIds> {
   const [r] = await rows(connection, `WITH q AS MATERIALIZED (${sql}) SELECT (SELECT count(*) FROM q) AS n, (SELECT list(id ORDER BY id) FROM (SELECT id FROM q ORDER BY id LIMIT 10)) AS sample`);
@@ -411,7 +430,7 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   ctx.progress("resolving", 0);
   await loadKnown(connection, ctx.controlPlane);
   // A missing tenant is the tenant the control plane knows the resource in (joined only when needed).
-  const tenantJoin = tenantless > 0 ? "LEFT JOIN (SELECT DISTINCT ON (resource_id) resource_id, tenant_id FROM known_resources) k ON s.tenant_id IS NULL AND k.resource_id = s.resource_id" : "";
+  const tenantJoin = tenantless > 0 ? KNOWN_TENANT_JOIN : "";
   const tenant = tenantless > 0 ? "COALESCE(s.tenant_id, k.tenant_id)" : "s.tenant_id";
   const upns =
     upnRows === 0
@@ -496,17 +515,21 @@ async function importEvents(ctx: FileContext): Promise<ActivityFileSummary> {
   }
   ctx.progress("resolving", 1);
 
-  // --- what is written, and what the control plane does not know: the distinct resources and
-  // users in one scan (GROUPING SETS), then the unknown ones among those.
+  // --- what is written, and what the control plane does not know: the distinct resources
+  // (tenant, workload, id) and users in one scan (GROUPING SETS), then the unknown ones among those.
   const kept = Number(totals?.kept ?? 0);
   const monthsWritten = ((totals?.months ?? []) as unknown[]).map(String).sort();
   await connection.run(
     `CREATE TEMP TABLE written AS
-     SELECT CASE WHEN GROUPING(resource_id) = 0 THEN 'resource' ELSE 'user' END AS kind, COALESCE(resource_id, user_object_id) AS id
-     FROM ${incoming} GROUP BY GROUPING SETS ((resource_id), (user_object_id))`,
+     SELECT CASE WHEN GROUPING(resource_id) = 0 THEN 'resource' ELSE 'user' END AS kind, tenant_id, workload, resource_id, user_object_id AS id
+     FROM ${incoming} GROUP BY GROUPING SETS ((tenant_id, workload, resource_id), (user_object_id))`,
   );
   const [written] = await rows(connection, "SELECT count(*) FILTER (WHERE kind = 'resource') AS resources, count(*) FILTER (WHERE kind = 'user') AS users FROM written");
-  const unknownResources = ctx.controlPlane ? await unknownIds(connection, "SELECT id FROM written w ANTI JOIN known_resources k ON k.resource_id = w.id WHERE w.kind = 'resource'") : "not checked";
+  const unknownResources = ctx.controlPlane ? await unknownIds(
+        connection,
+        `SELECT ${RESOURCE_LABEL("w")} AS id FROM written w
+         ANTI JOIN known_resources k ON k.tenant_id = w.tenant_id AND k.workload = w.workload AND k.resource_id = w.resource_id WHERE w.kind = 'resource'`,
+      ) : "not checked";
   const unknownUsers = ctx.controlPlane ? await unknownIds(connection, "SELECT id FROM written w ANTI JOIN known_principals k ON k.id = w.id WHERE w.kind = 'user'") : "not checked";
 
   // --- every month beside the lake, then all renamed into place. The staged file is the month as
@@ -611,7 +634,7 @@ async function importMetrics(ctx: FileContext): Promise<ActivityFileSummary> {
   await connection.run(
     `CREATE TEMP TABLE candidates AS
      SELECT s.line, s.month, COALESCE(s.tenant_id, k.tenant_id) AS tenant_id, s.workload, s.resource_id, s.metric, s.value
-     FROM staged s LEFT JOIN (SELECT DISTINCT ON (resource_id) resource_id, tenant_id FROM known_resources) k ON s.tenant_id IS NULL AND k.resource_id = s.resource_id
+     FROM staged s ${KNOWN_TENANT_JOIN}
      WHERE s.skip_reason IS NULL`,
   );
   const [{ n: noTenant }] = (await rows(connection, "SELECT count(*) AS n FROM candidates WHERE tenant_id IS NULL")) as [{ n: unknown }];
@@ -652,8 +675,12 @@ async function importMetrics(ctx: FileContext): Promise<ActivityFileSummary> {
     );
   }
   if (duplicates > 0) skipped[SKIP.duplicate] = duplicates;
-  const [totals] = await rows(connection, "SELECT count(*) AS kept, count(DISTINCT resource_id) AS resources FROM incoming");
-  const unknownResources = ctx.controlPlane ? await unknownIds(connection, "SELECT DISTINCT resource_id AS id FROM incoming ANTI JOIN known_resources k ON k.resource_id = incoming.resource_id") : "not checked";
+  const [totals] = await rows(connection, "SELECT count(*) AS kept, count(DISTINCT (tenant_id, workload, resource_id)) AS resources FROM incoming");
+  const unknownResources = ctx.controlPlane ? await unknownIds(
+        connection,
+        `SELECT DISTINCT ${RESOURCE_LABEL("i")} AS id FROM incoming i
+         ANTI JOIN known_resources k ON k.tenant_id = i.tenant_id AND k.workload = i.workload AND k.resource_id = i.resource_id`,
+      ) : "not checked";
   const columns = ACTIVITY_METRIC_COLUMNS.map(([name]) => name).join(", ");
   const staged: [string, string][] = [];
   for (const [i, m] of rewrite.entries()) {

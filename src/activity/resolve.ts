@@ -12,10 +12,18 @@
  * they are; the ones the directory does not know are reported as unknown users.
  */
 import type { Store } from "../store/index.ts";
+import { WORKLOAD_OF } from "../domain/power-platform/index.ts";
+
+/** A business-applications resource as activity names it: (tenant, workload, id), lower-case ids. */
+export interface KnownResource {
+  readonly tenantId: string;
+  readonly workload: string;
+  readonly id: string;
+}
 
 export interface ControlPlane {
-  /** Business-applications resource id → tenant id (lower case), deleted ones included. */
-  readonly resources: ReadonlyMap<string, string>;
+  /** Every business-applications resource, deleted ones included: a resource is (tenant, workload, id) (deviation 143). */
+  readonly resources: readonly KnownResource[];
   /** Object ids of every user and service principal, any tenant (lower case). */
   readonly principals: ReadonlySet<string>;
 }
@@ -23,14 +31,14 @@ export interface ControlPlane {
 const PAGE = 5000;
 
 export async function loadControlPlane(store: Store): Promise<ControlPlane> {
-  const resources = new Map<string, string>();
+  const resources: KnownResource[] = [];
   const principals = new Set<string>();
   for (const tenant of await store.directory.listTenants()) {
     const tenantId = tenant.id.toLowerCase();
     let afterId: string | undefined;
     for (;;) {
       const page = await store.powerPlatform.listResources(tenantId, { includeDeleted: true, limit: PAGE, ...(afterId ? { afterId } : {}) });
-      for (const r of page) resources.set(r.id.toLowerCase(), tenantId);
+      for (const r of page) resources.push({ tenantId, workload: WORKLOAD_OF[r.kind], id: r.id.toLowerCase() });
       if (page.length < PAGE) break;
       afterId = page[page.length - 1]?.id;
     }

@@ -16,6 +16,7 @@ import type { AppContext } from "../server/context.ts";
 import { adminKeyMatches } from "../admin/auth.ts";
 import { checkStoreReadiness } from "../store/readiness.ts";
 import { ServerMetrics } from "./metrics.ts";
+import { routeLabel } from "../server/route-label.ts";
 
 export { ServerMetrics, observeLakeImport, observeAttribution, timedAttribution, type PoolStats } from "./metrics.ts";
 
@@ -39,7 +40,7 @@ export function registerOperations(app: FastifyInstance, ctx: AppContext): Opera
     done();
   });
   app.addHook("onResponse", (req, reply, done) => {
-    const route = req.routeOptions.url ?? UNMATCHED_ROUTE;
+    const route = routeLabel(req) ?? UNMATCHED_ROUTE;
     metrics.observeRequest(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
     if (route === TOKEN_ROUTE && reply.statusCode === 200) {
       const grant = (req.body as { grant_type?: unknown } | undefined)?.grant_type;

@@ -20,6 +20,7 @@ import type { InsightsService, Principal } from "./service.ts";
 import type { PartnerInsightsStore } from "../store/partner-insights.ts";
 import { DOWNLOAD_PREFIX, linkToken, tokenHash } from "./links.ts";
 import { GRANT_HOW, holdsInsightsRole, INSIGHTS_ROLE_NAMES } from "./authority.ts";
+import { setRouteLabel } from "../server/route-label.ts";
 
 /** The token audience of Partner Center's APIs (v1 resource / v2 scope `…/.default`). */
 export const PARTNER_CENTER_AUDIENCE = "https://api.partnercenter.microsoft.com";
@@ -141,7 +142,8 @@ export async function registerInsightsApiRoutes(app: FastifyInstance, deps: Rout
     });
 
     // Anything else under the base: an operation in another case of its fixed segments; else 405
-    // (with Allow) for a known path, 404 for an unknown one.
+    // (with Allow) for a known path, 404 for an unknown one. /metrics counts an operation under
+    // its documented pattern whatever the case it was called in, and the rest under `BASE/*`.
     const fallback = async (req: FastifyRequest, reply: FastifyReply) => {
       const full = req.url.split("?")[0] as string;
       const matches = known.flatMap((k) => {
@@ -150,6 +152,7 @@ export async function registerInsightsApiRoutes(app: FastifyInstance, deps: Rout
       });
       const method = req.method === "HEAD" ? "GET" : req.method;
       const hit = matches.find((m) => m.route.method === method);
+      setRouteLabel(req, hit ? hit.route.url : `${BASE}/*`);
       if (hit) return hit.route.handler(req, reply, hit.params);
       const path = full.length > 200 ? `${full.slice(0, 200)}…` : full;
       const methods = [...new Set(matches.map((m) => m.route.method))];

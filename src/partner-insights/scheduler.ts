@@ -8,7 +8,8 @@
  *      execution (PartnerInsightsStore.claimOccurrence); the server whose UPDATE matched runs it;
  *   3. the run first checks that the report's user still exists, is enabled and holds a role
  *      that may see revenue in the partner tenant (authority.ts); if not, it produces nothing,
- *      marks the execution Failed with the reason and the fix, and pauses the report;
+ *      marks the execution Failed with the reason and the fix, pauses the report (which then
+ *      says why: `pausedReason`) and calls the report's callback for the Failed execution;
  *   4. otherwise it writes the file, marks the execution Completed with its link (or Failed), and
  *      then calls the report's callback (retried with back-off, every attempt recorded);
  *   5. executions left Running by a server that stopped are taken over after LEASE_MS.
@@ -26,6 +27,7 @@ import type { InsightsService } from "./service.ts";
 import { formatResult, writeReportFile, type QueryRunner } from "./runner.ts";
 import { callbackRequest, isCallbackAllowed, LINK_LIFETIME_MS, linkToken, tokenHash } from "./links.ts";
 import { reportStanding } from "./authority.ts";
+import { wireTime } from "./envelope.ts";
 
 /** A Running execution whose claim is older than this is taken over by another tick. */
 export const LEASE_MS = 15 * 60_000;
@@ -195,17 +197,21 @@ export class ReportScheduler {
 
   /**
    * Records the execution as Failed, producing nothing, and pauses the report so that no later
-   * occurrence runs until a user holding the role resumes it (or the schedule ended with this one).
+   * occurrence runs until a user holding the role resumes it (or the schedule ended with this one);
+   * the paused report keeps why (`pausedReason`). The report's callback is called for the Failed
+   * execution, as for a Completed one.
    */
   async #refuse(report: InsightsReport, e: InsightsExecution, reason: string, fix: string): Promise<void> {
     const { insights, clock } = this.#deps;
     const now = clock.now();
-    const paused = await insights.pauseForAuthority(report.reportId, now);
+    const pausedReason = `${reason}; execution ${e.executionId} (scheduled ${wireTime(e.scheduledAt)}) produced no report and the report was paused. ${fix}`;
+    const paused = await insights.pauseForAuthority(report.reportId, now, pausedReason);
     const fresh = paused ? undefined : await insights.getReport(report.reportId);
     const consequence = paused || fresh?.status === "Paused" ? "this run produced no report and the report is paused" : "this run produced no report";
     const message = `${reason}; ${consequence}. ${fix}`;
     this.#deps.log.warn({ reportId: report.reportId, executionId: e.executionId, err: reason }, "insights report execution refused: its user may no longer see the data");
-    await insights.failExecution(e.executionId, e.claimedBy, message, now);
+    const failed = await insights.failExecution(e.executionId, e.claimedBy, message, now);
+    if (failed && report.callbackUrl) this.#track(this.#callback(report, e.executionId));
   }
 
   #track(p: Promise<unknown>): void {

@@ -158,6 +158,8 @@ export class InsightsService {
       createdTime: wireTime(r.createdAt), modifiedTime: wireTime(r.modifiedAt), executeNow: r.executeNow, startTime: wireTime(r.startAt),
       reportStatus: r.status, recurrenceInterval: r.recurrenceInterval, recurrenceCount: r.recurrenceCount, callbackUrl: r.callbackUrl,
       callbackMethod: r.callbackMethod, format: r.format,
+      // OpenPAL: why the scheduler paused the report (its user may no longer see the data), until resumed or updated.
+      ...(r.pausedReason ? { pausedReason: r.pausedReason } : {}),
     };
   }
 
@@ -211,6 +213,8 @@ export class InsightsService {
       nextRunIndex: existing?.nextRunIndex ?? 0,
       // ExecuteNow runs at once; a schedule starts at StartTime.
       nextRunAt: executeNow ? now : startAt,
+      // An update makes a user who may see the data the report's user (#owner): the scheduler's reason to pause it is gone.
+      pausedReason: null,
     };
   }
 
@@ -278,7 +282,7 @@ export class InsightsService {
     const now = this.deps.clock.now();
     // Occurrences missed while paused are skipped: the schedule resumes at its next occurrence.
     const next = nextOccurrenceFrom(r, now);
-    const resumed: InsightsReport = { ...r, ...(await this.#owner(p, r, now)), modifiedAt: now, status: next === null ? "Inactive" : "Active", nextRunAt: next };
+    const resumed: InsightsReport = { ...r, ...(await this.#owner(p, r, now)), modifiedAt: now, status: next === null ? "Inactive" : "Active", nextRunAt: next, pausedReason: null };
     await this.deps.insights.updateReport(resumed);
     this.deps.poke();
     return this.reportView(resumed);

@@ -21,6 +21,7 @@ export interface InsightsReportsTable {
   created_at: number; modified_at: number; execute_now: number; start_at: number; query_start_at: number | null; query_end_at: number | null;
   status: string; recurrence_interval: number; recurrence_count: number | null; callback_url: string | null; callback_method: string | null;
   format: string; next_run_index: number; next_run_at: number | null; owner_tenant_id: string | null; owner_object_id: string | null;
+  paused_reason: string | null;
 }
 export interface InsightsExecutionsTable {
   execution_id: string; report_id: string; global_id: string; run_index: number; scheduled_at: number; status: string;
@@ -79,6 +80,11 @@ export interface InsightsReport {
    */
   readonly ownerTenantId: string | null;
   readonly ownerObjectId: string | null;
+  /**
+   * Why the scheduler paused the report (migration 0014): its user may no longer see the data, and
+   * the fix. Null unless the scheduler paused it; resuming or updating the report clears it.
+   */
+  readonly pausedReason: string | null;
 }
 
 export interface InsightsExecution {
@@ -120,7 +126,7 @@ const toReport = (r: Selectable<InsightsReportsTable>): InsightsReport => ({
   queryStartAt: nn(r.query_start_at), queryEndAt: nn(r.query_end_at), status: r.status as ReportStatus, recurrenceInterval: n(r.recurrence_interval),
   recurrenceCount: nn(r.recurrence_count), callbackUrl: r.callback_url, callbackMethod: r.callback_method as "GET" | "POST" | null,
   format: r.format as "csv" | "tsv", nextRunIndex: n(r.next_run_index), nextRunAt: nn(r.next_run_at),
-  ownerTenantId: r.owner_tenant_id ?? null, ownerObjectId: r.owner_object_id ?? null,
+  ownerTenantId: r.owner_tenant_id ?? null, ownerObjectId: r.owner_object_id ?? null, pausedReason: r.paused_reason ?? null,
 });
 const toExecution = (r: Selectable<InsightsExecutionsTable>): InsightsExecution => ({
   executionId: r.execution_id, reportId: r.report_id, globalId: r.global_id, runIndex: n(r.run_index), scheduledAt: n(r.scheduled_at),
@@ -132,7 +138,7 @@ const reportRow = (r: InsightsReport): InsightsReportsTable => ({
   created_at: r.createdAt, modified_at: r.modifiedAt, execute_now: r.executeNow ? 1 : 0, start_at: r.startAt, query_start_at: r.queryStartAt,
   query_end_at: r.queryEndAt, status: r.status, recurrence_interval: r.recurrenceInterval, recurrence_count: r.recurrenceCount,
   callback_url: r.callbackUrl, callback_method: r.callbackMethod, format: r.format, next_run_index: r.nextRunIndex, next_run_at: r.nextRunAt,
-  owner_tenant_id: r.ownerTenantId, owner_object_id: r.ownerObjectId,
+  owner_tenant_id: r.ownerTenantId, owner_object_id: r.ownerObjectId, paused_reason: r.pausedReason,
 });
 
 export class PartnerInsightsStore {
@@ -199,10 +205,10 @@ export class PartnerInsightsStore {
   }
   /**
    * Pauses a report the scheduler may not run any more (its user lost the right to see the data),
-   * unless someone changed its status meanwhile. Returns whether it was paused.
+   * recording why, unless someone changed its status meanwhile. Returns whether it was paused.
    */
-  async pauseForAuthority(reportId: string, at: number): Promise<boolean> {
-    const u = await this.#db.updateTable("insights_reports").set({ status: "Paused", modified_at: at })
+  async pauseForAuthority(reportId: string, at: number, reason: string): Promise<boolean> {
+    const u = await this.#db.updateTable("insights_reports").set({ status: "Paused", modified_at: at, paused_reason: reason })
       .where("report_id", "=", reportId).where("status", "=", "Active").executeTakeFirst();
     return Number(u.numUpdatedRows) > 0;
   }
@@ -248,9 +254,11 @@ export class PartnerInsightsStore {
     }).where("execution_id", "=", executionId).where("claimed_by", "=", claimedBy).where("status", "=", "Running").executeTakeFirst();
     return Number(u.numUpdatedRows) === 1;
   }
-  async failExecution(executionId: string, claimedBy: string, error: string, at: number): Promise<void> {
-    await this.#db.updateTable("insights_executions").set({ status: "Failed", error, generated_at: at })
-      .where("execution_id", "=", executionId).where("claimed_by", "=", claimedBy).where("status", "=", "Running").execute();
+  /** Marks this claim's Running execution Failed; false when it is no longer this claimant's or no longer Running. */
+  async failExecution(executionId: string, claimedBy: string, error: string, at: number): Promise<boolean> {
+    const u = await this.#db.updateTable("insights_executions").set({ status: "Failed", error, generated_at: at })
+      .where("execution_id", "=", executionId).where("claimed_by", "=", claimedBy).where("status", "=", "Running").executeTakeFirst();
+    return Number(u.numUpdatedRows) === 1;
   }
   async listExecutions(globalId: string, reportId: string, filter: { executionIds?: readonly string[]; statuses?: readonly string[]; since?: number } = {}): Promise<InsightsExecution[]> {
     let q = this.#db.selectFrom("insights_executions").selectAll().where("global_id", "=", globalId).where("report_id", "=", reportId);

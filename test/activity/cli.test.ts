@@ -57,7 +57,7 @@ describe("openpal activity import", () => {
     assert.match(out, /powerbi-activity-events\.json\s+powerbi-activity-events\s+5\s+3\s+2\s+1\s+0\s+0\s+2026-10/);
     assert.match(out, /skipped, unresolved user: 1/);
     assert.match(out, /users that do not resolve in the directory \(tenant\/UPN\): fabf0000-0000-4000-8000-000000000000\/ghost@fabrikam-pp\.example/);
-    assert.match(out, /resources unknown to the control plane \(kept\): faba0000-0000-4000-8000-0000000000ff/);
+    assert.match(out, /resources unknown to the control plane \(tenant\/workload\/id, kept\): fabf0000-0000-4000-8000-000000000000\/PowerApps\/faba0000-0000-4000-8000-0000000000ff/);
     assert.match(out, /total: 17 read, 11 kept, 6 skipped; months written: 2026-09, 2026-10/);
     assert.deepEqual(activityMonths(dataDir), ["2026-09", "2026-10"]);
   });

@@ -25,6 +25,7 @@ const MAKER = "fabf0000-0001-4000-8000-000000000002";
 const ERIN = "fabf0000-0001-4000-8000-000000000003";
 const GUEST = "fabf0000-0001-4000-8000-000000000004";
 const UNKNOWN_APP = "faba0000-0000-4000-8000-0000000000ff";
+const CONTOSO = "c0c0c0c0-0000-4000-8000-000000000000";
 
 let tmpRoot: string;
 before(() => {
@@ -100,7 +101,7 @@ for (const backend of storeBackends()) {
       assert.ok(oct.some((e) => e.at === "2026-10-03T08:00:00Z" && e.resource_id === FLOW1 && e.is_use === true));
       // The unknown app is kept and reported.
       assert.ok(oct.some((e) => e.resource_id === UNKNOWN_APP));
-      assert.deepEqual(s.unknownResources, { count: 1, sample: [UNKNOWN_APP] });
+      assert.deepEqual(s.unknownResources, { count: 1, sample: [`${FAB}/PowerApps/${UNKNOWN_APP}`] });
       assert.deepEqual(s.unresolvedUsers, { count: 1, sample: [`${FAB}/ghost@fabrikam-pp.example`] });
       assert.deepEqual(s.unknownUsers, { count: 0, sample: [] });
       assert.ok(oct.every((e) => e.source === "openpal-activity"));
@@ -186,6 +187,35 @@ for (const backend of storeBackends()) {
         ],
       );
       assert.equal(oct[0]?.event_id, "a0d1c000-0000-4000-8000-000000000001");
+    });
+
+    it("an unknown resource is an unknown (tenant, workload, id): an event or metric whose id the control plane knows only under another workload or in another tenant is reported unknown, one matching all three is not (deviation 143)", async () => {
+      const eventsFile = write(
+        `triple-events-${counter}.csv`,
+        "Timestamp,TenantId,Workload,ResourceId,UserObjectId,Operation\n" +
+          `2026-10-20T10:00:00Z,${FAB},PowerApps,${APP1},${ADMIN},LaunchPowerApp\n` +
+          `2026-10-20T10:01:00Z,${FAB},PowerBI,${APP1},${ADMIN},ViewReport\n` +
+          `2026-10-20T10:02:00Z,${CONTOSO},PowerApps,${APP1},${ADMIN},LaunchPowerApp\n`,
+      );
+      const s = (await importActivityFiles({ store, dataDir: freshDir(), files: [eventsFile] })).files[0] as ActivityFileSummary;
+      assert.equal(s.kept, 3);
+      assert.equal(s.resources, 3, "three resources: one id in two workloads and two tenants");
+      assert.deepEqual(s.unknownResources, { count: 2, sample: [`${CONTOSO}/PowerApps/${APP1}`, `${FAB}/PowerBI/${APP1}`] });
+
+      const metricsFile = write(
+        `triple-metrics-${counter}.csv`,
+        "Month,TenantId,Workload,ResourceId,Metric,Value\n" +
+          `2026-10,${FAB},PowerAutomate,${FLOW1},MonthlyActiveUsers,5\n` +
+          `2026-10,${FAB},PowerApps,${FLOW1},MonthlyActiveUsers,6\n` +
+          `2026-10,${CONTOSO},PowerAutomate,${FLOW1},MonthlyActiveUsers,7\n` +
+          // No tenant: the tenant is the one knowing a resource of the row's workload and id; FLOW1 is no Power BI dataset anywhere.
+          `2026-10,,PowerBI,${FLOW1},MonthlyActiveUsers,8\n` +
+          `2026-10,,PowerAutomate,${FLOW1},MonthlyActiveUsers,9\n`,
+      );
+      const m = (await importActivityFiles({ store, dataDir: freshDir(), files: [metricsFile] })).files[0] as ActivityFileSummary;
+      assert.deepEqual(m.skipped, { "no tenant id": 1, "superseded by a later row of the file": 1 });
+      assert.equal(m.resources, 3);
+      assert.deepEqual(m.unknownResources, { count: 2, sample: [`${CONTOSO}/PowerAutomate/${FLOW1}`, `${FAB}/PowerApps/${FLOW1}`] });
     });
 
     it("Power Platform analytics export: AppId/ObjectID/timeaccessed are app launches; without a TenantId column the tenant comes from the control plane, and unknown apps then have none", async () => {

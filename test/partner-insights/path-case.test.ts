@@ -47,7 +47,7 @@ describe("insights API: paths in any case", () => {
 
   before(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), "openpal-insights-case-"));
-    app = await buildApp(testOptions({ dataDir, logLevel: "silent", inMemory: true }), { clock });
+    app = await buildApp(testOptions({ dataDir, logLevel: "silent", inMemory: true, metrics: "open" }), { clock });
     await applyScenarioWorld(app.context.store, baseWorld({}, {}));
     await grantReportViewer(app.context.store, CONTOSO_TENANT, ALICE_HOME);
     const now = Math.floor(clock.now() / 1000);
@@ -152,6 +152,28 @@ describe("insights API: paths in any case", () => {
     await expect405("POST", "/Insights/V1/Mpn/ScheduledDataset", "GET, HEAD");
     await expect405("DELETE", "/INSIGHTS/V1/MPN/REPORTDOWNLOAD/abc", "GET, HEAD");
     await expect405("POST", "/insights/v1/mpn/scheduledQueries/testQueryResult", "GET, DELETE, HEAD");
+  });
+
+  it("/metrics counts an operation called in any case under its documented route pattern, the same series as the documented case; other paths under the base count under BASE/*", async () => {
+    const series = async () => {
+      const text = (await app.app.inject({ method: "GET", url: "/metrics" })).body;
+      return new Map([...text.matchAll(/^openpal_http_requests_total\{method="([A-Z]+)",route="([^"]*)",status="(\d+)"\} (\d+)$/gm)].map((m) => [`${m[1]} ${m[2]} ${m[3]}`, Number(m[4])]));
+    };
+    const before = await series();
+    await ok("GET", "/insights/v1/mpn/ScheduledDataset", "Dataset fetched successfully");
+    await ok("GET", "/INSIGHTS/v1/MPN/scheduleddataset", "Dataset fetched successfully");
+    await ok("GET", "/Insights/V1/Mpn/SCHEDULEDDATASET?datasetName=Profile", "Dataset fetched successfully");
+    assert.equal((await call("PUT", "/INSIGHTS/v1/mpn/scheduledreport/PAUSE/no-such-report")).status, 404);
+    assert.equal((await call("PUT", "/insights/v1/mpn/ScheduledReport/pause/no-such-report")).status, 404);
+    assert.equal((await call("GET", "/INSIGHTS/v1/mpn/Nope")).status, 404);
+    assert.equal((await call("GET", "/insights/v1/mpn/Nope")).status, 404);
+    const after = await series();
+    const grew = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+    assert.equal(grew("GET /insights/v1/mpn/ScheduledDataset 200"), 3, "both cases count under the documented pattern");
+    assert.equal(grew("PUT /insights/v1/mpn/ScheduledReport/pause/:reportId 404"), 2);
+    assert.equal(grew("GET /insights/v1/mpn/* 404"), 2, "unknown paths in any case: one series");
+    const labels = [...after.keys()].filter((k) => /insights|base\d/i.test(k));
+    assert.deepEqual(labels.filter((k) => !/ \/insights\/v1\/mpn\//.test(k)), [], "no series under the fallback's any-case pattern");
   });
 
   it("a token is still required in any case; routes outside this API keep their case", async () => {

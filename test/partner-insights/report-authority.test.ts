@@ -8,6 +8,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { sql } from "kysely";
@@ -34,6 +36,10 @@ for (const backend of storeBackends()) {
     let dataDir: string;
     let app: OpenPalApp;
     const clock = new ManualClock("2026-11-15T00:00:00Z");
+    // The reports' callback receiver.
+    let receiver: Server;
+    let receiverUrl: string;
+    const received: { method: string; url: string; body: string }[] = [];
 
     const token = async (oid: string, upn: string) => {
       const now = Math.floor(clock.now() / 1000);
@@ -76,17 +82,86 @@ for (const backend of storeBackends()) {
     const report = async (tok: string, reportId: string) => (await call(tok, "GET", `/ScheduledReport?reportId=${reportId}`)).body.value[0]!;
 
     before(async () => {
+      receiver = createServer((req, res) => {
+        let body = "";
+        req.on("data", (c: Buffer) => (body += c.toString()));
+        req.on("end", () => {
+          received.push({ method: req.method ?? "", url: req.url ?? "", body });
+          res.end();
+        });
+      });
+      await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
+      receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
       store = await backend.open();
       dataDir = mkdtempSync(path.join(os.tmpdir(), "openpal-insights-authority-"));
       await applyScenarioWorld(store, baseWorld({}, {}));
-      app = await buildApp(testOptions({ dataDir, logLevel: "silent", inMemory: true }), { store, clock });
+      app = await buildApp(testOptions({ dataDir, logLevel: "silent", inMemory: true, insightsCallbackHosts: "127.0.0.1" }), { store, clock });
       // Bob holds Global Administrator throughout: he reads what Alice no longer may, and takes over.
       await store.directoryRoles.grant(CONTOSO_TENANT, DirectoryRole.GlobalAdministrator, BOB_HOME, null);
     });
     after(async () => {
       await app?.close();
       await store?.close();
+      await new Promise<void>((r) => receiver.close(() => r()));
       rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it("a refused run calls the report's callback for its Failed execution, as a completed run does; the paused report says why (pausedReason) until it is resumed or updated", async () => {
+      await grantReportViewer(store, CONTOSO_TENANT, ALICE_HOME);
+      const tok = await alice();
+      const admin = await bob();
+      const q = await call(tok, "POST", "/ScheduledQueries", { Name: "callback", Query: "SELECT MpnId FROM Profile" });
+      const start = clock.now() + 5 * HOUR;
+      const created = await call(tok, "POST", "/ScheduledReport", {
+        ReportName: "callback", QueryId: q.body.value[0]!.queryId, StartTime: new Date(start).toISOString(), RecurrenceInterval: 4, CallbackUrl: receiverUrl, CallbackMethod: "POST",
+      });
+      assert.equal(created.status, 200, created.body.message);
+      const reportId = String(created.body.value[0]!.reportId);
+      assert.equal("pausedReason" in created.body.value[0]!, false, "an Active report has no pausedReason");
+      const callbacks = () => received.filter((x) => x.url === `/hooks/${reportId}`);
+
+      await store.directoryRoles.revoke(CONTOSO_TENANT, DirectoryRole.ExecutiveReportViewer, ALICE_HOME, clock.now() + HOUR);
+      clock.set(start + 60_000);
+      assert.equal(await tick(), 1);
+      const failed = (await executions(admin, reportId, "Failed")).body.value[0]!;
+      assert.equal(failed.executionStatus, "Failed");
+      // The callback: the same POST {CallbackUrl}/{reportId} with {reportId, executionId} as a completed run's, naming the Failed execution.
+      assert.equal(callbacks().length, 1, "one callback for the refused run");
+      assert.equal(callbacks()[0]!.method, "POST");
+      assert.deepEqual(JSON.parse(callbacks()[0]!.body), { reportId, executionId: failed.executionId });
+      const attempts = await partnerInsightsOf(app.context)!.store.callbackAttempts(String(failed.executionId));
+      assert.deepEqual(attempts.map((a) => a.statusCode), [200], "the attempt is recorded");
+
+      // The report says why it is paused.
+      const paused = await report(admin, reportId);
+      assert.equal(paused.reportStatus, "Paused");
+      const why = String(paused.pausedReason);
+      assert.match(why, /^Access denied: the report's user alice@contoso\.example .* no longer holds a role that may see revenue/);
+      assert.match(why, new RegExp(`execution ${String(failed.executionId)} \\(scheduled \\S+Z\\) produced no report and the report was paused`));
+      assert.match(why, new RegExp(`PUT /insights/v1/mpn/ScheduledReport/resume/${reportId}`), "how to re-enable it");
+
+      // Resumed (Alice holds the role again): the reason is gone.
+      await grantReportViewer(store, CONTOSO_TENANT, ALICE_HOME);
+      const resumed = await call(tok, "PUT", `/ScheduledReport/resume/${reportId}`);
+      assert.equal(resumed.status, 200, resumed.body.message);
+      assert.equal(resumed.body.value[0]!.reportStatus, "Active");
+      assert.equal("pausedReason" in resumed.body.value[0]!, false);
+      assert.equal("pausedReason" in (await report(admin, reportId)), false);
+
+      // Refused again, then updated by Bob (who takes it over): still paused, no reason left.
+      await store.directoryRoles.revoke(CONTOSO_TENANT, DirectoryRole.ExecutiveReportViewer, ALICE_HOME, clock.now());
+      clock.set(start + 4 * HOUR + 60_000);
+      assert.equal(await tick(), 1);
+      assert.equal(callbacks().length, 2, "the second refused run calls back too");
+      assert.match(String((await report(admin, reportId)).pausedReason), /^Access denied/);
+      const updated = await call(admin, "PUT", `/ScheduledReport/${reportId}`, { ReportName: "callback, updated", QueryId: q.body.value[0]!.queryId, StartTime: new Date(clock.now() + 5 * HOUR).toISOString(), RecurrenceInterval: 4, CallbackUrl: receiverUrl });
+      assert.equal(updated.status, 200, updated.body.message);
+      assert.equal(updated.body.value[0]!.user, BOB_UPN);
+      assert.equal(updated.body.value[0]!.reportStatus, "Paused");
+      assert.equal("pausedReason" in updated.body.value[0]!, false);
+      assert.equal("pausedReason" in (await report(admin, reportId)), false);
+      await call(admin, "PUT", `/ScheduledReport/pause/${reportId}`);
+      await grantReportViewer(store, CONTOSO_TENANT, ALICE_HOME);
     });
 
     it("a report whose user lost Executive report viewer produces no data: the execution is Failed naming the role and how to grant it, and the report is paused until resumed", async () => {

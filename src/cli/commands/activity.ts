@@ -44,7 +44,7 @@ function details(s: ActivityFileSummary): string[] {
   for (const [reason, n] of skipped) out.push(`  skipped, ${reason}: ${n}`);
   for (const b of s.badRows) out.push(`    ${b}`);
   if (s.unresolvedUsers.count > 0) out.push(`  users that do not resolve in the directory (tenant/UPN): ${sample(s.unresolvedUsers)}`);
-  if (s.unknownResources !== "not checked" && s.unknownResources.count > 0) out.push(`  resources unknown to the control plane (kept): ${sample(s.unknownResources)}`);
+  if (s.unknownResources !== "not checked" && s.unknownResources.count > 0) out.push(`  resources unknown to the control plane (tenant/workload/id, kept): ${sample(s.unknownResources)}`);
   if (s.unknownUsers !== "not checked" && s.unknownUsers.count > 0) out.push(`  users unknown to the directory (kept): ${sample(s.unknownUsers)}`);
   for (const w of s.warnings) out.push(`  warning: ${w}`);
   return out;

@@ -13,6 +13,8 @@ import { powerPlatform } from "./0008_power_platform.ts";
 import { bizappsAttribution } from "./0011_bizapps_attribution.ts";
 import { operations } from "./0012_operations.ts";
 import { insightsReportOwner } from "./0013_insights_report_owner.ts";
+import { insightsReportPausedReason } from "./0014_insights_report_paused_reason.ts";
 
 export const migrations: readonly Migration[] = [foundation, auditAppendOnly, partnerLinks, resourcesAccess, directoryRoles, partnerOfRecord, attribution,
-  powerPlatform, hardening, partnerInsights, bizappsAttribution, operations, insightsReportOwner];
+  powerPlatform, hardening, partnerInsights, bizappsAttribution, operations, insightsReportOwner,
+  insightsReportPausedReason];
