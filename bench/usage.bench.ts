@@ -6,6 +6,11 @@
  *   - the layout baseline: the same bare COPY into the lake's layout, one folder per month
  *     (`PARTITION_BY (month)`), which is what issue 14 item 15 compares with ("a bare COPY into the
  *     same Parquet layout"),
+ *   - the lake-schema baseline: one bare COPY writing exactly the lake's rows (its 25 columns and
+ *     types, the MD5 row keys, one folder per month) with the importer's own normalisation SQL,
+ *     and nothing else: no skip reasons, counts, bad-value check, key check against the lake,
+ *     totals, SHA-256 or manifest. The import over it is what the pipeline adds; it over the
+ *     layout COPY is what the lake's contract costs,
  * each in its own child process so peak RSS (DuckDB allocates in-process) is measured cleanly.
  * OPENPAL_BENCH_USAGE_ROWS overrides the row count; OPENPAL_BENCH_ROUNDS (default 1) alternates
  * the three that many times and keeps the best of each. The target (issue 14, item 15): import
@@ -16,9 +21,12 @@ import { mkdirSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { DuckDBInstance } from "@duckdb/node-api";
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { emptyDir, faster, runBenchChild, withPeakMemory, type Benchmark, type ChildRun } from "./lib.ts";
 import { importUsageFile } from "../src/usage/index.ts";
+import { detectFormat, Header, NORMALISATION_MACROS, planNormalisation, sqlString } from "../src/usage/formats.ts";
+import { inspectSource, sourceRelation } from "../src/usage/source.ts";
+import { USAGE_COLUMN_NAMES } from "../src/usage/schema.ts";
 
 const thisFile = fileURLToPath(import.meta.url);
 const SUBSCRIPTIONS = 10_000;
@@ -54,7 +62,33 @@ export async function generate(csv: string, rows: number): Promise<void> {
   instance.closeSync();
 }
 
-/** Child mode: `node --import tsx usage.bench.ts child <import|baseline|layout> <csv> <dir>` prints JSON. */
+/**
+ * The lake-schema COPY: the importer's normalisation (formats.ts) and row key in one bare COPY into
+ * month folders. The lake's rows and nothing else (see the header).
+ */
+async function lakeSchemaCopy(c: DuckDBConnection, csv: string, dir: string): Promise<void> {
+  for (const macro of NORMALISATION_MACROS) await c.run(macro);
+  const source = await inspectSource(csv, c);
+  const header = new Header(source.columns);
+  const detected = detectFormat(header, path.basename(csv));
+  if (!detected) throw new Error("the bench's CSV was not recognised");
+  const plan = planNormalisation(detected.format, header, { decimalComma: false }, detected.because);
+  const constants: Record<string, string> = {
+    row_key: `md5(${plan.keySql})`,
+    source_file: sqlString(csv),
+    source_format: sqlString(detected.format),
+    cost_measure: sqlString(plan.costMeasure),
+    cost_usd: "COALESCE(cost_usd_parsed, CASE WHEN billing_currency = 'USD' THEN cost END)",
+  };
+  const columns = USAGE_COLUMN_NAMES.map((name) => (constants[name] ? `${constants[name]} AS ${name}` : name)).join(", ");
+  await c.run(
+    `COPY (SELECT ${columns}, strftime(charge_period_start, '%Y-%m') AS month
+           FROM (SELECT ${plan.selectItems.join(", ")} FROM (SELECT *${plan.trimItems.map((t) => `, ${t}`).join("")} FROM ${sourceRelation(source, false)})))
+     TO ${sqlString(path.join(dir, "lake-schema"))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (month))`,
+  );
+}
+
+/** Child mode: `node --import tsx usage.bench.ts child <import|baseline|layout|lake-schema> <csv> <dir>` prints JSON. */
 async function child(mode: string, csv: string, dir: string): Promise<void> {
   const started = Date.now();
   const cpu = process.cpuUsage();
@@ -62,7 +96,9 @@ async function child(mode: string, csv: string, dir: string): Promise<void> {
     if (mode === "import") return importUsageFile(csv, { dataDir: dir });
     const instance = await DuckDBInstance.create(":memory:", { memory_limit: "2GB", temp_directory: path.join(dir, "spill"), preserve_insertion_order: "false" });
     const c = await instance.connect();
-    if (mode === "layout") {
+    if (mode === "lake-schema") {
+      await lakeSchemaCopy(c, csv, dir);
+    } else if (mode === "layout") {
       await c.run(`COPY (SELECT *, strftime(ChargePeriodStart, '%Y-%m') AS month FROM read_csv('${csv}')) TO '${path.join(dir, "layout")}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (month))`);
     } else {
       await c.run(`COPY (SELECT * FROM read_csv('${csv}')) TO '${path.join(dir, "baseline.parquet")}' (FORMAT parquet, COMPRESSION zstd)`);
@@ -81,7 +117,7 @@ const runChild = (mode: string, csv: string, dir: string) => runBenchChild<Child
 
 const bench: Benchmark = {
   name: "usage",
-  description: "usage import of FOCUS CSV rows (10M unless OPENPAL_BENCH_USAGE_ROWS) over 10,000 subscriptions vs a hand-written DuckDB COPY to Parquet, plain and into the lake's month layout",
+  description: "usage import of FOCUS CSV rows (10M unless OPENPAL_BENCH_USAGE_ROWS) over 10,000 subscriptions vs a hand-written DuckDB COPY to Parquet, plain, into the lake's month layout, and of exactly the lake's rows",
   async run() {
     const rows = Number(process.env.OPENPAL_BENCH_USAGE_ROWS ?? 10_000_000);
     const dir = path.join(os.tmpdir(), `openpal-bench-usage-${process.pid}`);
@@ -97,15 +133,17 @@ const bench: Benchmark = {
       // seconds (user + system, all DuckDB threads) are reported too: they vary less with load.
       let baseline: ChildResult | undefined;
       let layout: ChildResult | undefined;
+      let lakeSchema: ChildResult | undefined;
       let imported: ChildResult | undefined;
       for (let r = 0; r < ROUNDS; r++) {
         baseline = faster(baseline, runChild("baseline", csv, emptyDir(dir, "baseline")));
         layout = faster(layout, runChild("layout", csv, emptyDir(dir, "layout")));
+        lakeSchema = faster(lakeSchema, runChild("lake-schema", csv, emptyDir(dir, "lake-schema")));
         const i = runChild("import", csv, emptyDir(dir, "lake"));
         if (i.rowsKept !== rows) throw new Error(`import kept ${i.rowsKept} of ${rows} rows`);
         imported = faster(imported, i);
       }
-      if (!baseline || !layout || !imported) throw new Error("OPENPAL_BENCH_ROUNDS must be at least 1");
+      if (!baseline || !layout || !lakeSchema || !imported) throw new Error("OPENPAL_BENCH_ROUNDS must be at least 1");
       const round = (x: number) => Math.round(x * 100) / 100;
       return {
         rows,
@@ -125,6 +163,12 @@ const bench: Benchmark = {
         layoutPeakRssMiB: layout.peakRssMiB,
         ratioImportToLayoutTime: round(imported.seconds / layout.seconds),
         ratioImportToLayoutCpu: round(imported.cpuSeconds / layout.cpuSeconds),
+        lakeSchemaCopySeconds: lakeSchema.seconds,
+        lakeSchemaCpuSeconds: round(lakeSchema.cpuSeconds),
+        lakeSchemaPeakRssMiB: lakeSchema.peakRssMiB,
+        ratioImportToLakeSchemaTime: round(imported.seconds / lakeSchema.seconds),
+        ratioImportToLakeSchemaCpu: round(imported.cpuSeconds / lakeSchema.cpuSeconds),
+        ratioLakeSchemaToLayoutTime: round(lakeSchema.seconds / layout.seconds),
         ratioImportToBaselineTime: round(imported.seconds / baseline.seconds),
         ratioImportToBaselineCpu: round(imported.cpuSeconds / baseline.cpuSeconds),
         rounds: ROUNDS,
