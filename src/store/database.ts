@@ -169,6 +169,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
   try {
     await migrate(db, config.kind);
   } catch (error) {
+    await checkpointer?.stop();
     await db.destroy();
     throw error;
   }
