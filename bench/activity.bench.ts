@@ -19,7 +19,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { emptyDir, faster, runBenchChild, withPeakMemory, type Benchmark, type ChildRun } from "./lib.ts";
+import { comparedTo, emptyDir, faster, runBenchChild, withPeakMemory, type Benchmark, type ChildRun } from "./lib.ts";
 import { importActivityFiles } from "../src/activity/index.ts";
 import { openStore } from "../src/store/index.ts";
 
@@ -133,18 +133,10 @@ const bench: Benchmark = {
         monthsWritten: imported.months,
         monthsInFile: MONTHS,
         unknownResourcesReported: imported.unknownResources,
-        baselineCopySeconds: baseline.seconds,
+        ...comparedTo("baseline", baseline, imported),
         baselineEventsPerSecond: Math.round(events / baseline.seconds),
-        baselineCpuSeconds: baseline.cpuSeconds,
-        baselinePeakRssMiB: baseline.peakRssMiB,
-        layoutCopySeconds: layout.seconds,
-        layoutCpuSeconds: round(layout.cpuSeconds),
-        layoutPeakRssMiB: layout.peakRssMiB,
-        ratioImportToBaselineTime: round(imported.seconds / baseline.seconds),
-        ratioImportToBaselineCpu: round(imported.cpuSeconds / baseline.cpuSeconds),
         ratioImportToBaselinePeakRss: round(imported.peakRssMiB / baseline.peakRssMiB),
-        ratioImportToLayoutTime: round(imported.seconds / layout.seconds),
-        ratioImportToLayoutCpu: round(imported.cpuSeconds / layout.cpuSeconds),
+        ...comparedTo("layout", layout, imported),
         rounds: ROUNDS,
         loadAverage: os.loadavg().map((x) => Math.round(x * 10) / 10),
         target: { ratioImportToBaselineTimeAtMost: 2 },

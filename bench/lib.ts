@@ -130,6 +130,23 @@ export function runBenchChild<T extends ChildRun>(benchFile: string, args: reado
   return JSON.parse(out.stdout.trim().split("\n").pop() ?? "{}") as T;
 }
 
+/**
+ * A baseline's figures and the measured run's ratios to it, for a bench's result:
+ * `${name}CopySeconds`, `${name}CpuSeconds`, `${name}PeakRssMiB`, `ratioImportTo${Name}Time` and
+ * `ratioImportTo${Name}Cpu` (ratios and CPU seconds to two decimals).
+ */
+export function comparedTo(name: string, baseline: ChildRun, imported: ChildRun): Record<string, number> {
+  const round = (x: number) => Math.round(x * 100) / 100;
+  const ratio = `ratioImportTo${name[0]?.toUpperCase() ?? ""}${name.slice(1)}`;
+  return {
+    [`${name}CopySeconds`]: baseline.seconds,
+    [`${name}CpuSeconds`]: round(baseline.cpuSeconds),
+    [`${name}PeakRssMiB`]: baseline.peakRssMiB,
+    [`${ratio}Time`]: round(imported.seconds / baseline.seconds),
+    [`${ratio}Cpu`]: round(imported.cpuSeconds / baseline.cpuSeconds),
+  };
+}
+
 /** The faster of two runs (rounds alternate and keep the best of each: the machine is shared). */
 export function faster<T extends ChildRun>(a: T | undefined, b: T): T {
   return a && a.seconds <= b.seconds ? a : b;

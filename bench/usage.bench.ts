@@ -22,7 +22,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { emptyDir, faster, runBenchChild, withPeakMemory, type Benchmark, type ChildRun } from "./lib.ts";
+import { comparedTo, emptyDir, faster, runBenchChild, withPeakMemory, type Benchmark, type ChildRun } from "./lib.ts";
 import { importUsageFile } from "../src/usage/index.ts";
 import { detectFormat, Header, NORMALISATION_MACROS, planNormalisation, sqlString } from "../src/usage/formats.ts";
 import { inspectSource, sourceRelation } from "../src/usage/source.ts";
@@ -154,23 +154,11 @@ const bench: Benchmark = {
         importRowsPerSecond: Math.round(rows / imported.seconds),
         importCpuSeconds: round(imported.cpuSeconds),
         importPeakRssMiB: imported.peakRssMiB,
-        baselineCopySeconds: baseline.seconds,
-        baselineCpuSeconds: round(baseline.cpuSeconds),
+        ...comparedTo("baseline", baseline, imported),
         baselineRowsPerSecond: Math.round(rows / baseline.seconds),
-        baselinePeakRssMiB: baseline.peakRssMiB,
-        layoutCopySeconds: layout.seconds,
-        layoutCpuSeconds: round(layout.cpuSeconds),
-        layoutPeakRssMiB: layout.peakRssMiB,
-        ratioImportToLayoutTime: round(imported.seconds / layout.seconds),
-        ratioImportToLayoutCpu: round(imported.cpuSeconds / layout.cpuSeconds),
-        lakeSchemaCopySeconds: lakeSchema.seconds,
-        lakeSchemaCpuSeconds: round(lakeSchema.cpuSeconds),
-        lakeSchemaPeakRssMiB: lakeSchema.peakRssMiB,
-        ratioImportToLakeSchemaTime: round(imported.seconds / lakeSchema.seconds),
-        ratioImportToLakeSchemaCpu: round(imported.cpuSeconds / lakeSchema.cpuSeconds),
+        ...comparedTo("layout", layout, imported),
+        ...comparedTo("lakeSchema", lakeSchema, imported),
         ratioLakeSchemaToLayoutTime: round(lakeSchema.seconds / layout.seconds),
-        ratioImportToBaselineTime: round(imported.seconds / baseline.seconds),
-        ratioImportToBaselineCpu: round(imported.cpuSeconds / baseline.cpuSeconds),
         rounds: ROUNDS,
         loadAverage: os.loadavg().map((x) => Math.round(x * 10) / 10),
         target: { ratioImportToLayoutTimeAtMost: 1.5, importPeakRssMiBBelow: 1024 },

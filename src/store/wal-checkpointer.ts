@@ -29,12 +29,14 @@ export interface CheckpointStats {
   checkpoints: number;
   /** Frames copied into the database file. */
   framesCopied: number;
-  /** Checkpoints that failed (the next tick tries again); the last error's message. */
+  /** Checkpoints that failed (the next tick tries again). */
   failures: number;
-  lastError?: string;
 }
 
-/** The worker: CommonJS, evaluated, so that it runs the same from TypeScript sources and compiled JavaScript. */
+/**
+ * The worker: CommonJS, evaluated, so that it runs the same from TypeScript sources and compiled
+ * JavaScript; started without the parent's flags (it needs no loader such as tsx).
+ */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
@@ -45,8 +47,8 @@ const checkpoint = () => {
   try {
     const [r] = db.pragma("wal_checkpoint(PASSIVE)");
     if (r && r.checkpointed > 0) parentPort.postMessage({ copied: r.checkpointed });
-  } catch (error) {
-    parentPort.postMessage({ error: String(error && error.message || error) });
+  } catch {
+    parentPort.postMessage({ error: true });
   }
 };
 const timer = setInterval(checkpoint, workerData.intervalMs);
@@ -75,32 +77,23 @@ export class WalCheckpointer {
     this.#startTimer.unref();
   }
 
-  /** True once the worker thread runs. */
-  get started(): boolean {
-    return this.#worker !== undefined;
-  }
-
   #start(): void {
     if (this.#stopped) return;
     const driver = createRequire(import.meta.url).resolve("better-sqlite3");
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file: this.#file, intervalMs: this.#intervalMs } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { driver, file: this.#file, intervalMs: this.#intervalMs } });
     this.#worker = worker;
-    worker.on("message", (m: { copied?: number; error?: string }) => {
+    worker.on("message", (m: { copied?: number; error?: boolean }) => {
       if (m.copied) {
         this.stats.checkpoints++;
         this.stats.framesCopied += m.copied;
       }
-      if (m.error) {
-        this.stats.failures++;
-        this.stats.lastError = m.error;
-      }
+      if (m.error) this.stats.failures++;
     });
     this.#exited = new Promise((resolve) => {
       worker.once("exit", () => resolve());
       // A worker that fails (e.g. the file vanished) leaves checkpoints to the safety net.
-      worker.once("error", (error) => {
+      worker.once("error", () => {
         this.stats.failures++;
-        this.stats.lastError = error.message;
       });
     });
     // The worker must never keep a finished process alive. Unreferenced last: adding a 'message'

@@ -59,38 +59,37 @@ describe("background WAL checkpoints of a SQLite file store", () => {
   };
   const cleanUp = () => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
 
-  it("until the worker runs, commits do not checkpoint: the WAL grows far past SQLite's default 1,000 pages", async () => {
-    const { file, open } = fileStore({ startDelayMs: 60_000 });
+  /** Opens a seeded file store, runs `work` on it, then closes it and removes its directory. */
+  const withSeededStore = async (walCheckpoint: { intervalMs?: number; startDelayMs?: number }, work: (store: Store, file: string) => Promise<void>) => {
+    const { file, open } = fileStore(walCheckpoint);
     const store = await open();
     try {
       await seed(store);
+      await work(store, file);
+    } finally {
+      await store.close();
+      cleanUp();
+    }
+  };
+
+  it("until the worker runs, commits do not checkpoint: the WAL grows far past SQLite's default 1,000 pages", () =>
+    withSeededStore({ startDelayMs: 60_000 }, async (store, file) => {
       await writeLinks(store, 1_000, 1_000, 1);
       // 1,000 link writes, each committed alone, append several pages each (interval, principal,
       // audit and their indexes): with SQLite's default automatic checkpoint the WAL would have
       // been reset at 1,000 pages and stayed near that size.
       assert.ok(statSync(`${file}-wal`).size > 3_000 * 4096, `WAL is ${statSync(`${file}-wal`).size} bytes`);
       assert.equal(store.poolStats().walFramesCheckpointed, 0);
-    } finally {
-      await store.close();
-      cleanUp();
-    }
-  });
+    }));
 
-  it("the worker copies the WAL into the database file and counts the checkpoints and pages", async () => {
-    const { open } = fileStore({ startDelayMs: 0, intervalMs: 10 });
-    const store = await open();
-    try {
-      await seed(store);
+  it("the worker copies the WAL into the database file and counts the checkpoints and pages", () =>
+    withSeededStore({ startDelayMs: 0, intervalMs: 10 }, async (store) => {
       await writeLinks(store, 400, 1_000);
       await until(() => (store.poolStats().walFramesCheckpointed ?? 0) > 0, "a checkpoint");
       const stats = store.poolStats();
       assert.ok((stats.walCheckpoints ?? 0) >= 1);
       assert.equal(stats.walCheckpointFailures, 0);
-    } finally {
-      await store.close();
-      cleanUp();
-    }
-  });
+    }));
 
   it("every committed write survives checkpoints running beside the writes: a reopened store reads every interval and audit entry", async () => {
     const { open } = fileStore({ startDelayMs: 0, intervalMs: 2 });
