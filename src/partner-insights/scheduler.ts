@@ -10,8 +10,12 @@
  *      that may see revenue in the partner tenant (authority.ts); if not, it produces nothing,
  *      marks the execution Failed with the reason and the fix, pauses the report (which then
  *      says why: `pausedReason`) and calls the report's callback for the Failed execution;
- *   4. otherwise it writes the file, marks the execution Completed with its link (or Failed), and
- *      then calls the report's callback (retried with back-off, every attempt recorded);
+ *   4. otherwise it writes the file, marks the execution Completed with its link, and then calls
+ *      the report's callback (retried with back-off, every attempt recorded); a run that fails
+ *      for any other reason (its query was deleted or no longer compiles, the query or the store
+ *      errs) is marked Failed with the reason and calls the callback too. A run never throws
+ *      into the tick: when even the failure cannot be recorded, the execution stays Running and
+ *      is taken over after LEASE_MS (5);
  *   5. executions left Running by a server that stopped are taken over after LEASE_MS.
  * Occurrences missed while no server ran are not replayed one by one: the latest due one runs
  * (docs/SPEC-DEVIATIONS.md). TIMESPAN is evaluated at the occurrence's scheduled time.
@@ -24,10 +28,14 @@ import type { IdSource } from "../domain/ids.ts";
 import type { Store } from "../store/index.ts";
 import { PartnerInsightsStore, type InsightsExecution, type InsightsReport, type ReportStatus } from "../store/partner-insights.ts";
 import type { InsightsService } from "./service.ts";
-import { formatResult, writeReportFile, type QueryRunner } from "./runner.ts";
+import { formatResult, writeReportFile, type QueryResult, type QueryRunner } from "./runner.ts";
+import type { CompiledQuery } from "./query/compile.ts";
 import { callbackRequest, isCallbackAllowed, LINK_LIFETIME_MS, linkToken, tokenHash } from "./links.ts";
 import { reportStanding } from "./authority.ts";
 import { wireTime } from "./envelope.ts";
+
+/** A run that failed at a known step; its message is the execution's reason, naming the fix. */
+class RunFailure extends Error {}
 
 /** A Running execution whose claim is older than this is taken over by another tick. */
 export const LEASE_MS = 15 * 60_000;
@@ -166,6 +174,11 @@ export class ReportScheduler {
     };
   }
 
+  /**
+   * Runs one claimed execution. Never throws: whatever goes wrong, the execution ends Completed or
+   * Failed with the reason (and the callback is called either way), or, when even the failure
+   * cannot be recorded, it stays Running and is retried after LEASE_MS; the tick goes on.
+   */
   async #run(report: InsightsReport, e: InsightsExecution): Promise<void> {
     const { insights, service, clock, runner } = this.#deps;
     try {
@@ -175,12 +188,23 @@ export class ReportScheduler {
         await this.#refuse(report, e, standing.reason, standing.fix);
         return;
       }
+      const update = `PUT /insights/v1/mpn/ScheduledReport/${report.reportId}`;
       const query = await service.findQuery(report, report.queryId);
-      if (!query) throw new Error(`query ${report.queryId} no longer exists; update the report with another QueryId.`);
-      const compiled = service.compile(query.query);
+      if (!query) throw new RunFailure(`Query ${report.queryId} no longer exists; this run produced no report. Give the report a query that exists (${update}) or delete the report.`);
+      let compiled: CompiledQuery;
+      try {
+        compiled = service.compile(query.query);
+      } catch (error) {
+        throw new RunFailure(`Query ${report.queryId} is no longer valid: ${(error as Error).message}; this run produced no report. Create a corrected query and give the report its QueryId (${update}).`);
+      }
       const override = report.executeNow && (report.queryStartAt !== null || report.queryEndAt !== null)
         ? { from: report.queryStartAt ?? undefined, to: report.queryEndAt ?? e.scheduledAt } : undefined;
-      const result = await runner.run(compiled, report.globalId, compiled.window(e.scheduledAt, override));
+      let result: QueryResult;
+      try {
+        result = await runner.run(compiled, report.globalId, compiled.window(e.scheduledAt, override));
+      } catch (error) {
+        throw new RunFailure(`The report's query failed when run: ${(error as Error).message}; this run produced no report. The server log has the details (execution ${e.executionId}).`);
+      }
       const file = path.join(path.resolve(this.#deps.dataDir), "insights", "reports", report.globalId, report.reportId, `${e.executionId}.${report.format}`);
       writeReportFile(file, formatResult(result, report.format));
       const generatedAt = clock.now();
@@ -189,10 +213,27 @@ export class ReportScheduler {
       const done = await insights.completeExecution(e.executionId, e.claimedBy, { filePath: file, linkTokenHash: tokenHash(token), expiresAt, generatedAt, rowCount: result.rows.length });
       if (done && report.callbackUrl) this.#track(this.#callback(report, e.executionId));
     } catch (error) {
-      const message = (error as Error).message;
-      this.#deps.log.warn({ reportId: report.reportId, executionId: e.executionId, err: message }, "insights report execution failed");
-      await insights.failExecution(e.executionId, e.claimedBy, message, clock.now());
+      const reason = error instanceof RunFailure ? error.message
+        : `The run failed: ${(error as Error).message}; this run produced no report. The server log has the details (execution ${e.executionId}).`;
+      this.#deps.log.warn({ reportId: report.reportId, executionId: e.executionId, err: reason }, "insights report execution failed");
+      await this.#recordFailure(report, e, reason);
     }
+  }
+
+  /**
+   * Marks the execution Failed with `message`, then calls the report's callback for it, as for a
+   * Completed one (when this claim still held it: a taken-over run is the other server's to report).
+   */
+  async #recordFailure(report: InsightsReport, e: InsightsExecution, message: string): Promise<void> {
+    let failed: boolean;
+    try {
+      failed = await this.#deps.insights.failExecution(e.executionId, e.claimedBy, message, this.#deps.clock.now());
+    } catch (error) {
+      // The store failed too: the execution stays Running, and a tick takes it over after LEASE_MS.
+      this.#deps.log.error({ err: error, reportId: report.reportId, executionId: e.executionId }, "insights report execution failed and its failure could not be recorded; it is retried after the lease");
+      return;
+    }
+    if (failed && report.callbackUrl) this.#track(this.#callback(report, e.executionId));
   }
 
   /**
@@ -210,13 +251,14 @@ export class ReportScheduler {
     const consequence = paused || fresh?.status === "Paused" ? "this run produced no report and the report is paused" : "this run produced no report";
     const message = `${reason}; ${consequence}. ${fix}`;
     this.#deps.log.warn({ reportId: report.reportId, executionId: e.executionId, err: reason }, "insights report execution refused: its user may no longer see the data");
-    const failed = await insights.failExecution(e.executionId, e.claimedBy, message, now);
-    if (failed && report.callbackUrl) this.#track(this.#callback(report, e.executionId));
+    await this.#recordFailure(report, e, message);
   }
 
+  /** Keeps a callback in flight for idle(); its failure is logged, never an unhandled rejection. */
   #track(p: Promise<unknown>): void {
-    this.#inflight.add(p);
-    void p.finally(() => this.#inflight.delete(p));
+    const settled = p.catch((error: unknown) => this.#deps.log.error({ err: error }, "insights report callback failed"));
+    this.#inflight.add(settled);
+    void settled.finally(() => this.#inflight.delete(settled));
   }
 
   async #callback(report: InsightsReport, executionId: string): Promise<void> {

@@ -10,13 +10,14 @@ import os from "node:os";
 import path from "node:path";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { applyScenarioWorld, daily, runScenario } from "../scenarios/support.ts";
-import { ALICE_GUEST, ALICE_HOME, CONTOSO_TENANT, FABRIKAM_TENANT, PROD, SUB_PROD, baseWorld, vm } from "../scenarios/world.ts";
+import { ALICE_GUEST, ALICE_HOME, BOB_HOME, CONTOSO_TENANT, FABRIKAM_TENANT, PROD, SUB_PROD, baseWorld, vm } from "../scenarios/world.ts";
 import { ManualClock } from "../../src/domain/time.ts";
 import { azureUsageReport } from "../../src/attribution/index.ts";
 import { parseScope } from "../../src/identity/index.ts";
 import { insightsCommand, PARTNER_CENTER_SCOPE, type InsightsSession } from "../../src/cli/commands/insights.ts";
 import { PARTNER_CENTER_AUDIENCE } from "../../src/partner-insights/index.ts";
 import { CliError, ExitCode } from "../../src/cli/errors.ts";
+import { DirectoryRole } from "../../src/graph/roles.ts";
 import { grantReportViewer, pcToken, runDue } from "./support.ts";
 
 const MONTH = "2026-10";
@@ -25,8 +26,9 @@ describe("openpal insights (CLI)", () => {
   let server: TestServer;
   let session: InsightsSession;
   let dir: string;
+  const clock = new ManualClock("2026-11-20T08:00:00Z");
   before(async () => {
-    server = await startTestServer({ deps: { clock: new ManualClock("2026-11-20T08:00:00Z") } });
+    server = await startTestServer({ deps: { clock } });
     await applyScenarioWorld(server.openpal.context.store, baseWorld({ roleAssignments: [{ principalId: ALICE_GUEST, role: "Owner", scope: PROD }] },
       { links: [{ tenantId: FABRIKAM_TENANT, objectId: ALICE_GUEST, partnerId: "4000001" }] }));
     await runScenario(server.openpal.context.store, daily(MONTH, () => ({ subscription: SUB_PROD, resource: vm(SUB_PROD, "rg", "vm1"), cost: 2.5 })), MONTH, "pec", server.dataDir);
@@ -43,11 +45,12 @@ describe("openpal insights (CLI)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const run = async (...args: string[]): Promise<string> => {
+  const runAs = async (as: InsightsSession, args: string[]): Promise<string> => {
     let out = "";
-    await insightsCommand(async () => session, (t) => (out += t)).exitOverride().parseAsync(args, { from: "user" });
+    await insightsCommand(async () => as, (t) => (out += t)).exitOverride().parseAsync(args, { from: "user" });
     return out;
   };
+  const run = (...args: string[]): Promise<string> => runAs(session, args);
 
   it("the CLI asks for tokens whose audience is Partner Center's", () => {
     assert.equal(parseScope(PARTNER_CENTER_SCOPE).audience, PARTNER_CENTER_AUDIENCE);
@@ -80,5 +83,37 @@ describe("openpal insights (CLI)", () => {
       (e: unknown) => e instanceof CliError && e.exitCode === ExitCode.usage && /Incorrect column name/.test(e.message));
     await assert.rejects(run("report", "list", "--report-id", "00000000-0000-4000-8000-000000000000"),
       (e: unknown) => e instanceof CliError && e.exitCode === ExitCode.notFound);
+  });
+
+  it("the report table shows why the scheduler paused a report (pausedReason), and the executions table a Failed execution's errorMessage", async () => {
+    const store = server.openpal.context.store;
+    // Bob (Global Administrator) reads the report once Alice, its user, lost the role.
+    await store.directoryRoles.grant(CONTOSO_TENANT, DirectoryRole.GlobalAdministrator, BOB_HOME, null);
+    // A token minted at each call: the clock moves past a token's lifetime.
+    const bob: InsightsSession = {
+      fetch: async (p, init = {}) => server.fetch(p, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${await pcToken(server, CONTOSO_TENANT, BOB_HOME)}` } }),
+      download: (url) => server.fetch(url),
+    };
+    const q = JSON.parse(await run("query", "create", "--name", "profile", "--query", "SELECT MpnId FROM Profile", "-o", "json")) as { queryId: string }[];
+    const start = clock.now() + 5 * 3_600_000;
+    const r = JSON.parse(await run("report", "create", "--name", "paused-later", "--query-id", q[0]!.queryId, "--start-time", new Date(start).toISOString().replace(/\.\d{3}Z$/, "Z"), "--interval", "4", "-o", "json")) as { reportId: string }[];
+    const reportId = r[0]!.reportId;
+    const active = await run("report", "list", "--report-id", reportId);
+    assert.doesNotMatch(active, /pausedReason/, "no pausedReason column while no listed report is paused");
+
+    await store.directoryRoles.revoke(CONTOSO_TENANT, DirectoryRole.ExecutiveReportViewer, ALICE_HOME, clock.now());
+    clock.set(start + 60_000);
+    try {
+      assert.equal(await runDue(server), 1);
+      const table = await runAs(bob, ["report", "list", "--report-id", reportId]);
+      const [header, , row] = table.split("\n");
+      assert.match(header!, /reportStatus .*pausedReason/);
+      assert.match(row!, /Paused .*Access denied: the report's user \S+ .*produced no report and the report was paused/);
+      const executions = await runAs(bob, ["executions", "--report-id", reportId, "--status", "Failed"]);
+      assert.match(executions.split("\n")[0]!, /executionStatus .*errorMessage/);
+      assert.match(executions, /Failed .*Access denied: the report's user \S+ /);
+    } finally {
+      await grantReportViewer(store, CONTOSO_TENANT, ALICE_HOME);
+    }
   });
 });

@@ -13,7 +13,9 @@
  *   openpal insights executions --report-id ID [--status Completed;Failed] [--all]
  *   openpal insights download --report-id ID [--execution-id ID] [--out FILE]
  *
- * The download uses the execution's secure link with no token, as the public scripts do.
+ * Tables add `pausedReason` when a listed report was paused by the scheduler, and `errorMessage`
+ * when a listed execution Failed. The download uses the execution's secure link with no token,
+ * as the public scripts do.
  */
 import { writeFileSync } from "node:fs";
 import { Command, Option } from "commander";
@@ -93,6 +95,11 @@ async function defaultSession(): Promise<InsightsSession> {
 const QUERY_COLUMNS = ["queryId", "name", "type", "user", "createdTime", "query"];
 const REPORT_COLUMNS = ["reportId", "reportName", "queryId", "reportStatus", "startTime", "recurrenceInterval", "recurrenceCount", "format", "executeNow"];
 const EXECUTION_COLUMNS = ["executionId", "executionStatus", "reportGeneratedTime", "reportExpiryTime", "reportAccessSecureLink"];
+/** The table's columns, plus `extra` (last, often long) when a row has it: why a report is paused, why an execution failed. */
+const withReason = (columns: readonly string[], extra: string) => (rows: readonly Record<string, unknown>[]) =>
+  rows.some((r) => r[extra]) ? [...columns, extra] : columns;
+const reportColumns = withReason(REPORT_COLUMNS, "pausedReason");
+const executionColumns = withReason(EXECUTION_COLUMNS, "errorMessage");
 
 export function insightsCommand(openSession: () => Promise<InsightsSession> = defaultSession, write: (text: string) => void = (t) => process.stdout.write(t)): Command {
   const cmd = new Command("insights").description("Partner Center insights API (/insights/v1/mpn): datasets, report queries, scheduled reports, executions, downloads.");
@@ -170,7 +177,7 @@ export function insightsCommand(openSession: () => Promise<InsightsSession> = de
         ...(o.callbackUrl ? { CallbackUrl: o.callbackUrl, CallbackMethod: o.callbackMethod } : {}),
         ...(o.queryStartTime ? { QueryStartTime: o.queryStartTime } : {}), ...(o.queryEndTime ? { QueryEndTime: o.queryEndTime } : {}),
       });
-      print(env.value, REPORT_COLUMNS, o.output);
+      print(env.value, reportColumns(env.value), o.output);
     });
   report.command("list").description("List your reports.")
     .option("--report-id <ids>", "one or more ids separated by ';'")
@@ -178,7 +185,7 @@ export function insightsCommand(openSession: () => Promise<InsightsSession> = de
     .addOption(output())
     .action(async (o: { reportId?: string; queryId?: string; output: string }) => {
       const env = await insightsCall(await openSession(), "GET", `/ScheduledReport${qs({ reportId: o.reportId, queryId: o.queryId })}`);
-      print(env.value, REPORT_COLUMNS, o.output);
+      print(env.value, reportColumns(env.value), o.output);
     });
   for (const [action, method, path, description] of [
     ["pause", "PUT", "/ScheduledReport/pause/", "Pause a report's schedule."],
@@ -190,7 +197,7 @@ export function insightsCommand(openSession: () => Promise<InsightsSession> = de
       .addOption(output())
       .action(async (o: { reportId: string; output: string }) => {
         const env = await insightsCall(await openSession(), method, `${path}${encodeURIComponent(o.reportId)}`);
-        print(env.value, REPORT_COLUMNS, o.output);
+        print(env.value, reportColumns(env.value), o.output);
       });
   }
 
@@ -202,7 +209,7 @@ export function insightsCommand(openSession: () => Promise<InsightsSession> = de
     .addOption(output())
     .action(async (o: { reportId: string; executionId?: string; status: string; all?: boolean; output: string }) => {
       const env = await insightsCall(await openSession(), "GET", `/ScheduledReport/execution/${encodeURIComponent(o.reportId)}${qs({ executionId: o.executionId, executionStatus: o.status, getLatestExecution: o.all ? false : undefined })}`);
-      print(env.value, EXECUTION_COLUMNS, o.output);
+      print(env.value, executionColumns(env.value), o.output);
     });
 
   cmd.command("download").description("Download a report's file by its secure link (no token needed).")
