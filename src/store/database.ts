@@ -126,6 +126,10 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
     sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma("busy_timeout = 5000");
+    // Savepoint and statement journals in memory: by default SQLite spills them past 64 KiB into
+    // a file it creates and unlinks in /var/tmp, inside the commit (a group commit of link writes
+    // passes that size at about 16 changed pages).
+    sqlite.pragma("temp_store = MEMORY");
     if (file !== ":memory:") {
       // WAL checkpoints run on a worker thread (wal-checkpointer.ts); the connection's own
       // automatic checkpoint stays only as a safety net.

@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { storeBackends } from "../support/stores.ts";
@@ -150,6 +150,36 @@ describe("group commit on SQLite", () => {
       assert.deepEqual(rowsInOrder.map((r) => Number((r as { v: number }).v)), values);
     } finally {
       await opened.close();
+    }
+  });
+
+  it("a batch's savepoint journals stay in memory: committing 200 link writes opens no temporary file (Linux)", { skip: process.platform !== "linux" }, async () => {
+    // SQLite keeps a savepoint's journal in memory only up to 64 KiB unless temp_store is MEMORY;
+    // past that it creates (and at once unlinks) a file in /var/tmp, inside the commit the
+    // requests wait for. The file is open while the batch runs, so the last write looks for it.
+    const { openStore } = await import("../../src/store/index.ts");
+    const store = await openStore({ kind: "sqlite", sqlitePath: path.join(dir, "journal.db") });
+    try {
+      await seed(store);
+      const openTempFiles = () => readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).includes("etilqs_");
+        } catch {
+          return false; // closed meanwhile
+        }
+      }).length;
+      let seenInBatch = -1;
+      const n = MAX_GROUP_COMMIT;
+      await Promise.all(Array.from({ length: n }, (_, i) => store.writeLink(TID, oid(1000 + i), (state) => {
+        const decided = decider(oid(1000 + i), { kind: "create", partnerId: "4000001" }, NOW + i)(state);
+        if (i === n - 1) seenInBatch = openTempFiles();
+        return decided;
+      })));
+      assert.equal(seenInBatch, 0, "no temporary journal file may be open while the batch commits");
+      const links = await store.links.history({ tenantId: TID });
+      assert.equal(links.filter((l) => l.objectId >= oid(1000)).length, n, "every write of the batch committed");
+    } finally {
+      await store.close();
     }
   });
 
