@@ -201,20 +201,14 @@ export class LinkStore {
 
   /**
    * Reads the principal's state for a write, holding its row lock until the transaction ends.
-   * Call only inside `store.transaction`. The row is created first (ON CONFLICT DO NOTHING) so
-   * that even a principal's first two concurrent writes contend on the same row; the no-op
-   * UPDATE … RETURNING then takes PostgreSQL's row lock and returns the latest committed values
+   * Call only inside `store.transaction`. One upsert creates the row if missing (so that even a
+   * principal's first two concurrent writes contend on the same row) or else rewrites it as it is
+   * (INSERT … ON CONFLICT DO UPDATE), which takes PostgreSQL's row lock and returns the latest
+   * committed values; the open interval is read after that, so it is the latest committed too
    * (SQLite runs one transaction at a time on its single connection, so it needs no lock).
    */
   async lockState(tenantId: string, objectId: string): Promise<PartnerLinkState> {
-    await this.#db.insertInto("partner_link_principals")
-      .values({ tenant_id: tenantId, object_id: objectId, version: 0, created_time: null, updated_time: null })
-      .onConflict((oc) => oc.columns(["tenant_id", "object_id"]).doNothing()).execute();
-    const row = await this.#db.updateTable("partner_link_principals")
-      .set((eb) => ({ version: eb.ref("version") }))
-      .where("tenant_id", "=", tenantId).where("object_id", "=", objectId)
-      .returningAll().executeTakeFirstOrThrow();
-    return this.#state(row, await this.#openInterval(tenantId, objectId));
+    return this.#state(await this.#lockRecord(tenantId, objectId), await this.#openInterval(tenantId, objectId));
   }
 
   /**
@@ -258,6 +252,9 @@ export class LinkStore {
     if (from !== null && to !== null && from >= to) {
       throw new HistoricalLinkConflictError(`link of ${tenantId}/${objectId} to ${partnerId}: "from" must be before "to".`);
     }
+    // Under the principal's lock, like a link write: a write of the principal in flight commits
+    // first, and this one then sees its intervals and continues its version.
+    const row = await this.#lockRecord(tenantId, objectId);
     const existing = await this.history({ tenantId, objectId });
     const clash = existing.find((i) => overlaps({ from: i.validFrom, to: i.validTo }, { from, to }));
     if (clash) {
@@ -268,21 +265,25 @@ export class LinkStore {
       .values({ tenant_id: tenantId, object_id: objectId, partner_id: partnerId, valid_from: from, valid_to: to }).execute();
     const writes = to === null ? 1 : 2;
     const changedAt = to ?? from;
-    const row = await this.#db.selectFrom("partner_link_principals").selectAll()
-      .where("tenant_id", "=", tenantId).where("object_id", "=", objectId).executeTakeFirst();
-    const created = [num(row?.created_time ?? null), from].filter((t): t is number => t !== null);
-    const updated = [num(row?.updated_time ?? null), changedAt].filter((t): t is number => t !== null);
-    const values = {
-      version: Number(row?.version ?? 0) + writes,
+    const created = [num(row.created_time), from].filter((t): t is number => t !== null);
+    const updated = [num(row.updated_time), changedAt].filter((t): t is number => t !== null);
+    await this.#db.updateTable("partner_link_principals").set({
+      version: Number(row.version) + writes,
       created_time: created.length ? Math.min(...created) : null,
       updated_time: updated.length ? Math.max(...updated) : null,
-    };
-    if (row) {
-      await this.#db.updateTable("partner_link_principals").set(values)
-        .where("tenant_id", "=", tenantId).where("object_id", "=", objectId).execute();
-    } else {
-      await this.#db.insertInto("partner_link_principals").values({ tenant_id: tenantId, object_id: objectId, ...values }).execute();
-    }
+    }).where("tenant_id", "=", tenantId).where("object_id", "=", objectId).execute();
+  }
+
+  /**
+   * The principal's record, created (version 0, no times) when missing, with its row lock held
+   * until the transaction ends: the no-op DO UPDATE locks the latest committed version of the
+   * row, even one committed after this statement's snapshot, and returns it.
+   */
+  async #lockRecord(tenantId: string, objectId: string): Promise<PartnerLinkPrincipalsTable> {
+    return this.#db.insertInto("partner_link_principals")
+      .values({ tenant_id: tenantId, object_id: objectId, version: 0, created_time: null, updated_time: null })
+      .onConflict((oc) => oc.columns(["tenant_id", "object_id"]).doUpdateSet((eb) => ({ version: eb.ref("partner_link_principals.version") })))
+      .returningAll().executeTakeFirstOrThrow();
   }
 
   async #openInterval(tenantId: string, objectId: string): Promise<{ partner_id: string } | undefined> {

@@ -125,6 +125,41 @@ for (const backend of storeBackends()) {
       assert.deepEqual(await audits(), ["partnerLink.create 4000001", "partnerLink.update 4000001"]);
     });
 
+    it("a principal's first writeLink issued while another first write of it is uncommitted waits for it, then decides on its committed state", async () => {
+      const first = "bbbbbbbb-0000-4000-8000-00000000c0f1";
+      const seen: PartnerLinkState[] = [];
+      let queued: Promise<PartnerLinkState> | undefined;
+      await store.transaction(async (tx) => {
+        const outcome = decidePartnerLink(await tx.links.lockState(TID, first), { kind: "create", partnerId: "4000001" }, NOW);
+        assert.equal(outcome.kind, "write");
+        if (outcome.kind !== "write") return;
+        await tx.links.apply(TID, first, outcome.previous, outcome.next, NOW);
+        queued = store.writeLink(TID, first, decider({ kind: "create", partnerId: "4000002" }, NOW + 1, seen));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.equal(seen.length, 0, "the second write decided while the first was uncommitted");
+      });
+      await assert.rejects(queued as Promise<PartnerLinkState>, /refused: alreadyLinked/);
+      assert.deepEqual([seen[0]?.partnerId, seen[0]?.version], ["4000001", 1]);
+      assert.deepEqual((await store.links.history({ tenantId: TID, objectId: first })).map((i) => [i.partnerId, i.validFrom, i.validTo]), [["4000001", NOW, null]]);
+    });
+
+    it("a past link (world file) stored while a link write of the principal is uncommitted waits for it and continues its version sequence", async () => {
+      const principal = "bbbbbbbb-0000-4000-8000-00000000c0f2";
+      let world: Promise<void> | undefined;
+      await store.transaction(async (tx) => {
+        const outcome = decidePartnerLink(await tx.links.lockState(TID, principal), { kind: "create", partnerId: "4000001" }, NOW);
+        if (outcome.kind !== "write") throw new Error(outcome.kind);
+        await tx.links.apply(TID, principal, outcome.previous, outcome.next, NOW);
+        world = store.transaction((w) => w.links.insertHistoricalLink(TID, principal, "4000002", NOW - 1000, NOW - 500));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      });
+      await world;
+      const now = await store.links.current(TID, principal);
+      assert.deepEqual([now.partnerId, now.version, now.createdTime, now.updatedTime], ["4000001", 3, NOW - 1000, NOW]);
+      assert.deepEqual((await store.links.history({ tenantId: TID, objectId: principal })).map((i) => [i.partnerId, i.validFrom, i.validTo]).sort(),
+        [["4000001", NOW, null], ["4000002", NOW - 1000, NOW - 500]]);
+    });
+
     it("linkTargetFacts says what lookup says: active or inactive location with its organisation, global id, unknown id", async () => {
       assert.deepEqual(await store.partners.linkTargetFacts("4000001", NOW), { kind: "location", active: true, organisationName: "Contoso Consulting" });
       assert.deepEqual(await store.partners.linkTargetFacts("4000003", NOW), { kind: "location", active: false, organisationName: "Contoso Consulting" });
@@ -153,3 +188,4 @@ for (const backend of storeBackends()) {
     });
   });
 }
+
