@@ -103,7 +103,7 @@ export interface Store extends Aggregates {
 }
 
 /** `syncReader` only outside transactions: reads inside one must go through the transaction. */
-function bind(db: Kysely<Database>, syncReader?: SyncReader): Aggregates {
+function bind(db: Kysely<Database>, dialect: Dialect, syncReader?: SyncReader): Aggregates {
   return {
     directory: new DirectoryStore(db),
     audit: new AuditLog(db),
@@ -112,7 +112,7 @@ function bind(db: Kysely<Database>, syncReader?: SyncReader): Aggregates {
     credentialThrottle: new CredentialThrottleStore(db),
     partners: new PartnerRegistryStore(db, syncReader),
     directoryRoles: new DirectoryRoleStore(db),
-    links: new LinkStore(db, syncReader),
+    links: new LinkStore(db, dialect, syncReader),
     resources: new ResourceStore(db),
     access: new AccessStore(db),
     partnersOfRecord: new PartnerOfRecordStore(db),
@@ -125,8 +125,8 @@ function bind(db: Kysely<Database>, syncReader?: SyncReader): Aggregates {
 
 export async function openStore(config: DatabaseConfig): Promise<Store> {
   const opened = await openDatabase(config);
-  const aggregates = bind(opened.db, opened.syncReader);
-  const transaction: Store["transaction"] = (work) => opened.db.transaction().execute((trx) => work(bind(trx)));
+  const aggregates = bind(opened.db, opened.dialect, opened.syncReader);
+  const transaction: Store["transaction"] = (work) => opened.db.transaction().execute((trx) => work(bind(trx, opened.dialect)));
   const syncReader = opened.syncReader;
   const groupCommit = syncReader ? new GroupCommit(syncReader) : undefined;
   return {
@@ -137,10 +137,7 @@ export async function openStore(config: DatabaseConfig): Promise<Store> {
       const slow = () =>
         transaction(async (tx) => {
           const { result, change } = decide(await tx.links.lockState(tenantId, objectId));
-          if (change) {
-            await tx.links.apply(tenantId, objectId, change.previous, change.next, change.at);
-            await tx.audit.append(change.audit);
-          }
+          if (change) await tx.links.applyWithAudit(tenantId, objectId, change.previous, change.next, change.at, change.audit);
           return result;
         });
       if (!groupCommit) return slow();
