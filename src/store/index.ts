@@ -89,7 +89,13 @@ export interface Store extends Aggregates {
    * SQLite, when no transaction holds the connection, it runs as one synchronous transaction on
    * prepared statements, shared with the other link writes of the same event-loop turn (group
    * commit, group-commit.ts: one savepoint each, one commit for all); otherwise (and on
-   * PostgreSQL) as `lockState` + `apply` + `append` in `transaction`.
+   * PostgreSQL) as `lockState` + `applyWithAudit` in `transaction`. On PostgreSQL that is four
+   * statements, each one round trip: BEGIN; the row lock and the state read in one
+   * (links.ts LOCK_STATE_PG_SQL; the open interval is read once more only when another write
+   * committed between that statement's snapshot and its lock); the interval close and open, the
+   * record and the audit entry in one (WRITE_PG_SQL, data-modifying CTEs); COMMIT. A decision
+   * that changes nothing skips the write; one that throws rolls back. `decide` stays in
+   * TypeScript, and the rows stored are the same as SQLite's.
    */
   writeLink<T>(tenantId: string, objectId: string, decide: (state: PartnerLinkState) => LinkDecision<T>): Promise<T>;
   /**
