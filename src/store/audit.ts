@@ -31,15 +31,24 @@ const toRecord = (r: AuditRow): AuditRecord => ({
   details: JSON.parse(r.details) as Record<string, unknown>,
 });
 
-const APPEND_SQL = `INSERT INTO audit_log (at, tenant_id, actor_tenant_id, actor_object_id, action, target, request_id, details)
-  VALUES (:at, :tenantId, :actorTenantId, :actorObjectId, :action, :target, :requestId, :details)`;
+/**
+ * One entry's INSERT with `:audit…` parameters (`auditParams`): run alone on SQLite's synchronous
+ * path, and the last part of the one statement of a link write on PostgreSQL (links.ts).
+ */
+export const AUDIT_INSERT_SQL = `INSERT INTO audit_log (at, tenant_id, actor_tenant_id, actor_object_id, action, target, request_id, details)
+  VALUES (:auditAt, :auditTenantId, :auditActorTenantId, :auditActorObjectId, :auditAction, :auditTarget, :auditRequestId, :auditDetails)`;
+
+/** AUDIT_INSERT_SQL's parameters for an entry. */
+export function auditParams(entry: AuditEntry): Record<string, string | number | null> {
+  return {
+    auditAt: entry.at, auditTenantId: entry.tenantId, auditActorTenantId: entry.actorTenantId, auditActorObjectId: entry.actorObjectId,
+    auditAction: entry.action, auditTarget: entry.target, auditRequestId: entry.requestId, auditDetails: JSON.stringify(entry.details ?? {}),
+  };
+}
 
 /** `append` inside a synchronous transaction (SQLite, SyncReader.tryTransaction). */
 export function appendAuditSync(statements: SyncStatements, entry: AuditEntry): void {
-  statements.run(APPEND_SQL, {
-    at: entry.at, tenantId: entry.tenantId, actorTenantId: entry.actorTenantId, actorObjectId: entry.actorObjectId,
-    action: entry.action, target: entry.target, requestId: entry.requestId, details: JSON.stringify(entry.details ?? {}),
-  });
+  statements.run(AUDIT_INSERT_SQL, auditParams(entry));
 }
 
 export class AuditLog {

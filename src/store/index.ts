@@ -89,7 +89,13 @@ export interface Store extends Aggregates {
    * SQLite, when no transaction holds the connection, it runs as one synchronous transaction on
    * prepared statements, shared with the other link writes of the same event-loop turn (group
    * commit, group-commit.ts: one savepoint each, one commit for all); otherwise (and on
-   * PostgreSQL) as `lockState` + `apply` + `append` in `transaction`.
+   * PostgreSQL) as `lockState` + `applyWithAudit` in `transaction`. On PostgreSQL that is four
+   * statements, each one round trip: BEGIN; the row lock and the state read in one
+   * (links.ts LOCK_STATE_PG_SQL; the open interval is read once more only when another write
+   * committed between that statement's snapshot and its lock); the interval close and open, the
+   * record and the audit entry in one (WRITE_PG_SQL, data-modifying CTEs); COMMIT. A decision
+   * that changes nothing skips the write; one that throws rolls back. `decide` stays in
+   * TypeScript, and the rows stored are the same as SQLite's.
    */
   writeLink<T>(tenantId: string, objectId: string, decide: (state: PartnerLinkState) => LinkDecision<T>): Promise<T>;
   /**
@@ -103,7 +109,7 @@ export interface Store extends Aggregates {
 }
 
 /** `syncReader` only outside transactions: reads inside one must go through the transaction. */
-function bind(db: Kysely<Database>, syncReader?: SyncReader): Aggregates {
+function bind(db: Kysely<Database>, dialect: Dialect, syncReader?: SyncReader): Aggregates {
   return {
     directory: new DirectoryStore(db),
     audit: new AuditLog(db),
@@ -112,7 +118,7 @@ function bind(db: Kysely<Database>, syncReader?: SyncReader): Aggregates {
     credentialThrottle: new CredentialThrottleStore(db),
     partners: new PartnerRegistryStore(db, syncReader),
     directoryRoles: new DirectoryRoleStore(db),
-    links: new LinkStore(db, syncReader),
+    links: new LinkStore(db, dialect, syncReader),
     resources: new ResourceStore(db),
     access: new AccessStore(db),
     partnersOfRecord: new PartnerOfRecordStore(db),
@@ -125,8 +131,8 @@ function bind(db: Kysely<Database>, syncReader?: SyncReader): Aggregates {
 
 export async function openStore(config: DatabaseConfig): Promise<Store> {
   const opened = await openDatabase(config);
-  const aggregates = bind(opened.db, opened.syncReader);
-  const transaction: Store["transaction"] = (work) => opened.db.transaction().execute((trx) => work(bind(trx)));
+  const aggregates = bind(opened.db, opened.dialect, opened.syncReader);
+  const transaction: Store["transaction"] = (work) => opened.db.transaction().execute((trx) => work(bind(trx, opened.dialect)));
   const syncReader = opened.syncReader;
   const groupCommit = syncReader ? new GroupCommit(syncReader) : undefined;
   return {
@@ -137,10 +143,7 @@ export async function openStore(config: DatabaseConfig): Promise<Store> {
       const slow = () =>
         transaction(async (tx) => {
           const { result, change } = decide(await tx.links.lockState(tenantId, objectId));
-          if (change) {
-            await tx.links.apply(tenantId, objectId, change.previous, change.next, change.at);
-            await tx.audit.append(change.audit);
-          }
+          if (change) await tx.links.applyWithAudit(tenantId, objectId, change.previous, change.next, change.at, change.audit);
           return result;
         });
       if (!groupCommit) return slow();

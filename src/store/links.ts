@@ -2,7 +2,11 @@
  * Partner Admin Link aggregate: per principal (tenant, object) a record (createdTime, version,
  * updatedTime) and the effective-dated intervals of its links. Provider handlers decide with
  * the pure state machine (domain/partner-link.ts) and persist through `lockState` + `apply`
- * inside one store transaction, together with the audit entry.
+ * inside one store transaction, together with the audit entry (`Store.writeLink` does all of it;
+ * `applyWithAudit` writes the transition and the entry in one statement on PostgreSQL).
+ *
+ * Rule for every writer of intervals: a transaction that changes a principal's intervals holds
+ * its record's lock (`lockState`) and raises its version. PostgreSQL's `lockState` relies on it.
  *
  * @example
  * await store.transaction(async (tx) => {
@@ -17,6 +21,8 @@ import { namedSql, type SyncReader, type SyncStatements } from "./database.ts";
 import { NEVER_LINKED, type PartnerLinkState } from "../domain/partner-link.ts";
 import { overlaps } from "../domain/interval.ts";
 import { LINK_TARGET_SQL, linkTargetFactsOf, type LinkTargetFacts, type LinkTargetRow } from "./partners.ts";
+import { AUDIT_INSERT_SQL, auditParams, type AuditEntry } from "./audit.ts";
+import type { Dialect } from "./migrations/helpers.ts";
 
 export interface PartnerLinkPrincipalsTable {
   tenant_id: string;
@@ -116,6 +122,52 @@ const SAVE_PRINCIPAL_SQL = `
   ON CONFLICT (tenant_id, object_id) DO UPDATE
   SET version = excluded.version, created_time = excluded.created_time, updated_time = excluded.updated_time`;
 
+/**
+ * PostgreSQL's locking read in ONE statement: the upsert that takes the principal's row lock
+ * (`locked`: #lockRecord's statement, which waits for a write in flight and returns the latest
+ * committed record), beside the record's version and the open interval as of the statement's
+ * snapshot (a statement never sees its own CTE's changes, nor what committed after its
+ * snapshot). That interval may predate a write that committed between the snapshot and the lock;
+ * then that write raised the version (every transaction that changes a principal's intervals
+ * holds its lock and raises its version: `apply`, `insertHistoricalLink`), so `locked.version`
+ * differs from `seen_version` (a missing row counts as version 0) and lockState reads the open
+ * interval again, in a statement of its own, after the lock. Scalar subqueries, not joins: this
+ * statement is planned on every call, and they plan in a third of the time.
+ */
+const LOCK_STATE_PG_SQL = `
+  WITH locked AS (
+    INSERT INTO partner_link_principals AS p (tenant_id, object_id, version, created_time, updated_time)
+    VALUES (:tenantId, :objectId, 0, NULL, NULL)
+    ON CONFLICT (tenant_id, object_id) DO UPDATE SET version = p.version
+    RETURNING p.version, p.created_time, p.updated_time)
+  SELECT locked.version, locked.created_time, locked.updated_time,
+    (SELECT s.version FROM partner_link_principals s WHERE s.tenant_id = :tenantId AND s.object_id = :objectId) AS seen_version,
+    (SELECT l.partner_id FROM partner_links l WHERE l.tenant_id = :tenantId AND l.object_id = :objectId AND l.valid_to IS NULL) AS partner_id
+  FROM locked`;
+
+interface LockStateRow {
+  version: number | string; created_time: number | string | null; updated_time: number | string | null;
+  seen_version: number | string | null; partner_id: string | null;
+}
+
+/**
+ * PostgreSQL's write of a transition and its audit entry in ONE statement (the same rows as
+ * `apply` + `AuditLog.append`): data-modifying CTEs close the open interval, open the next one,
+ * store the record, and the statement itself appends the audit entry. The interval is opened FROM
+ * the closed one's count, so the close runs first: the partial unique index (one open interval
+ * per principal) never sees two open ones. Keyed by which intervals change.
+ */
+const WRITE_PG_SQL = (() => {
+  const close = "closed AS (UPDATE partner_links SET valid_to = :now WHERE tenant_id = :tenantId AND object_id = :objectId AND valid_to IS NULL RETURNING seq)";
+  const open = (afterClose: boolean) => `opened AS (INSERT INTO partner_links (tenant_id, object_id, partner_id, valid_from, valid_to)
+    SELECT CAST(:tenantId AS text), CAST(:objectId AS text), CAST(:partnerId AS text), CAST(:now AS bigint), NULL${afterClose ? " FROM (SELECT count(*) FROM closed) AS after_close" : ""}
+    RETURNING seq)`;
+  const save = `saved AS (UPDATE partner_link_principals SET version = :version, created_time = :createdTime, updated_time = :updatedTime
+    WHERE tenant_id = :tenantId AND object_id = :objectId RETURNING version)`;
+  const statement = (...ctes: string[]) => `WITH ${[...ctes, save].join(",\n  ")}\n${AUDIT_INSERT_SQL}`;
+  return { none: statement(), close: statement(close), open: statement(open(false)), closeAndOpen: statement(close, open(true)) };
+})();
+
 /** `lockState` for a synchronous transaction (see LINK_STATE_SQL). */
 export function linkStateSync(statements: SyncStatements, tenantId: string, objectId: string): PartnerLinkState {
   const r = statements.get<{ version: number | null; created_time: number | null; updated_time: number | null; partner_id: string | null }>(
@@ -147,10 +199,12 @@ function stateOf(row: PartnerLinkPrincipalsTable | undefined, open: { partner_id
 
 export class LinkStore {
   readonly #db: Kysely<Database & LinkTables>;
+  readonly #dialect: Dialect;
   readonly #syncReader: SyncReader | undefined;
   /** `syncReader`: SQLite's synchronous reads, given only to the store outside transactions. */
-  constructor(db: Kysely<Database>, syncReader?: SyncReader) {
+  constructor(db: Kysely<Database>, dialect: Dialect, syncReader?: SyncReader) {
     this.#db = db.withTables<LinkTables>();
+    this.#dialect = dialect;
     this.#syncReader = syncReader;
   }
 
@@ -201,20 +255,21 @@ export class LinkStore {
 
   /**
    * Reads the principal's state for a write, holding its row lock until the transaction ends.
-   * Call only inside `store.transaction`. The row is created first (ON CONFLICT DO NOTHING) so
-   * that even a principal's first two concurrent writes contend on the same row; the no-op
-   * UPDATE … RETURNING then takes PostgreSQL's row lock and returns the latest committed values
-   * (SQLite runs one transaction at a time on its single connection, so it needs no lock).
+   * Call only inside `store.transaction`. One upsert creates the row if missing (so that even a
+   * principal's first two concurrent writes contend on the same row) or else rewrites it as it is
+   * (INSERT … ON CONFLICT DO UPDATE), which takes PostgreSQL's row lock and returns the latest
+   * committed values; the open interval is read after that, so it is the latest committed too
+   * (SQLite runs one transaction at a time on its single connection, so it needs no lock). On
+   * PostgreSQL the lock and the read are one statement (LOCK_STATE_PG_SQL), with the interval
+   * read again only when a write committed between its snapshot and the lock.
    */
   async lockState(tenantId: string, objectId: string): Promise<PartnerLinkState> {
-    await this.#db.insertInto("partner_link_principals")
-      .values({ tenant_id: tenantId, object_id: objectId, version: 0, created_time: null, updated_time: null })
-      .onConflict((oc) => oc.columns(["tenant_id", "object_id"]).doNothing()).execute();
-    const row = await this.#db.updateTable("partner_link_principals")
-      .set((eb) => ({ version: eb.ref("version") }))
-      .where("tenant_id", "=", tenantId).where("object_id", "=", objectId)
-      .returningAll().executeTakeFirstOrThrow();
-    return this.#state(row, await this.#openInterval(tenantId, objectId));
+    if (this.#dialect !== "postgres") return this.#state(await this.#lockRecord(tenantId, objectId), await this.#openInterval(tenantId, objectId));
+    const r = (await namedSql<LockStateRow>(LOCK_STATE_PG_SQL, { tenantId, objectId }).execute(this.#db)).rows[0];
+    if (!r) throw new Error("lockState returned no row");
+    const row = { tenant_id: tenantId, object_id: objectId, version: Number(r.version), created_time: num(r.created_time), updated_time: num(r.updated_time) };
+    const current = row.version === Number(r.seen_version ?? 0);
+    return this.#state(row, current ? (r.partner_id === null ? undefined : { partner_id: r.partner_id }) : await this.#openInterval(tenantId, objectId));
   }
 
   /**
@@ -235,6 +290,27 @@ export class LinkStore {
     await this.#db.updateTable("partner_link_principals")
       .set({ version: next.version, created_time: next.createdTime, updated_time: next.updatedTime })
       .where("tenant_id", "=", tenantId).where("object_id", "=", objectId).execute();
+  }
+
+  /**
+   * `apply` and `AuditLog.append(audit)` together, inside the same transaction after `lockState`:
+   * on PostgreSQL as ONE statement (WRITE_PG_SQL) storing the same rows, elsewhere as `apply`
+   * then the entry's INSERT.
+   */
+  async applyWithAudit(tenantId: string, objectId: string, previous: PartnerLinkState, next: PartnerLinkState, now: number, audit: AuditEntry): Promise<void> {
+    if (this.#dialect !== "postgres") {
+      await this.apply(tenantId, objectId, previous, next, now);
+      await namedSql(AUDIT_INSERT_SQL, auditParams(audit)).execute(this.#db);
+      return;
+    }
+    const changes = previous.partnerId !== next.partnerId;
+    const close = changes && previous.partnerId !== null;
+    const open = changes && next.partnerId !== null;
+    const statement = close ? (open ? WRITE_PG_SQL.closeAndOpen : WRITE_PG_SQL.close) : open ? WRITE_PG_SQL.open : WRITE_PG_SQL.none;
+    await namedSql(statement, {
+      tenantId, objectId, now, partnerId: next.partnerId,
+      version: next.version, createdTime: next.createdTime, updatedTime: next.updatedTime, ...auditParams(audit),
+    }).execute(this.#db);
   }
 
   /** Every interval (history included), optionally of one tenant or principal, oldest first. */
@@ -258,6 +334,9 @@ export class LinkStore {
     if (from !== null && to !== null && from >= to) {
       throw new HistoricalLinkConflictError(`link of ${tenantId}/${objectId} to ${partnerId}: "from" must be before "to".`);
     }
+    // Under the principal's lock, like a link write: a write of the principal in flight commits
+    // first, and this one then sees its intervals and continues its version.
+    const row = await this.#lockRecord(tenantId, objectId);
     const existing = await this.history({ tenantId, objectId });
     const clash = existing.find((i) => overlaps({ from: i.validFrom, to: i.validTo }, { from, to }));
     if (clash) {
@@ -268,21 +347,25 @@ export class LinkStore {
       .values({ tenant_id: tenantId, object_id: objectId, partner_id: partnerId, valid_from: from, valid_to: to }).execute();
     const writes = to === null ? 1 : 2;
     const changedAt = to ?? from;
-    const row = await this.#db.selectFrom("partner_link_principals").selectAll()
-      .where("tenant_id", "=", tenantId).where("object_id", "=", objectId).executeTakeFirst();
-    const created = [num(row?.created_time ?? null), from].filter((t): t is number => t !== null);
-    const updated = [num(row?.updated_time ?? null), changedAt].filter((t): t is number => t !== null);
-    const values = {
-      version: Number(row?.version ?? 0) + writes,
+    const created = [num(row.created_time), from].filter((t): t is number => t !== null);
+    const updated = [num(row.updated_time), changedAt].filter((t): t is number => t !== null);
+    await this.#db.updateTable("partner_link_principals").set({
+      version: Number(row.version) + writes,
       created_time: created.length ? Math.min(...created) : null,
       updated_time: updated.length ? Math.max(...updated) : null,
-    };
-    if (row) {
-      await this.#db.updateTable("partner_link_principals").set(values)
-        .where("tenant_id", "=", tenantId).where("object_id", "=", objectId).execute();
-    } else {
-      await this.#db.insertInto("partner_link_principals").values({ tenant_id: tenantId, object_id: objectId, ...values }).execute();
-    }
+    }).where("tenant_id", "=", tenantId).where("object_id", "=", objectId).execute();
+  }
+
+  /**
+   * The principal's record, created (version 0, no times) when missing, with its row lock held
+   * until the transaction ends: the no-op DO UPDATE locks the latest committed version of the
+   * row, even one committed after this statement's snapshot, and returns it.
+   */
+  async #lockRecord(tenantId: string, objectId: string): Promise<PartnerLinkPrincipalsTable> {
+    return this.#db.insertInto("partner_link_principals")
+      .values({ tenant_id: tenantId, object_id: objectId, version: 0, created_time: null, updated_time: null })
+      .onConflict((oc) => oc.columns(["tenant_id", "object_id"]).doUpdateSet((eb) => ({ version: eb.ref("partner_link_principals.version") })))
+      .returningAll().executeTakeFirstOrThrow();
   }
 
   async #openInterval(tenantId: string, objectId: string): Promise<{ partner_id: string } | undefined> {
