@@ -35,6 +35,8 @@ export interface PacedLoadResult {
    * the tail is the generator's, not the server's.
    */
   readonly generatorLoopDelayP99Ms: number;
+  /** Its longest event-loop delay (ms): a stall of the generator itself shows here. */
+  readonly generatorLoopDelayMaxMs: number;
 }
 
 export interface PacedRequest {
@@ -157,5 +159,6 @@ export async function pacedLoad(opts: {
     non2xx,
     errors,
     generatorLoopDelayP99Ms: Math.round((loopDelay.percentile(99) / 1e6) * 100) / 100,
+    generatorLoopDelayMaxMs: Math.round((loopDelay.max / 1e6) * 100) / 100,
   };
 }
