@@ -178,36 +178,52 @@ const bench: Benchmark = {
       let get: HttpLoadResult | undefined;
       let barePatch: HttpLoadResult | undefined;
       let patch: HttpLoadResult | undefined;
+      const round = (x: number) => Math.round(x * 100) / 100;
+      // Latency at half the peak PATCH rate (a fixed offered load, as a busy but not saturated
+      // server sees): issue 14 item 16 wants p99 under 10 ms there. Evenly paced (paced-load.ts),
+      // the same schedule to both servers, right after the round's own peak (the machine's speed
+      // drifts within a run). Also how busy the server's event-loop thread really was at that
+      // rate (0.5 when it is half its capacity) and its CPU per PATCH.
+      const halfPeak = async (peak: HttpLoadResult) => {
+        const rate = Math.max(1, Math.round(peak.requestsPerSecond / 2));
+        const paced = (to: string) =>
+          pacedLoad({
+            origin: to, rate, seconds: SECONDS, connections: CONNECTIONS,
+            request: (k) => ({ method: "PATCH", path: patchPath(k), headers: { authorization: `Bearer ${tokens[k % CONNECTIONS]}` } }),
+          });
+        const bareAt = await paced(bareOrigin);
+        const cpuBefore = await openpal?.cpuSeconds();
+        const wallBefore = process.hrtime.bigint();
+        const at = await paced(origin);
+        const cpuAfter = await openpal?.cpuSeconds();
+        const wallSeconds = Number(process.hrtime.bigint() - wallBefore) / 1e9;
+        const measured = cpuBefore !== undefined && cpuAfter !== undefined && at.requests > 0;
+        return {
+          pal: { ...at, serverThreadBusy: measured ? round((cpuAfter - cpuBefore) / wallSeconds) : null, cpuMicrosPerPatch: measured ? Math.round(((cpuAfter - cpuBefore) * 1e6) / at.requests) : null },
+          bare: bareAt,
+        };
+      };
+      type HalfPeak = Awaited<ReturnType<typeof halfPeak>>;
+      const halfPeakRounds: HalfPeak[] = [];
+      let patchHalf: HalfPeak | undefined;
       for (let r = 0; r < ROUNDS; r++) {
         bareGet = best(bareGet, await load(bareOrigin, "GET", SECONDS));
         get = best(get, await load(origin, "GET", SECONDS));
         barePatch = best(barePatch, await load(bareOrigin, "PATCH", SECONDS));
-        patch = best(patch, await load(origin, "PATCH", SECONDS));
+        const roundPatch = await load(origin, "PATCH", SECONDS);
+        const half = await halfPeak(roundPatch);
+        halfPeakRounds.push(half);
+        if (!patch || roundPatch.requestsPerSecond > patch.requestsPerSecond) {
+          patch = roundPatch;
+          patchHalf = half;
+        }
       }
-      if (!bareGet || !get || !barePatch || !patch) throw new Error("OPENPAL_BENCH_ROUNDS must be at least 1");
-      const round = (x: number) => Math.round(x * 100) / 100;
-      // Latency at half the peak PATCH rate (a fixed offered load, as a busy but not saturated
-      // server sees): issue 14 item 16 wants p99 under 10 ms there. Evenly paced (paced-load.ts),
-      // the same schedule to both servers.
-      const halfRate = Math.max(1, Math.round(patch.requestsPerSecond / 2));
-      const paced = (to: string) =>
-        pacedLoad({
-          origin: to, rate: halfRate, seconds: SECONDS, connections: CONNECTIONS,
-          request: (k) => ({ method: "PATCH", path: patchPath(k), headers: { authorization: `Bearer ${tokens[k % CONNECTIONS]}` } }),
-        });
-      const bareAtHalf = await paced(bareOrigin);
-      // How busy the server's event loop really was at that rate: on a machine whose speed drifts
-      // within a run, "half the peak" measured earlier may be most of the capacity by now.
-      const cpuBefore = await openpal.cpuSeconds();
-      const wallBefore = process.hrtime.bigint();
-      const patchAtHalf = await paced(origin);
-      const cpuAfter = await openpal.cpuSeconds();
-      const wallSeconds = Number(process.hrtime.bigint() - wallBefore) / 1e9;
-      const serverThreadBusy = cpuBefore === undefined || cpuAfter === undefined ? null : round((cpuAfter - cpuBefore) / wallSeconds);
-      const cpuMicrosPerPatch = cpuBefore === undefined || cpuAfter === undefined || patchAtHalf.requests === 0 ? null : Math.round(((cpuAfter - cpuBefore) * 1e6) / patchAtHalf.requests);
+      if (!bareGet || !get || !barePatch || !patch || !patchHalf) throw new Error("OPENPAL_BENCH_ROUNDS must be at least 1");
+      const patchAtHalf = patchHalf.pal;
+      const bareAtHalf = patchHalf.bare;
       // The same rate through autocannon's rate mode, which this bench used before: each second's
       // quota in one burst at full concurrency (paced-load.ts says why that misstates p99).
-      const burstAtHalf = await load(origin, "PATCH", SECONDS, halfRate);
+      const burstAtHalf = await load(origin, "PATCH", SECONDS, patchAtHalf.offeredRps);
       return {
         connections: CONNECTIONS, seconds: SECONDS,
         bareGet: { rps: round(bareGet.requestsPerSecond), p99Ms: bareGet.latencyP99Ms },
@@ -216,13 +232,10 @@ const bench: Benchmark = {
         palPatch: { rps: round(patch.requestsPerSecond), p99Ms: patch.latencyP99Ms, non2xx: patch.non2xx, errors: patch.errors },
         ratioGetVsBare: round(get.requestsPerSecond / bareGet.requestsPerSecond),
         ratioPatchVsBare: round(patch.requestsPerSecond / barePatch.requestsPerSecond),
-        palPatchAtHalfPeak: {
-          ...patchAtHalf,
-          // The server's event-loop thread: share of the wall time it was on a CPU (0.5 when the
-          // rate really is half its capacity), and its CPU per PATCH.
-          serverThreadBusy, cpuMicrosPerPatch,
-        },
+        // The half-peak phase of the round with the best PATCH peak, then every round's in brief.
+        palPatchAtHalfPeak: patchAtHalf,
         barePatchAtHalfPeak: bareAtHalf,
+        halfPeakRounds: halfPeakRounds.map((h) => ({ offeredRps: h.pal.offeredRps, p50Ms: h.pal.p50Ms, p99Ms: h.pal.p99Ms, serviceP99Ms: h.pal.serviceP99Ms, serverThreadBusy: h.pal.serverThreadBusy, bareP99Ms: h.bare.p99Ms })),
         ratioP99AtHalfPeakVsBare: round(patchAtHalf.p99Ms / Math.max(0.01, bareAtHalf.p99Ms)),
         palPatchAtHalfPeakInBursts: { p50Ms: burstAtHalf.latencyP50Ms, p99Ms: burstAtHalf.latencyP99Ms, load: "autocannon overallRate: each second's quota sent at once" },
         rounds: ROUNDS,
