@@ -29,7 +29,7 @@ async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   await db.schema.createIndex("partner_links_principal").on("partner_links").columns(["tenant_id", "object_id", "valid_from"]).execute();
   await db.schema.createIndex("partner_links_one_open").on("partner_links").columns(["tenant_id", "object_id"]).unique()
     .where(sql.ref("valid_to"), "is", null).execute();
-  // Attribution reads "who was linked to partner X when".
+  // Dropped again in 0015: no query reads links by partner id alone.
   await db.schema.createIndex("partner_links_partner").on("partner_links").column("partner_id").execute();
 }
 

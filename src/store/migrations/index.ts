@@ -14,7 +14,8 @@ import { bizappsAttribution } from "./0011_bizapps_attribution.ts";
 import { operations } from "./0012_operations.ts";
 import { insightsReportOwner } from "./0013_insights_report_owner.ts";
 import { insightsReportPausedReason } from "./0014_insights_report_paused_reason.ts";
+import { dropPartnerLinksPartnerIndex } from "./0015_drop_partner_links_partner_index.ts";
 
 export const migrations: readonly Migration[] = [foundation, auditAppendOnly, partnerLinks, resourcesAccess, directoryRoles, partnerOfRecord, attribution,
   powerPlatform, hardening, partnerInsights, bizappsAttribution, operations, insightsReportOwner,
-  insightsReportPausedReason];
+  insightsReportPausedReason, dropPartnerLinksPartnerIndex];
