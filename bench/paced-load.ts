@@ -89,11 +89,11 @@ export async function pacedLoad(opts: {
   let allFinished: () => void = () => {};
   const done = new Promise<void>((resolve) => (allFinished = resolve));
   const send = async (k: number): Promise<void> => {
-    const { method, path, headers, body } = opts.request(k);
     const sentTime = performance.now();
     const counted = k >= warmup;
     if (counted) sentAt.push(sentTime - start);
     try {
+      const { method, path, headers, body } = opts.request(k);
       const answer = await pool.request({ method, path, headers, body });
       await answer.body.dump();
       const end = performance.now();
