@@ -11,11 +11,13 @@
  *      marks the execution Failed with the reason and the fix, pauses the report (which then
  *      says why: `pausedReason`) and calls the report's callback for the Failed execution;
  *   4. otherwise it writes the file, marks the execution Completed with its link, and then calls
- *      the report's callback (retried with back-off, every attempt recorded); a run that fails
- *      for any other reason (its query was deleted or no longer compiles, the query or the store
- *      errs) is marked Failed with the reason and calls the callback too. A run never throws
- *      into the tick: when even the failure cannot be recorded, the execution stays Running and
- *      is taken over after LEASE_MS (5);
+ *      the report's callback (retried with back-off, every attempt recorded); a run whose query
+ *      was deleted or no longer compiles would fail the same way at every occurrence, so, as in 3,
+ *      it is Failed with the reason and the report is paused (`pausedReason`) until it is updated
+ *      and resumed; a run that fails otherwise (the query or the store errs, perhaps for a while)
+ *      is marked Failed with the reason and the report keeps its schedule. The callback is called
+ *      either way. A run never throws into the tick: when even the failure cannot be recorded,
+ *      the execution stays Running and is taken over after LEASE_MS (5);
  *   5. executions left Running by a server that stopped are taken over after LEASE_MS.
  * Occurrences missed while no server ran are not replayed one by one: the latest due one runs
  * (docs/SPEC-DEVIATIONS.md). TIMESPAN is evaluated at the occurrence's scheduled time.
@@ -185,17 +187,25 @@ export class ReportScheduler {
       // The report's user must still be allowed to see what the report would hold (authority.ts).
       const standing = await reportStanding(this.#deps.store, report, clock.now());
       if (!standing.ok) {
-        await this.#refuse(report, e, standing.reason, standing.fix);
+        await this.#pauseAndFail(report, e, standing.reason, standing.fix, "insights report execution refused: its user may no longer see the data");
         return;
       }
+      // A query that is gone or no longer compiles fails every occurrence alike: the report is paused.
       const update = `PUT /insights/v1/mpn/ScheduledReport/${report.reportId}`;
+      const resume = `PUT /insights/v1/mpn/ScheduledReport/resume/${report.reportId}`;
       const query = await service.findQuery(report, report.queryId);
-      if (!query) throw new RunFailure(`Query ${report.queryId} no longer exists; this run produced no report. Give the report a query that exists (${update}) or delete the report.`);
+      if (!query) {
+        await this.#pauseAndFail(report, e, `Query ${report.queryId} no longer exists`,
+          `Give the report a query that exists (${update}) and resume it (${resume}), or delete the report.`, "insights report execution failed: its query no longer exists");
+        return;
+      }
       let compiled: CompiledQuery;
       try {
         compiled = service.compile(query.query);
       } catch (error) {
-        throw new RunFailure(`Query ${report.queryId} is no longer valid: ${(error as Error).message}; this run produced no report. Create a corrected query and give the report its QueryId (${update}).`);
+        await this.#pauseAndFail(report, e, `Query ${report.queryId} is no longer valid: ${(error as Error).message}`,
+          `Create a corrected query, give the report its QueryId (${update}) and resume it (${resume}).`, "insights report execution failed: its query no longer compiles");
+        return;
       }
       const override = report.executeNow && (report.queryStartAt !== null || report.queryEndAt !== null)
         ? { from: report.queryStartAt ?? undefined, to: report.queryEndAt ?? e.scheduledAt } : undefined;
@@ -238,19 +248,20 @@ export class ReportScheduler {
 
   /**
    * Records the execution as Failed, producing nothing, and pauses the report so that no later
-   * occurrence runs until a user holding the role resumes it (or the schedule ended with this one);
-   * the paused report keeps why (`pausedReason`). The report's callback is called for the Failed
-   * execution, as for a Completed one.
+   * occurrence runs until it is resumed (or the schedule ended with this one): for a failure that
+   * would repeat at every occurrence (the report's user may no longer see the data, its query is
+   * gone or invalid). The paused report keeps why (`pausedReason`). The report's callback is
+   * called for the Failed execution, as for a Completed one.
    */
-  async #refuse(report: InsightsReport, e: InsightsExecution, reason: string, fix: string): Promise<void> {
+  async #pauseAndFail(report: InsightsReport, e: InsightsExecution, reason: string, fix: string, logMessage: string): Promise<void> {
     const { insights, clock } = this.#deps;
     const now = clock.now();
     const pausedReason = `${reason}; execution ${e.executionId} (scheduled ${wireTime(e.scheduledAt)}) produced no report and the report was paused. ${fix}`;
-    const paused = await insights.pauseForAuthority(report.reportId, now, pausedReason);
+    const paused = await insights.pauseByScheduler(report.reportId, now, pausedReason);
     const fresh = paused ? undefined : await insights.getReport(report.reportId);
     const consequence = paused || fresh?.status === "Paused" ? "this run produced no report and the report is paused" : "this run produced no report";
     const message = `${reason}; ${consequence}. ${fix}`;
-    this.#deps.log.warn({ reportId: report.reportId, executionId: e.executionId, err: reason }, "insights report execution refused: its user may no longer see the data");
+    this.#deps.log.warn({ reportId: report.reportId, executionId: e.executionId, err: reason }, logMessage);
     await this.#recordFailure(report, e, message);
   }
 

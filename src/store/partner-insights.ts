@@ -204,10 +204,11 @@ export class PartnerInsightsStore {
     return Number(r.numDeletedRows) > 0;
   }
   /**
-   * Pauses a report the scheduler may not run any more (its user lost the right to see the data),
-   * recording why, unless someone changed its status meanwhile. Returns whether it was paused.
+   * Pauses a report whose runs would all fail (its user lost the right to see the data, its query
+   * is gone or invalid), recording why, unless someone changed its status meanwhile. Returns
+   * whether it was paused.
    */
-  async pauseForAuthority(reportId: string, at: number, reason: string): Promise<boolean> {
+  async pauseByScheduler(reportId: string, at: number, reason: string): Promise<boolean> {
     const u = await this.#db.updateTable("insights_reports").set({ status: "Paused", modified_at: at, paused_reason: reason })
       .where("report_id", "=", reportId).where("status", "=", "Active").executeTakeFirst();
     return Number(u.numUpdatedRows) > 0;
