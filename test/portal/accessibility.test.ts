@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import type { Browser, Page } from "playwright-core";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { browserSuiteSkip, launchBrowser, watchedPage } from "../support/browser.ts";
-import { DEMO, DEMO_WORLD, browserSignIn } from "./support.ts";
+import { DEMO, DEMO_WORLD, browserSignIn, waitForDemo } from "./support.ts";
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 /** axe's rule sets: WCAG 2.0, 2.1 and 2.2 at levels A and AA, and its best practices. */
@@ -35,23 +35,13 @@ async function violations(page: Page): Promise<string[]> {
   return found.map((v) => `${v.id} (${v.impact ?? "?"}): ${v.help} at ${v.nodes.map((n) => JSON.stringify(n.target)).join(", ")}`);
 }
 
-/** The demo's usage and activity are attributed in the background at start; the pages show them once done. */
-async function waitForDemo(server: TestServer): Promise<void> {
-  const store = server.openpal.context.store;
-  for (let i = 0; i < 900; i++) {
-    if ((await store.attribution.months("all-roles")).includes("2026-10") && (await store.bizapps.months()).includes("2026-10")) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error("the demo was not attributed within 3 minutes");
-}
-
 describe("portal accessibility: no WCAG 2.2 A/AA or best-practice violation found by axe-core", { skip: browserSuiteSkip }, () => {
   let server: TestServer;
   let browser: Browser;
   before(async () => {
     browser = await launchBrowser();
     server = await startTestServer({ options: { world: DEMO_WORLD } });
-    await waitForDemo(server);
+    await waitForDemo(server, { bizapps: true });
   });
   after(async () => {
     await browser?.close();

@@ -3,27 +3,15 @@ import assert from "node:assert/strict";
 import type { Browser } from "playwright-core";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { browserSuiteSkip, launchBrowser, screenshot, watchedPage } from "../support/browser.ts";
-import { DEMO, DEMO_WORLD, browserSignIn, portalSignIn } from "./support.ts";
+import { DEMO, DEMO_MONTHS, DEMO_WORLD, browserSignIn, portalSignIn, waitForDemo } from "./support.ts";
 import { addDecimals, formatMoney } from "../../portal/src/format.ts";
 import { bizappsCoverage } from "../../src/bizapps/coverage.ts";
 import type { BizappsRollup } from "../../src/store/bizapps.ts";
 
-const MONTHS = ["2026-09", "2026-10"];
+const MONTHS = DEMO_MONTHS;
 const FIELD_INSPECTIONS = "30000000-a000-4000-8000-000000000001";
 /** Northwind's guest in Fabrikam: co-owner of Field inspections, the loser of October's contest. */
 const DAVE_FABRIKAM = "30000000-0001-4000-8000-000000000005";
-
-/** The demo's usage and activity are seeded and attributed in the background at start; wait for both. */
-async function waitForDemo(server: TestServer): Promise<void> {
-  const store = server.openpal.context.store;
-  for (let i = 0; i < 900; i++) {
-    const azure = await store.attribution.months("all-roles");
-    const bizapps = await store.bizapps.months();
-    if (MONTHS.every((m) => azure.includes(m) && bizapps.includes(m))) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error("the demo was not attributed within 3 minutes");
-}
 
 const usd = (amount: string) => formatMoney(amount, "USD");
 
@@ -34,7 +22,7 @@ describe("portal business applications: the demo's numbers, by the signed-in par
   before(async () => {
     browser = await launchBrowser();
     server = await startTestServer({ options: { world: DEMO_WORLD } });
-    await waitForDemo(server);
+    await waitForDemo(server, { bizapps: true });
     contoso = await server.openpal.context.store.bizapps.rollups({ globalId: "4000000" });
   });
   after(async () => {

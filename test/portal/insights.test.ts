@@ -4,7 +4,7 @@ import type { Browser } from "playwright-core";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import path from "node:path";
 import { browserSuiteSkip, launchBrowser, SCREENSHOT_DIR, screenshot, watchedPage } from "../support/browser.ts";
-import { DEMO, DEMO_WORLD, armToken, browserSignIn, portalSignIn } from "./support.ts";
+import { DEMO, DEMO_MONTHS, DEMO_WORLD, armToken, browserSignIn, portalSignIn, waitForDemo } from "./support.ts";
 import { azureUsageReport, coverageReport, diagnoseCustomer } from "../../src/attribution/index.ts";
 import { formatMoney, sumDecimals } from "../../portal/src/format.ts";
 import { plainCode } from "../../src/attribution/diagnose.ts";
@@ -13,18 +13,7 @@ import { plainCode } from "../../src/attribution/diagnose.ts";
 const BOB_WOODGROVE = "50000000-0001-4000-8000-000000000002";
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\$]/g, "\\$&");
 
-const MONTHS = ["2026-09", "2026-10"];
-
-/** The demo world's usage is generated and attributed in the background at start; wait for it. */
-async function waitForDemoAttribution(server: TestServer): Promise<void> {
-  const store = server.openpal.context.store;
-  for (let i = 0; i < 600; i++) {
-    const months = await store.attribution.months("all-roles");
-    if (MONTHS.every((m) => months.includes(m))) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error("the demo usage was not attributed within 2 minutes");
-}
+const MONTHS = DEMO_MONTHS;
 
 describe("portal insights and coverage: the numbers are the report's", { skip: browserSuiteSkip }, () => {
   let server: TestServer;
@@ -32,7 +21,7 @@ describe("portal insights and coverage: the numbers are the report's", { skip: b
   before(async () => {
     browser = await launchBrowser();
     server = await startTestServer({ options: { world: DEMO_WORLD } });
-    await waitForDemoAttribution(server);
+    await waitForDemo(server);
   });
   after(async () => {
     await browser?.close();

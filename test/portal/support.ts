@@ -128,3 +128,21 @@ export async function browserSignIn(page: Page, serverUrl: string, person: Perso
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.getByRole("button", { name: "Sign out" }).waitFor();
 }
+
+/** The months the demo world's usage and activity fill. */
+export const DEMO_MONTHS = ["2026-09", "2026-10"] as const;
+
+/**
+ * The demo's usage (and, with `bizapps`, its business-applications activity) is seeded and
+ * attributed in the background at start: waits until every demo month is attributed.
+ */
+export async function waitForDemo(server: TestServer, opts: { bizapps?: boolean } = {}): Promise<void> {
+  const store = server.openpal.context.store;
+  for (let i = 0; i < 900; i++) {
+    const azure = await store.attribution.months("all-roles");
+    const bizapps = opts.bizapps ? await store.bizapps.months() : [];
+    if (DEMO_MONTHS.every((m) => azure.includes(m) && (!opts.bizapps || bizapps.includes(m)))) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the demo was not attributed within 3 minutes${opts.bizapps ? " (usage and activity)" : ""}`);
+}
