@@ -131,8 +131,8 @@ export const NORMALISATION_MACROS: readonly string[] = [
   // Unicode space separators (TRIMMED_BY_DUCKDB) from both ends, so a value that starts with a
   // printable ASCII character (33–127) and ends with no space separator is returned as it is,
   // which equals NULLIF(trim(v), ''). The end is tested with ends_with (a compare of the last
-  // bytes): right(v, 1) and v[-1:] count characters from the start, which made op_text most of
-  // the normalisation's cost.
+  // bytes): right(v, 1) and v[-1:] count the value's characters from the start, which made this
+  // test about three times as slow (docs/OPERATIONS.md, Performance).
   `CREATE OR REPLACE TEMP MACRO op_text(v) AS CASE WHEN ascii(v) BETWEEN 33 AND 127 AND NOT (${TRIMMED_BY_DUCKDB.map((cp) => `ends_with(v, chr(${cp}))`).join(" OR ")}) THEN v ELSE NULLIF(trim(v), '') END`,
   // Text → DECIMAL(38,18), exactly. Casting text to a 38-digit decimal is slow in DuckDB (~100×
   // an 18-digit one), so values with at most 12 fractional digits and no exponent go through
