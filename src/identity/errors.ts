@@ -58,6 +58,8 @@ export const OAUTH_ERRORS = {
   throttledClient: { error: "temporarily_unavailable", code: 50196, status: 429 },
   throttledUser: { error: "invalid_grant", code: 50196, status: 400 },
   resourceNotFound: { error: "invalid_resource", code: 500011, status: 400 },
+  /** Entra's AADSTS90023 InvalidRequest: a request it cannot process (e.g. a NUL in a value). */
+  invalidRequest: { error: "invalid_request", code: 90023, status: 400 },
 } as const satisfies Record<string, OAuthErrorSpec>;
 
 export type OAuthErrorName = keyof typeof OAUTH_ERRORS;

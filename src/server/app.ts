@@ -6,7 +6,8 @@
  *   1. context   - request id (x-ms-request-id, a new GUID), correlation id, child logger
  *   2. dispatch  - fastify's router (ARM providers match their segments case-insensitively)
  *   3. auth      - bearer token → Caller (arm/), admin key (admin routes), session (portal)
- *   4. parse     - JSON bodies; an empty body with a JSON content type is accepted
+ *   4. parse     - JSON bodies; an empty body with a JSON content type is accepted; no path,
+ *                  query or body value may hold NUL (nul-guard.ts)
  *   5. handler   - provider / identity / admin logic over domain + store
  *   6. serialise - exact bytes where the wire contract says so
  *   7. error     - every error becomes a 4xx/5xx body in the component's own shape; bad input
@@ -25,7 +26,8 @@ import { systemClock, type Clock } from "../domain/time.ts";
 import { randomIds, type IdSource } from "../domain/ids.ts";
 import { createLogger, redactUrl } from "./logging.ts";
 import type { AppContext } from "./context.ts";
-import { createIdentity, type GuessingPolicies, type Identity } from "../identity/index.ts";
+import { createIdentity, OAuthError, oauthErrorBody, type GuessingPolicies, type Identity } from "../identity/index.ts";
+import { registerNulGuard } from "./nul-guard.ts";
 import { loadTlsMaterial, type TlsMaterial } from "./tls.ts";
 import { registerComponents } from "./components.ts";
 import { serverBaseUrl, listeningPort } from "./url.ts";
@@ -142,6 +144,8 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
     }
   });
   await app.register(formbody);
+  // No request value may hold NUL (nul-guard.ts): a 400 in the route's own error shape.
+  registerNulGuard(app);
 
   // 7. error: the default shape for routes outside a component with its own handler.
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
@@ -149,6 +153,12 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
     if (status >= 500) req.log.error({ err: error }, "unhandled error");
     const code = status >= 500 ? "InternalServerError" : (error.code && !error.code.startsWith("FST_") ? error.code : "BadRequest");
     const message = status >= 500 ? `The server hit an unexpected error; the request id is ${req.id}.` : error.message;
+    // The token service's routes (/{tenant}/...) answer a client error in OAuth's shape, as Entra does.
+    if (status < 500 && req.routeOptions.url?.startsWith("/:tenant/")) {
+      const correlation = req.headers["client-request-id"];
+      return reply.code(status).header("cache-control", "no-store")
+        .send(oauthErrorBody(new OAuthError("invalidRequest", message), { now: context.clock.now(), traceId: req.id, baseUrl: context.baseUrl(), ...(typeof correlation === "string" && correlation ? { correlationId: correlation } : {}) }));
+    }
     return reply.code(status).send({ error: { code, message } });
   });
   app.setNotFoundHandler((req, reply) => {

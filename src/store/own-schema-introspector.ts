@@ -9,7 +9,7 @@
  * current schema only, so reading that one schema, by oid, answers the same question and cannot
  * be disturbed by other schemas coming and going.
  */
-import { PostgresDialect, sql, type DatabaseIntrospector, type DatabaseMetadata, type DatabaseMetadataOptions, type Kysely, type SchemaMetadata, type TableMetadata } from "kysely";
+import { PostgresDialect, sql, type DatabaseConnection, type DatabaseIntrospector, type DatabaseMetadata, type DatabaseMetadataOptions, type Driver, type Kysely, type SchemaMetadata, type TableMetadata } from "kysely";
 
 interface ColumnRow {
   table: string;
@@ -80,9 +80,57 @@ export class OwnSchemaPostgresIntrospector implements DatabaseIntrospector {
   }
 }
 
-/** kysely's PostgreSQL dialect, introspecting the connection's own schema only. */
+/**
+ * A value PostgreSQL's text cannot hold: U+0000 (NUL), refused as SQLSTATE 22021 ("invalid byte
+ * sequence for encoding UTF8: 0x00"), or a character the database encoding lacks (22P05). It comes
+ * from the request (a path segment, a query or body value), so it is the client's error: a 400
+ * that says what to remove, in whatever shape the route's error handler answers (every handler
+ * keeps a 4xx `statusCode` and its message). SQLite holds such text; lookups by well-formed
+ * values never match it on either store.
+ */
+export class UnstorableValueError extends Error {
+  readonly statusCode = 400;
+  readonly code = "InvalidRequestContent";
+  constructor(cause: Error) {
+    super("The request holds a character that no id or value may contain (NUL, U+0000, in the path, the query or the body). Remove it and send the request again.", { cause });
+  }
+}
+
+const UNSTORABLE_SQLSTATES = new Set(["22021", "22P05"]);
+
+function clientErrorOf(error: unknown): unknown {
+  return UNSTORABLE_SQLSTATES.has(String((error as { code?: unknown } | null)?.code)) ? new UnstorableValueError(error as Error) : error;
+}
+
+/**
+ * kysely's PostgreSQL dialect, introspecting the connection's own schema only, and turning a
+ * statement refused for an unstorable character (UnstorableValueError) into the client's error.
+ */
 export class OwnSchemaPostgresDialect extends PostgresDialect {
   override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
     return new OwnSchemaPostgresIntrospector(db);
+  }
+
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    const acquire = driver.acquireConnection.bind(driver);
+    const wrapped = new WeakSet<DatabaseConnection>();
+    driver.acquireConnection = async () => {
+      const connection = await acquire();
+      // kysely keeps one connection object per pooled client: wrap each once.
+      if (!wrapped.has(connection)) {
+        wrapped.add(connection);
+        const execute = connection.executeQuery.bind(connection);
+        connection.executeQuery = async (query) => {
+          try {
+            return await execute(query);
+          } catch (error) {
+            throw clientErrorOf(error);
+          }
+        };
+      }
+      return connection;
+    };
+    return driver;
   }
 }
