@@ -8,6 +8,7 @@
  *    "timestamp":"2026-11-01 10:00:00Z","trace_id":"…","correlation_id":"…","error_uri":"…"}
  */
 import { randomUUID } from "node:crypto";
+import type { FastifyReply, FastifyRequest } from "fastify";
 
 export interface OAuthErrorSpec {
   readonly error: string;
@@ -111,4 +112,17 @@ export function oauthErrorBody(err: OAuthError, opts: { now: number; traceId: st
     correlation_id: correlationId,
     error_uri: `${opts.baseUrl}/error?code=${err.spec.code}`,
   };
+}
+
+/**
+ * Answers `err` as Entra does: its status (or `status`, for a transport error such as 413 or 415
+ * that reached a token-service route), no caching, the client's `client-request-id` as the
+ * correlation id.
+ */
+export function sendOAuthError(req: FastifyRequest, reply: FastifyReply, err: OAuthError, opts: { now: number; baseUrl: string; status?: number }): FastifyReply {
+  const correlation = req.headers["client-request-id"];
+  if (err.retryAfterSeconds !== undefined) reply.header("retry-after", String(err.retryAfterSeconds));
+  return reply.code(opts.status ?? err.spec.status)
+    .header("cache-control", "no-store").header("pragma", "no-cache")
+    .send(oauthErrorBody(err, { now: opts.now, traceId: req.id, correlationId: typeof correlation === "string" && correlation ? correlation : undefined, baseUrl: opts.baseUrl }));
 }

@@ -23,7 +23,7 @@ export {
 } from "./clients.ts";
 export { PLAYED_RESOURCES, PLAYED_RESOURCE_PATTERNS, playedAudience, type PlayedResource } from "./audiences.ts";
 export { DEFAULT_GUESSING_POLICIES, NO_GUESSING_LIMITS, type GuessingPolicies } from "./throttle.ts";
-export { OAUTH_ERRORS, OAuthError, oauthErrorBody, type OAuthErrorBody, type OAuthErrorName } from "./errors.ts";
+export { OAUTH_ERRORS, OAuthError, sendOAuthError, type OAuthErrorBody, type OAuthErrorName } from "./errors.ts";
 export type { TokenService, DeviceCodeResponse } from "./service.ts";
 export type { TokenResponse } from "./tokens.ts";
 

@@ -12,7 +12,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AppContext } from "../server/context.ts";
 import type { KeyRing } from "./keys.ts";
-import { OAUTH_ERRORS, OAuthError, oauthError, oauthErrorBody } from "./errors.ts";
+import { OAUTH_ERRORS, OAuthError, oauthError, sendOAuthError as sendOAuthErrorReply } from "./errors.ts";
 import type { TokenService} from "./service.ts";
 import { AuthorizePageError, AuthorizeRedirectError, multiTenantAuthority, param, type FormParams, type TokenRequestContext } from "./service.ts";
 import { deviceCodePage, errorPage, escapeHtml, redirectToClient, sendPage, signInPage } from "./pages.ts";
@@ -30,13 +30,8 @@ type TenantRequest = FastifyRequest<{ Params: { tenant: string }; Body: FormPara
 export async function registerIdentityRoutes(app: FastifyInstance, deps: IdentityRouteDeps): Promise<void> {
   const { ctx, keys, issuerFor, service } = deps;
 
-  const sendOAuthError = (req: FastifyRequest, reply: FastifyReply, err: OAuthError): FastifyReply => {
-    const correlation = req.headers["client-request-id"];
-    if (err.retryAfterSeconds !== undefined) reply.header("retry-after", String(err.retryAfterSeconds));
-    return reply.code(err.spec.status)
-      .header("cache-control", "no-store").header("pragma", "no-cache")
-      .send(oauthErrorBody(err, { now: ctx.clock.now(), traceId: req.id, correlationId: typeof correlation === "string" && correlation ? correlation : undefined, baseUrl: ctx.baseUrl() }));
-  };
+  const sendOAuthError = (req: FastifyRequest, reply: FastifyReply, err: OAuthError): FastifyReply =>
+    sendOAuthErrorReply(req, reply, err, { now: ctx.clock.now(), baseUrl: ctx.baseUrl() });
 
   /** Runs an OAuth endpoint: OAuthError becomes Entra's error body; anything else is a real 500. */
   const oauth = async (req: FastifyRequest, reply: FastifyReply, work: () => Promise<unknown>): Promise<FastifyReply> => {

@@ -26,7 +26,7 @@ import { systemClock, type Clock } from "../domain/time.ts";
 import { randomIds, type IdSource } from "../domain/ids.ts";
 import { createLogger, redactUrl } from "./logging.ts";
 import type { AppContext } from "./context.ts";
-import { createIdentity, OAuthError, oauthErrorBody, type GuessingPolicies, type Identity } from "../identity/index.ts";
+import { createIdentity, OAuthError, sendOAuthError, type GuessingPolicies, type Identity } from "../identity/index.ts";
 import { registerNulGuard } from "./nul-guard.ts";
 import { loadTlsMaterial, type TlsMaterial } from "./tls.ts";
 import { registerComponents } from "./components.ts";
@@ -155,9 +155,7 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
     const message = status >= 500 ? `The server hit an unexpected error; the request id is ${req.id}.` : error.message;
     // The token service's routes (/{tenant}/...) answer a client error in OAuth's shape, as Entra does.
     if (status < 500 && req.routeOptions.url?.startsWith("/:tenant/")) {
-      const correlation = req.headers["client-request-id"];
-      return reply.code(status).header("cache-control", "no-store")
-        .send(oauthErrorBody(new OAuthError("invalidRequest", message), { now: context.clock.now(), traceId: req.id, baseUrl: context.baseUrl(), ...(typeof correlation === "string" && correlation ? { correlationId: correlation } : {}) }));
+      return sendOAuthError(req, reply, new OAuthError("invalidRequest", message), { now: context.clock.now(), baseUrl: context.baseUrl(), status });
     }
     return reply.code(status).send({ error: { code, message } });
   });

@@ -39,7 +39,8 @@ export interface PortalClient {
   call(method: string, apiPath: string, opts?: { body?: unknown; csrf?: string | null; origin?: string | null }): Promise<{ status: number; body: any }>;
 }
 
-function cookieHeader(jar: Map<string, string>): string {
+/** The Cookie header a browser sends for the cookies in `jar`. */
+export function cookieHeader(jar: Map<string, string>): string {
   return [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
 }
 

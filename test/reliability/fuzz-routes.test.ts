@@ -19,7 +19,7 @@ import type { Dispatcher } from "undici";
 import { startTestServer, testAgent, type TestServer } from "../support/server.ts";
 import { storeBackends } from "../support/stores.ts";
 import { SESSION_COOKIE, SIGNIN_COOKIE } from "../../src/portal/routes.ts";
-import { portalSignIn, DEMO } from "../portal/support.ts";
+import { cookieHeader, portalSignIn, DEMO } from "../portal/support.ts";
 import { PLAYED_RESOURCES } from "../../src/identity/audiences.ts";
 import { dataverseAudiences } from "../../src/powerplatform/audiences.ts";
 import { ARM_SCOPE, DEMO_WORLD_FILE, demoPrincipals, demoWorld, routeTable, tokenFor, type RouteEntry } from "./support.ts";
@@ -109,7 +109,7 @@ const METHODS = ["GET", "PUT", "PATCH", "DELETE", "POST"] as const;
 
 const headers = fc.record(
   {
-    authorization: fc.constantFrom("TOKEN", "TOKEN", "TOKEN", "Bearer garbage", "Basic Zm9vOmJhcg==", "Bearer ", "bearer ARM-lowercase", "Negotiate abc"),
+    authorization: fc.constantFrom("TOKEN", "TOKEN", "TOKEN", "Bearer garbage", "Basic Zm9vOmJhcg==", "Bearer ", "bearer TOKEN-lowercase", "Negotiate abc"),
     "content-type": fc.constantFrom("application/json", "application/x-www-form-urlencoded", "text/plain", "multipart/form-data", "multipart/form-data; boundary=",
       "application/json; charset=utf-16", "application/json; charset=bogus", "application/xml", "garbage", "application/json;;;", "*/*", ""),
     accept: fc.constantFrom("application/json", "text/html", "*/*", "garbage/;;", "application/xml", "text/csv", "", "application/json;q=abc"),
@@ -189,7 +189,7 @@ for (const backend of storeBackends()) {
         tokens.push({ audience, token: await tokenFor(server, principals[1] as never, `${audience}/.default`) });
       }
       const session = await portalSignIn(server, DEMO.alice);
-      portal.cookie = [...session.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+      portal.cookie = cookieHeader(session.cookies);
       portal.csrf = session.csrfToken;
     });
     after(async () => server?.close());
@@ -228,7 +228,7 @@ for (const backend of storeBackends()) {
               } else if (name === "authorization") {
                 const v = value as string;
                 const token = (tokens[tokenPick % tokens.length] as { token: string }).token;
-                sent.authorization = v === "TOKEN" ? `Bearer ${token}` : v === "bearer ARM-lowercase" ? `bearer ${token}` : v;
+                sent.authorization = v === "TOKEN" ? `Bearer ${token}` : v === "bearer TOKEN-lowercase" ? `bearer ${token}` : v;
               } else sent[name] = value as string;
             }
             const withBody = payload !== undefined && method !== "GET";
