@@ -1,8 +1,9 @@
 /**
  * The normalisation's text macro, `op_text`, must equal `NULLIF(trim(v), '')` for every value: it
- * takes a shortcut (a value starting with printable ASCII and ending with no space separator is
- * returned as it is) that is only right while `TRIMMED_BY_DUCKDB` is exactly what DuckDB's trim
- * removes. Both are checked here against DuckDB itself, over every Unicode code point.
+ * takes a shortcut (a value of ASCII only that starts with a printable character and does not end
+ * with an ASCII space separator is returned as it is) that is only right while the ASCII members of
+ * `TRIMMED_BY_DUCKDB` are exactly the ASCII characters DuckDB's trim removes. Both are checked here
+ * against DuckDB itself, over every Unicode code point.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
