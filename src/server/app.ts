@@ -27,6 +27,7 @@ import { randomIds, type IdSource } from "../domain/ids.ts";
 import { createLogger, redactUrl } from "./logging.ts";
 import type { AppContext } from "./context.ts";
 import { createIdentity, OAuthError, sendOAuthError, type GuessingPolicies, type Identity } from "../identity/index.ts";
+import { BODY_LIMIT_BYTES, registerBodyRefusals } from "./body-refusals.ts";
 import { registerNulGuard } from "./nul-guard.ts";
 import { loadTlsMaterial, type TlsMaterial } from "./tls.ts";
 import { registerComponents } from "./components.ts";
@@ -103,7 +104,7 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
     genReqId: () => randomUUID(),
     // Our own onResponse hook logs each request once, with credentials removed from the URL.
     logController: new LogController({ requestIdLogLabel: "requestId", disableRequestLogging: true }),
-    bodyLimit: 32 * 1024 * 1024,
+    bodyLimit: BODY_LIMIT_BYTES,
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true },
     // request.ip is the TCP peer, or, from a configured proxy only, X-Forwarded-For's client (--trust-proxy).
     trustProxy: options.trustProxy.length > 0 ? [...options.trustProxy] : false,
@@ -144,6 +145,9 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
     }
   });
   await app.register(formbody);
+  // A Content-Type nothing reads (415) or a declared body over the limit (413): a message naming
+  // the problem and the fix, in the route's own shape (body-refusals.ts).
+  registerBodyRefusals(app);
   // No request value may hold NUL (nul-guard.ts): a 400 in the route's own error shape.
   registerNulGuard(app);
 

@@ -280,3 +280,41 @@ describe("password checks run off the event loop", () => {
     assert.equal(await verifyCredentialAsync("Correct-Horse-1", stored), true);
   });
 });
+
+describe("the token service answers the web framework's own refusals in OAuth's shape, keeping their status", () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({});
+    await seedDirectory(server.openpal.context.store);
+  });
+  after(async () => server.close());
+
+  const send = async (contentType: string, body: string | Buffer) => {
+    const res = await server.fetch(`/${T.contoso.id}/oauth2/v2.0/token`, { method: "POST", headers: { "content-type": contentType }, body });
+    return { status: res.status, type: res.headers.get("content-type"), body: (await res.json()) as Record<string, unknown> };
+  };
+  const assertOAuthShape = (r: { status: number; type: string | null; body: Record<string, unknown> }, status: number, message: RegExp) => {
+    assert.equal(r.status, status);
+    assert.match(String(r.type), /^application\/json/);
+    assert.equal(r.body.error, "invalid_request");
+    assert.deepEqual(r.body.error_codes, [90023]);
+    assert.match(String(r.body.error_description), /^AADSTS90023: /);
+    assert.match(String(r.body.error_description), message);
+    assert.equal(typeof r.body.trace_id, "string");
+    assert.equal(typeof r.body.correlation_id, "string");
+    assert.equal(r.body.code, undefined, "not ARM's { error: { code } } shape");
+  };
+
+  it("a Content-Type the token endpoint cannot read answers 415 as invalid_request, naming the type and what to send", async () => {
+    assertOAuthShape(await send("application/xml", "<grant_type>password</grant_type>"), 415, /Content-Type 'application\/xml' cannot be read here\. .*application\/x-www-form-urlencoded/);
+  });
+
+  it("a body over the 32 MiB limit answers 413 as invalid_request, naming its size and the limit", async () => {
+    const body = `grant_type=password&client_id=${AZURE_CLI_CLIENT_ID}&password=${"x".repeat(32 * 1024 * 1024)}`;
+    assertOAuthShape(await send("application/x-www-form-urlencoded", body), 413, new RegExp(`The request body is ${Buffer.byteLength(body)} bytes; the limit is 33554432 bytes \\(32 MiB\\)`));
+  });
+
+  it("malformed JSON answers 400 as invalid_request, naming the problem", async () => {
+    assertOAuthShape(await send("application/json", "{\"grant_type\":"), 400, /not valid JSON/);
+  });
+});
