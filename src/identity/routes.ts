@@ -27,8 +27,23 @@ export interface IdentityRouteDeps {
 
 type TenantRequest = FastifyRequest<{ Params: { tenant: string }; Body: FormParams | undefined; Querystring: FormParams }>;
 
-export async function registerIdentityRoutes(app: FastifyInstance, deps: IdentityRouteDeps): Promise<void> {
+export async function registerIdentityRoutes(root: FastifyInstance, deps: IdentityRouteDeps): Promise<void> {
+  await root.register(async (app) => routes(app, deps));
+}
+
+/** The routes, in their own scope: its error handler answers in OAuth's shape. */
+async function routes(app: FastifyInstance, deps: IdentityRouteDeps): Promise<void> {
   const { ctx, keys, issuerFor, service } = deps;
+
+  // A client error that no route of the token service answered itself (the web framework's 413
+  // or 415, malformed JSON, a NUL in a value) is answered in OAuth's shape with its status, as
+  // Entra answers a request it cannot process (AADSTS90023). Server errors go on to the root
+  // handler, which logs them.
+  app.setErrorHandler((error: Error & { statusCode?: number }, req, reply) => {
+    const status = error.statusCode;
+    if (status === undefined || status < 400 || status >= 500) throw error;
+    return sendOAuthErrorReply(req, reply, new OAuthError("invalidRequest", error.message), { now: ctx.clock.now(), baseUrl: ctx.baseUrl(), status });
+  });
 
   const sendOAuthError = (req: FastifyRequest, reply: FastifyReply, err: OAuthError): FastifyReply =>
     sendOAuthErrorReply(req, reply, err, { now: ctx.clock.now(), baseUrl: ctx.baseUrl() });

@@ -26,7 +26,7 @@ import { systemClock, type Clock } from "../domain/time.ts";
 import { randomIds, type IdSource } from "../domain/ids.ts";
 import { createLogger, redactUrl } from "./logging.ts";
 import type { AppContext } from "./context.ts";
-import { createIdentity, OAuthError, sendOAuthError, type GuessingPolicies, type Identity } from "../identity/index.ts";
+import { createIdentity, type GuessingPolicies, type Identity } from "../identity/index.ts";
 import { BODY_LIMIT_BYTES, registerBodyRefusals } from "./body-refusals.ts";
 import { registerNulGuard } from "./nul-guard.ts";
 import { loadTlsMaterial, type TlsMaterial } from "./tls.ts";
@@ -157,10 +157,6 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
     if (status >= 500) req.log.error({ err: error }, "unhandled error");
     const code = status >= 500 ? "InternalServerError" : (error.code && !error.code.startsWith("FST_") ? error.code : "BadRequest");
     const message = status >= 500 ? `The server hit an unexpected error; the request id is ${req.id}.` : error.message;
-    // The token service's routes (/{tenant}/...) answer a client error in OAuth's shape, as Entra does.
-    if (status < 500 && req.routeOptions.url?.startsWith("/:tenant/")) {
-      return sendOAuthError(req, reply, new OAuthError("invalidRequest", message), { now: context.clock.now(), baseUrl: context.baseUrl(), status });
-    }
     return reply.code(status).send({ error: { code, message } });
   });
   app.setNotFoundHandler((req, reply) => {
