@@ -43,10 +43,13 @@ function where(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** Adds the check to every route (after parsing, before validation and handlers). */
+/**
+ * Adds the check to every route (after parsing, before validation and handlers). Callback style:
+ * it runs on every request, and an async hook costs a promise each.
+ */
 export function registerNulGuard(app: FastifyInstance): void {
-  app.addHook("preValidation", async (req) => {
+  app.addHook("preValidation", (req, _reply, done) => {
     const found = where(req);
-    if (found) throw new NulInRequestError(found);
+    done(found ? new NulInRequestError(found) : undefined);
   });
 }
