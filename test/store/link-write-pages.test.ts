@@ -56,7 +56,7 @@ describe("pages a link write changes (SQLite file store)", () => {
       const owners = new Map((side.prepare("SELECT pageno, name FROM dbstat").all() as { pageno: number; name: string }[]).map((r) => [r.pageno, r.name]));
       const written = [...new Set([...pages].map((p) => owners.get(p) ?? `page ${p}`))].sort();
       // sqlite_schema: page 1, which also holds the file's header (its page count grows with the file).
-      assert.deepEqual(written, ["audit_log", "audit_log_tenant", "partner_link_principals", "partner_links", "partner_links_one_open", "partner_links_principal", "sqlite_schema", "sqlite_sequence"]);
+      assert.deepEqual(written, ["audit_log", "audit_log_tenant", "partner_link_principals", "partner_links", "partner_links_one_open", "partner_links_principal", "sqlite_schema"]);
     } finally {
       side.close();
       await store.close();

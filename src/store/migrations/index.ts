@@ -15,7 +15,8 @@ import { operations } from "./0012_operations.ts";
 import { insightsReportOwner } from "./0013_insights_report_owner.ts";
 import { insightsReportPausedReason } from "./0014_insights_report_paused_reason.ts";
 import { dropPartnerLinksPartnerIndex } from "./0015_drop_partner_links_partner_index.ts";
+import { hotTablesWithoutAutoincrement } from "./0016_hot_tables_without_autoincrement.ts";
 
 export const migrations: readonly Migration[] = [foundation, auditAppendOnly, partnerLinks, resourcesAccess, directoryRoles, partnerOfRecord, attribution,
   powerPlatform, hardening, partnerInsights, bizappsAttribution, operations, insightsReportOwner,
-  insightsReportPausedReason, dropPartnerLinksPartnerIndex];
+  insightsReportPausedReason, dropPartnerLinksPartnerIndex, hotTablesWithoutAutoincrement];
