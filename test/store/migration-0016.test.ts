@@ -89,4 +89,25 @@ describe("migration 0016: partner_links and audit_log without AUTOINCREMENT (SQL
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("is all or nothing: when the second table cannot be rebuilt, the first keeps its AUTOINCREMENT and its rows, and the store does not open", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "openpal-0016-"));
+    const file = path.join(dir, "openpal.db");
+    try {
+      await databaseBefore0016(file);
+      let side = new SQLite(file);
+      side.prepare("INSERT INTO partner_links (tenant_id, object_id, partner_id, valid_from, valid_to) VALUES ('t1', 'o1', '4000001', 1, NULL)").run();
+      side.exec(`CREATE TABLE "audit_log__0016" (x integer)`); // in the way of audit_log's rebuild, after partner_links'
+      const before = schemaOf(side);
+      side.close();
+      await assert.rejects(openStore({ kind: "sqlite", sqlitePath: file }), /database migration 0016_hot_tables_without_autoincrement failed/);
+      side = new SQLite(file);
+      assert.deepEqual(schemaOf(side), before, "partner_links as it was, AUTOINCREMENT included");
+      assert.equal((side.prepare("SELECT count(*) AS n FROM partner_links").get() as { n: number }).n, 1);
+      assert.equal(side.prepare(`SELECT name FROM sqlite_master WHERE name = 'partner_links__0016'`).get(), undefined);
+      side.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -34,7 +34,8 @@ async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     for (const table of TABLES) await rebuild(db, table);
     await sql`COMMIT`.execute(db);
   } catch (error) {
-    await sql`ROLLBACK`.execute(db);
+    // SQLite may have rolled back already (e.g. a full disk): the error to report is the first.
+    await sql`ROLLBACK`.execute(db).catch(() => undefined);
     throw error;
   }
 }
