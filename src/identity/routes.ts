@@ -42,11 +42,12 @@ async function routes(app: FastifyInstance, deps: IdentityRouteDeps): Promise<vo
   app.setErrorHandler((error: Error & { statusCode?: number }, req, reply) => {
     const status = error.statusCode;
     if (status === undefined || status < 400 || status >= 500) throw error;
-    return sendOAuthErrorReply(req, reply, new OAuthError("invalidRequest", error.message), { now: ctx.clock.now(), baseUrl: ctx.baseUrl(), status });
+    return sendOAuthError(req, reply, new OAuthError("invalidRequest", error.message), status);
   });
 
-  const sendOAuthError = (req: FastifyRequest, reply: FastifyReply, err: OAuthError): FastifyReply =>
-    sendOAuthErrorReply(req, reply, err, { now: ctx.clock.now(), baseUrl: ctx.baseUrl() });
+  /** `status` overrides the error's own, for a transport error (413, 415…) that reached these routes. */
+  const sendOAuthError = (req: FastifyRequest, reply: FastifyReply, err: OAuthError, status?: number): FastifyReply =>
+    sendOAuthErrorReply(req, reply, err, { now: ctx.clock.now(), baseUrl: ctx.baseUrl(), ...(status === undefined ? {} : { status }) });
 
   /** Runs an OAuth endpoint: OAuthError becomes Entra's error body; anything else is a real 500. */
   const oauth = async (req: FastifyRequest, reply: FastifyReply, work: () => Promise<unknown>): Promise<FastifyReply> => {

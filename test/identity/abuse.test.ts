@@ -317,4 +317,20 @@ describe("the token service answers the web framework's own refusals in OAuth's 
   it("malformed JSON answers 400 as invalid_request, naming the problem", async () => {
     assertOAuthShape(await send("application/json", "{\"grant_type\":"), 400, /not valid JSON/);
   });
+
+  it("a server error on a token-service route is not dressed as a client error: the root handler answers 500 without its details", async () => {
+    const tokens = server.openpal.identity.tokens as unknown as { token: (...args: unknown[]) => unknown };
+    const original = tokens.token;
+    tokens.token = () => {
+      throw new Error("secret internal detail");
+    };
+    try {
+      const r = await send("application/x-www-form-urlencoded", `grant_type=password&client_id=${AZURE_CLI_CLIENT_ID}`);
+      assert.equal(r.status, 500);
+      assert.equal((r.body.error as { code?: string }).code, "InternalServerError");
+      assert.doesNotMatch(JSON.stringify(r.body), /secret internal detail/);
+    } finally {
+      tokens.token = original;
+    }
+  });
 });

@@ -33,6 +33,18 @@ async function databaseBefore0016(file: string): Promise<void> {
   await db.destroy();
 }
 
+/** Runs `work` on a fresh database file as a build before 0016 left it, then removes it. */
+async function withDatabaseBefore0016(work: (file: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "openpal-0016-"));
+  try {
+    const file = path.join(dir, "openpal.db");
+    await databaseBefore0016(file);
+    await work(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function schemaOf(side: SQLite.Database): Record<string, string> {
   const rows = side.prepare(`SELECT type, name, sql FROM sqlite_master WHERE tbl_name IN ('partner_links', 'audit_log') ORDER BY name`).all() as { type: string; name: string; sql: string | null }[];
   return Object.fromEntries(rows.map((r) => [`${r.type} ${r.name}`, String(r.sql)]));
@@ -40,10 +52,7 @@ function schemaOf(side: SQLite.Database): Record<string, string> {
 
 describe("migration 0016: partner_links and audit_log without AUTOINCREMENT (SQLite)", () => {
   it("keeps every row, index and trigger, keeps the audit log append-only, and sequence numbers rise from the largest", async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "openpal-0016-"));
-    const file = path.join(dir, "openpal.db");
-    try {
-      await databaseBefore0016(file);
+    await withDatabaseBefore0016(async (file) => {
       let side = new SQLite(file);
       for (const t of TABLES) assert.match(schemaOf(side)[`table ${t}`] ?? "", /autoincrement/i, `${t} had AUTOINCREMENT before`);
       const insertLink = side.prepare("INSERT INTO partner_links (tenant_id, object_id, partner_id, valid_from, valid_to) VALUES (?, ?, ?, ?, ?)");
@@ -85,16 +94,11 @@ describe("migration 0016: partner_links and audit_log without AUTOINCREMENT (SQL
       assert.deepEqual(schemaOf(side), schemaAfter);
       assert.equal((side.prepare("SELECT count(*) AS n FROM audit_log").get() as { n: number }).n, 5);
       side.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("is all or nothing: when the second table cannot be rebuilt, the first keeps its AUTOINCREMENT and its rows, and the store does not open", async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "openpal-0016-"));
-    const file = path.join(dir, "openpal.db");
-    try {
-      await databaseBefore0016(file);
+    await withDatabaseBefore0016(async (file) => {
       let side = new SQLite(file);
       side.prepare("INSERT INTO partner_links (tenant_id, object_id, partner_id, valid_from, valid_to) VALUES ('t1', 'o1', '4000001', 1, NULL)").run();
       side.exec(`CREATE TABLE "audit_log__0016" (x integer)`); // in the way of audit_log's rebuild, after partner_links'
@@ -106,8 +110,6 @@ describe("migration 0016: partner_links and audit_log without AUTOINCREMENT (SQL
       assert.equal((side.prepare("SELECT count(*) AS n FROM partner_links").get() as { n: number }).n, 1);
       assert.equal(side.prepare(`SELECT name FROM sqlite_master WHERE name = 'partner_links__0016'`).get(), undefined);
       side.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
