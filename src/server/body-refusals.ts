@@ -5,9 +5,11 @@
  *
  * - A Content-Type no parser of the route reads: 415, naming the type and what to send.
  * - A declared Content-Length over the body limit: 413 before any byte of the body is read,
- *   naming the size and the limit. (A chunked body that grows past the limit is still cut by
- *   fastify with its own 413 message.)
+ *   naming the size and the limit.
+ * - A body sent without a length (chunked) that grows past the limit: 413 as soon as it does,
+ *   naming the limit; nothing of it is parsed.
  */
+import { Transform, type TransformCallback } from "node:stream";
 import type { FastifyInstance } from "fastify";
 
 /** The largest request body the server reads (fastify's bodyLimit). */
@@ -36,6 +38,16 @@ export function registerBodyRefusals(app: FastifyInstance): void {
     }
     done();
   });
+  // A body without a declared length is counted as it arrives (fastify's own cut says only
+  // "Request body is too large"); a body with one was judged above. Multipart bodies are read
+  // from the raw request by their own routes (with their own limits), never from this stream.
+  app.addHook("preParsing", (req, _reply, payload, done) => {
+    if (req.headers["content-length"] !== undefined || req.headers["content-type"]?.startsWith("multipart/")) {
+      done(null, payload);
+      return;
+    }
+    done(null, payload.pipe(new BodyLimit(BODY_LIMIT_BYTES)));
+  });
   // Any Content-Type that no parser in the route's scope reads (a scope's own parsers, such as
   // ARM's catch-all or the admin world's YAML, take precedence over this one).
   app.addContentTypeParser("*", (req, _payload, done) => {
@@ -49,4 +61,22 @@ export function registerBodyRefusals(app: FastifyInstance): void {
       undefined,
     );
   });
+}
+
+/** Passes a body through until it exceeds `limit` bytes, then fails with a 413 that names the limit. */
+class BodyLimit extends Transform {
+  #seen = 0;
+
+  constructor(readonly limit: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#seen += chunk.length;
+    if (this.#seen > this.limit) {
+      callback(new BodyRefusedError(413, "RequestEntityTooLarge", `The request body (sent without a Content-Length) grew past the limit of ${this.limit} bytes (32 MiB). Send a smaller body, e.g. split the upload into several requests.`));
+      return;
+    }
+    callback(null, chunk);
+  }
 }

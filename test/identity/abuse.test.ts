@@ -281,7 +281,22 @@ describe("password checks run off the event loop", () => {
   });
 });
 
-describe("the token service answers the web framework's own refusals in OAuth's shape, keeping their status", () => {
+/** Sends `bytes` of filler as a chunked body (a stream, so no Content-Length), 64 KiB at a time. */
+async function sendChunked(server: TestServer, url: string, contentType: string, bytes: number, method = "POST") {
+  const chunk = new TextEncoder().encode("x".repeat(64 * 1024));
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= bytes) return controller.close();
+      sent += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+  const res = await server.fetch(url, { method, headers: { "content-type": contentType }, body, duplex: "half" } as RequestInit);
+  return { status: res.status, type: res.headers.get("content-type"), body: (await res.json()) as Record<string, unknown> };
+}
+
+describe("the web framework's own refusals keep their status and answer in the route's shape: OAuth's on the token service, ARM's on ARM routes", () => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer({});
@@ -312,6 +327,28 @@ describe("the token service answers the web framework's own refusals in OAuth's 
   it("a body over the 32 MiB limit answers 413 as invalid_request, naming its size and the limit", async () => {
     const body = `grant_type=password&client_id=${AZURE_CLI_CLIENT_ID}&password=${"x".repeat(32 * 1024 * 1024)}`;
     assertOAuthShape(await send("application/x-www-form-urlencoded", body), 413, new RegExp(`The request body is ${Buffer.byteLength(body)} bytes; the limit is 33554432 bytes \\(32 MiB\\)`));
+  });
+
+  it("a chunked body (no Content-Length) that grows past the 32 MiB limit answers 413 as invalid_request, naming the limit", async () => {
+    const r = await sendChunked(server, `/${T.contoso.id}/oauth2/v2.0/token`, "application/x-www-form-urlencoded", 33 * 1024 * 1024);
+    assertOAuthShape(r, 413, /sent without a Content-Length\) grew past the limit of 33554432 bytes \(32 MiB\)/);
+  });
+
+  it("a chunked body past the limit on an ARM route answers 413 in ARM's shape, RequestEntityTooLarge, naming the limit", async () => {
+    const r = await sendChunked(server, "/providers/Microsoft.ManagementPartner/partners/4000001?api-version=2018-02-01", "application/json", 33 * 1024 * 1024, "PUT");
+    assert.equal(r.status, 413);
+    const error = r.body.error as { code?: string; message?: string };
+    assert.equal(error.code, "RequestEntityTooLarge");
+    assert.match(String(error.message), /grew past the limit of 33554432 bytes \(32 MiB\)/);
+  });
+
+  it("a chunked body within the limit is read whole", async () => {
+    const r = await sendChunked(server, `/${T.contoso.id}/oauth2/v2.0/token`, "application/x-www-form-urlencoded", 256 * 1024);
+    // Read to its end and judged on its content: the grant is missing (AADSTS900144), not the body refused.
+    assert.equal(r.status, 400);
+    assert.equal(r.body.error, "invalid_request");
+    assert.deepEqual(r.body.error_codes, [900144]);
+    assert.match(String(r.body.error_description), /grant_type/);
   });
 
   it("malformed JSON answers 400 as invalid_request, naming the problem", async () => {
