@@ -2,7 +2,8 @@
  * Group commit for link writes on SQLite. A commit costs more than the write it carries (WAL
  * frames for every page touched: the interval, the principal, the audit log and their indexes),
  * so the link writes that arrive within one turn of the event loop share one transaction: each
- * runs under its own savepoint (a refused write rolls back alone), the transaction commits once,
+ * runs under its own savepoint (a refused write rolls back alone; a write alone in its batch needs
+ * none, since rolling back the transaction undoes just it), the transaction commits once,
  * and only then is every write's promise settled. No write is answered before its commit, so an
  * acknowledged write is as durable as before; a failed commit fails every write of the batch.
  *
@@ -68,6 +69,13 @@ export class GroupCommit {
     let committed: { value: void } | undefined;
     try {
       committed = this.#reader.tryTransaction((statements) => {
+        const only = batch.length === 1 ? batch[0] : undefined;
+        if (only) {
+          // A lone write needs no savepoint: its throw rolls the whole transaction back, which is
+          // all it wrote (the catch below rejects it with that error).
+          outcomes.push({ ok: true, value: only.work(statements) });
+          return;
+        }
         for (const w of batch) {
           try {
             outcomes.push({ ok: true, value: statements.atomic(() => w.work(statements)) });
@@ -77,7 +85,7 @@ export class GroupCommit {
         }
       });
     } catch (error) {
-      // BEGIN or COMMIT failed: nothing of the batch is written.
+      // BEGIN or COMMIT failed, or a lone write threw: nothing of the batch is written.
       for (const w of batch) w.reject(error);
       return;
     }

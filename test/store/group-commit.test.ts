@@ -205,6 +205,30 @@ describe("group commit on SQLite", () => {
     }
   });
 
+  it("a write alone in its batch that throws after writing leaves nothing written and is rejected with its own error", async () => {
+    const opened = await openDatabase({ kind: "sqlite", sqlitePath: path.join(dir, "d.db") });
+    try {
+      const reader = opened.syncReader as SyncReader;
+      await opened.db.schema.createTable("t").addColumn("v", "integer").execute();
+      const group = new GroupCommit(reader);
+      const fallback = () => Promise.reject(new Error("fallback taken"));
+      await assert.rejects(
+        group.write((s) => {
+          s.run("INSERT INTO t (v) VALUES (:v)", { v: 1 });
+          throw new Error("refused after writing");
+        }, fallback),
+        /refused after writing/,
+      );
+      assert.equal(Number(reader.tryGet<{ n: number }>("SELECT count(*) AS n FROM t", {})?.row?.n), 0);
+      // The next lone write commits as usual.
+      await group.write((s) => s.run("INSERT INTO t (v) VALUES (:v)", { v: 2 }), fallback);
+      assert.equal(Number(reader.tryGet<{ n: number }>("SELECT count(*) AS n FROM t", {})?.row?.n), 1);
+      assert.deepEqual(group.stats, { batches: 1, writes: 1 });
+    } finally {
+      await opened.close();
+    }
+  });
+
   it("while another transaction holds the connection, the batch's writes take the fallback path", async () => {
     const opened = await openDatabase({ kind: "sqlite", sqlitePath: path.join(dir, "c.db") });
     try {
