@@ -10,7 +10,7 @@
  * with the new key within a minute (docs/OPERATIONS.md, Scale-out).
  */
 import type { FastifyInstance } from "fastify";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import type { KeyRing } from "../identity/index.ts";
 import { requireAdminKey } from "./auth.ts";
 

@@ -8,7 +8,7 @@
  * Every write goes to the audit log in the same transaction.
  */
 import type { FastifyInstance, FastifyReply } from "fastify";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import type { Aggregates, PartnerOrganisation } from "../store/index.ts";
 import { isWellFormedPartnerId } from "../domain/partner-id.ts";
 import { isGuid, normalizeGuid } from "../domain/ids.ts";

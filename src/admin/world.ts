@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import YAML from "yaml";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { applyWorld, checkWorldDocument, exportWorld, readWorldFile, WorldFileError, type WorldProblem, type WorldSummary } from "../world/index.ts";

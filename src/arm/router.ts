@@ -20,7 +20,7 @@
  */
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Caller, TokenVerifier } from "../identity/index.ts";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import { armError, ArmError } from "./errors.ts";
 import { requireApiVersion } from "./api-version.ts";
 import { authenticateArmRequest } from "./auth.ts";

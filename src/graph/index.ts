@@ -10,7 +10,7 @@
  * Graph-shaped JSON or Graph-shaped error.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import type { Identity, Caller } from "../identity/index.ts";
 import { TokenVerificationError, hashClientSecret, hashPasswordAsync, newClientSecret } from "../identity/index.ts";
 import type { Aggregates, Principal } from "../store/index.ts";

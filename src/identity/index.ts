@@ -3,7 +3,7 @@
  * the verifier every protected route uses. Public face of the component.
  */
 import type { FastifyInstance } from "fastify";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import { KeyRing } from "./keys.ts";
 import type { KeyEncryptionKey } from "./key-protection.ts";
 import type { GuessingPolicies } from "./throttle.ts";

@@ -10,7 +10,7 @@
  *   GET  /error?code=n                                      what an AADSTS code means here
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import type { KeyRing } from "./keys.ts";
 import { OAUTH_ERRORS, OAuthError, oauthError, sendOAuthError as sendOAuthErrorReply } from "./errors.ts";
 import type { TokenService} from "./service.ts";

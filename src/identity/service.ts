@@ -20,7 +20,7 @@
  */
 import { createHash, randomInt, randomUUID } from "node:crypto";
 import { compactVerify, decodeJwt, decodeProtectedHeader } from "jose";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import type { Application, Grant, Tenant } from "../store/index.ts";
 import { OAUTH_ERRORS, oauthError, OAuthError } from "./errors.ts";
 import { parseScope, ScopeError, WELL_KNOWN_CLIENTS, OPENPAL_PORTAL_CLIENT_ID, isLoopbackRedirect, type ParsedScope } from "./clients.ts";

@@ -8,7 +8,7 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import { readWorldFile } from "../world/index.ts";
 import { openUsageLake } from "../usage/index.ts";
 import { seedDemoUsage } from "../usage/demo.ts";

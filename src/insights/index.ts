@@ -16,7 +16,7 @@
  * Errors use the ARM error envelope: { "error": { "code", "message" } }.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import type { TokenVerifier } from "../identity/index.ts";
 import { ArmError, authenticateArmRequest } from "../arm/index.ts";
 import { azureUsageReport, coverageReport, diagnoseCustomer, explainAttribution, reportCsv, ReportError, type Policy } from "../attribution/index.ts";

@@ -12,11 +12,11 @@
  * ops.markStopping(); // /readyz answers 503 from now on
  */
 import type { FastifyInstance } from "fastify";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import { adminKeyMatches } from "../admin/auth.ts";
 import { checkStoreReadiness } from "../store/readiness.ts";
 import { ServerMetrics } from "./metrics.ts";
-import { routeLabel } from "../server/route-label.ts";
+import { routeLabel } from "../context/route-label.ts";
 
 export { ServerMetrics, observeLakeImport, observeAttribution, timedAttribution, type PoolStats } from "./metrics.ts";
 

@@ -13,7 +13,7 @@
  */
 import { createHmac } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import type { TokenVerifier } from "../identity/index.ts";
 import { PartnerInsightsStore } from "../store/partner-insights.ts";
 import { DatasetRegistry } from "./datasets/registry.ts";

@@ -12,7 +12,7 @@
 import { createReadStream, existsSync } from "node:fs";
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import { TokenVerificationError, type TokenVerifier } from "../identity/index.ts";
 import { bearerToken } from "../identity/bearer.ts";
 import { Body, envelope, InsightsApiError, MESSAGES, queryParams } from "./envelope.ts";
@@ -20,7 +20,7 @@ import type { InsightsService, Principal } from "./service.ts";
 import type { PartnerInsightsStore } from "../store/partner-insights.ts";
 import { DOWNLOAD_PREFIX, linkToken, tokenHash } from "./links.ts";
 import { GRANT_HOW, holdsInsightsRole, INSIGHTS_ROLE_NAMES } from "./authority.ts";
-import { setRouteLabel } from "../server/route-label.ts";
+import { setRouteLabel } from "../context/route-label.ts";
 
 /** The token audience of Partner Center's APIs (v1 resource / v2 scope `…/.default`). */
 export const PARTNER_CENTER_AUDIENCE = "https://api.partnercenter.microsoft.com";

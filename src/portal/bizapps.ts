@@ -11,7 +11,7 @@
  * its identity or partner id.
  */
 import type { FastifyReply } from "fastify";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import type { BizappsRollup } from "../store/bizapps.ts";
 import type { PortalError } from "./errors.ts";
 import type { PortalRequestContext, PortalRoutes } from "./routes.ts";

@@ -7,7 +7,7 @@
  */
 import { decodeJwt } from "jose";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import { armErrorOf, linkErrorInPartnerWords, portalError, type PortalError } from "./errors.ts";
 import type { PortalRequestContext, PortalRoutes } from "./routes.ts";
 

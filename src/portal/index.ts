@@ -10,7 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import fastifyStatic from "@fastify/static";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import { registerPortalRoutes } from "./routes.ts";
 import { registerPortalInsights } from "./insights.ts";
 import { registerPortalBizapps } from "./bizapps.ts";

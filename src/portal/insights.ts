@@ -7,7 +7,7 @@
  * of exactly the rows shown.
  */
 import type { FastifyReply } from "fastify";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import { armErrorOf, portalError, type PortalError } from "./errors.ts";
 import type { PortalRequestContext, PortalRoutes } from "./routes.ts";
 

@@ -14,7 +14,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fastifyCookie from "@fastify/cookie";
 import { decodeJwt } from "jose";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import { PortalSessionStore, SessionGone, sameSecret, type PortalSession } from "./sessions.ts";
 import { PortalTokenClient, TokenRefused, CALLBACK_PATH } from "./tokens.ts";
 import { linkErrorInPartnerWords, portalError, type PortalError } from "./errors.ts";

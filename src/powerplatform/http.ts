@@ -9,7 +9,7 @@
  * the service's error body.
  */
 import type { FastifyRequest } from "fastify";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import type { Identity, Caller } from "../identity/index.ts";
 import { TokenVerificationError } from "../identity/index.ts";
 import { isAdministrator, administratorRoleNames, type AdminSurface } from "../domain/power-platform/index.ts";

@@ -9,7 +9,7 @@
  * subset and solution files).
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { AppContext } from "../server/context.ts";
+import type { AppContext } from "../context/index.ts";
 import type { Identity } from "../identity/index.ts";
 import type { PpEnvironment } from "../store/index.ts";
 import { authenticate, ServiceError, type ErrorCodes } from "./http.ts";

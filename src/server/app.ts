@@ -25,7 +25,7 @@ import { openStore, databaseConfigFrom, type Store } from "../store/index.ts";
 import { systemClock, type Clock } from "../domain/time.ts";
 import { randomIds, type IdSource } from "../domain/ids.ts";
 import { createLogger, redactUrl } from "./logging.ts";
-import type { AppContext } from "./context.ts";
+import type { AppContext } from "../context/index.ts";
 import { createIdentity, type GuessingPolicies, type Identity } from "../identity/index.ts";
 import { BODY_LIMIT_BYTES, registerBodyRefusals } from "./body-refusals.ts";
 import { registerNulGuard } from "./nul-guard.ts";

@@ -3,7 +3,7 @@
  * the only place that names them all. Order matters only for route prefixes, which do not overlap.
  */
 import type { FastifyInstance } from "fastify";
-import type { AppContext } from "./context.ts";
+import type { AppContext } from "../context/index.ts";
 import type { Identity } from "../identity/index.ts";
 import { ArmLayer } from "../arm/index.ts";
 import { managementPartnerProvider } from "../providers/managementpartner/index.ts";

@@ -42,7 +42,7 @@ export function serveCommand(): Command {
       import("../../server/index.ts"),
       import("../../world/index.ts"),
       import("../../admin/world.ts"),
-      import("../../ops/shutdown.ts"),
+      import("../../server/shutdown.ts"),
     ]);
     let server: RunningServer;
     try {
@@ -76,7 +76,7 @@ export function serveCommand(): Command {
       stopping = true;
       const log = server.openpal.context.log;
       log.info({ signal, timeoutSeconds: options.shutdownTimeoutSeconds }, "shutting down");
-      // Graceful (src/ops/shutdown.ts): refuse new requests, drain in-flight ones within the
+      // Graceful (src/server/shutdown.ts): refuse new requests, drain in-flight ones within the
       // deadline, close the store, remove server.json.
       try {
         await stopGracefully(server.openpal, { dataDir: options.dataDir, timeoutMs: options.shutdownTimeoutSeconds * 1000, log });

@@ -7,7 +7,7 @@
  * `$expand` (permissions, properties.capacity…) is accepted; permissions are not modelled.
  */
 import type { FastifyInstance } from "fastify";
-import type { AppContext } from "../../server/context.ts";
+import type { AppContext } from "../../context/index.ts";
 import type { PpEnvironment, Store } from "../../store/index.ts";
 import { dataverseInstanceUrl } from "../audiences.ts";
 import { callerOf, iso, principalDirectory, requireAdmin, requireApiVersion, ServiceError, type PrincipalJson } from "../http.ts";

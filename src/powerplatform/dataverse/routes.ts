@@ -14,7 +14,7 @@
  * object id here (docs/SPEC-DEVIATIONS.md). Errors are OData errors `{"error": {"code", "message"}}`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { AppContext } from "../../server/context.ts";
+import type { AppContext } from "../../context/index.ts";
 import type { PpEnvironment, PpResource, StoredRelationship } from "../../store/index.ts";
 import { COMPONENT_TYPE_CODE, isAdministrator, type SolutionComponentKind } from "../../domain/power-platform/index.ts";
 import { isGuid } from "../../domain/ids.ts";

@@ -10,7 +10,7 @@
  * import or a Dataverse `ownerid` reassignment.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { AppContext } from "../../server/context.ts";
+import type { AppContext } from "../../context/index.ts";
 import type { PpResource, StoredRelationship } from "../../store/index.ts";
 import { requirePrincipal, setCoOwner } from "../ownership.ts";
 import { actorOf, callerOf, fromOwnership, iso, principalDirectory, query, requireAdmin, requireApiVersion, ServiceError } from "../http.ts";

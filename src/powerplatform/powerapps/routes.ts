@@ -11,7 +11,7 @@
  * count; docs/SPEC-DEVIATIONS.md).
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { AppContext } from "../../server/context.ts";
+import type { AppContext } from "../../context/index.ts";
 import type { PpResource, StoredRelationship } from "../../store/index.ts";
 import { isGuid } from "../../domain/ids.ts";
 import { changeOwner, requirePrincipal, setCoOwner } from "../ownership.ts";

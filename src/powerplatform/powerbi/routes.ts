@@ -13,7 +13,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import multipart from "@fastify/multipart";
-import type { AppContext } from "../../server/context.ts";
+import type { AppContext } from "../../context/index.ts";
 import type { PpResource } from "../../store/index.ts";
 import { mayPublish } from "../../domain/power-platform/index.ts";
 import { stableGuid } from "../../world/ids.ts";
