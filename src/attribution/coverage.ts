@@ -28,25 +28,11 @@ import { intersectSets, subtractSets, type Interval } from "../domain/interval.t
 import { eligibilityPolicy, type RoleEligibilityPolicy } from "../domain/roles.ts";
 import { parseScope } from "../domain/scope.ts";
 import { roleRanks, rankKey, toSecond, type AttributionType } from "../domain/attribution.ts";
+import type { MonthWindow } from "../domain/time.ts";
 import { effectiveDporInterval } from "../domain/partner-of-record.ts";
 import type { PartnerLinkInterval, PartnerLocation, PartnerOrganisation, LocationStatusInterval, Store, Subscription, Tenant, PartnerOfRecordInterval } from "../store/index.ts";
 
 export type Policy = "pec" | "all-roles";
-
-export interface MonthWindow {
-  readonly month: string;
-  readonly from: number;
-  readonly to: number;
-}
-
-/** [first instant of the month, first instant of the next), UTC. */
-export function monthWindow(month: string): MonthWindow {
-  const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(month);
-  if (!m) throw new Error(`month "${month}" is not YYYY-MM, e.g. 2026-10.`);
-  const y = Number(m[1]);
-  const mo = Number(m[2]);
-  return { month, from: Date.UTC(y, mo - 1, 1), to: Date.UTC(y, mo, 1) };
-}
 
 /** Everything coverage reads from the control plane, as plain data. */
 export interface CoverageInput {

@@ -24,8 +24,9 @@ import { intersectSets, subtractSets, type Interval } from "../domain/interval.t
 import { eligibilityPolicy } from "../domain/roles.ts";
 import { parseScope } from "../domain/scope.ts";
 import { openUsageLake } from "../usage/index.ts";
-import { loadCoverageInput, monthWindow, type Policy } from "./coverage.ts";
-import { ReportError } from "./report.ts";
+import { loadCoverageInput, type Policy } from "./coverage.ts";
+import { monthWindow } from "../domain/time.ts";
+import { plainCode, ReportError } from "../domain/report.ts";
 import type { DiagnosisCode, Diagnosis, DiagnoseResult } from "./wire.ts";
 import { PARTNER_REGISTRATION_HINT } from "../domain/partner-id.ts";
 export type { DiagnosisCode, Diagnosis, DiagnoseResult } from "./wire.ts";
@@ -213,13 +214,4 @@ export function formatDiagnosis(d: DiagnoseResult): string {
   if (d.reasons.length === 0) out.push("  no problem found: the customer should appear in the report once its month is attributed.");
   for (const r of d.reasons) out.push("", `  [${r.code}] ${plainCode(r.message)}`, `    fix: ${plainCode(r.fix)}`, `    evidence: ${JSON.stringify(r.evidence)}`);
   return out.join("\n") + "\n";
-}
-
-/**
- * A message for a terminal: messages and fixes mark commands as `code` spans (Markdown inline
- * code; the portal shows them as code, --json keeps them); printed as text, the command stands
- * without the backticks, ready to copy.
- */
-export function plainCode(text: string): string {
-  return text.replace(/`([^`]+)`/g, "$1");
 }

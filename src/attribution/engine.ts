@@ -22,12 +22,13 @@ import path from "node:path";
 import { DuckDBInstance, timestampValue, type DuckDBConnection } from "@duckdb/node-api";
 import { openUsageLake } from "../usage/index.ts";
 import type { AttributionRollup, Store, UnknownSubscription } from "../store/index.ts";
-import type { Clock } from "../domain/time.ts";
-import { buildCoverage, loadCoverageInput, monthWindow, type CoverageTable, type Policy } from "./coverage.ts";
+import { monthWindow, type Clock } from "../domain/time.ts";
+import { buildCoverage, loadCoverageInput, type CoverageTable, type Policy } from "./coverage.ts";
 import { formatDecimal, parseDecimal } from "../domain/attribution.ts";
 import { factsQuery, rollupQuery } from "./sql.ts";
 import { loadBizappsSnapshot, type BizappsSnapshot } from "../bizapps/candidates.ts";
 import { computeBizapps, type BizappsSummary } from "../bizapps/engine.ts";
+import { bizappsFactsFile } from "../bizapps/facts-reader.ts";
 import type { BizappsRates } from "../domain/bizapps.ts";
 
 export interface AttributeOptions {
@@ -72,11 +73,6 @@ export function factsDir(dataDir: string, month: string, policy: string): string
 export function factsFile(dataDir: string, month: string, policy: string): string {
   return path.join(factsDir(dataDir, month, policy), "facts.parquet");
 }
-/** Business-applications facts of a month (one file for every policy: the rules do not depend on it). */
-export function bizappsFactsFile(dataDir: string, month: string): string {
-  return path.join(path.resolve(dataDir), "attribution", `month=${month}`, "bizapps", "facts.parquet");
-}
-
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 const ts = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace("Z", "").slice(0, 19);
 

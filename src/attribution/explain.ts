@@ -15,7 +15,7 @@ import { formatDecimal, parseDecimal } from "../domain/attribution.ts";
 import type { Interval } from "../domain/interval.ts";
 import { factsDir, readFacts } from "./engine.ts";
 import type { Evidence, Policy } from "./coverage.ts";
-import { ReportError } from "./report.ts";
+import { ReportError } from "../domain/report.ts";
 import type { ExplainedFact, Explanation } from "./wire.ts";
 import { PARTNER_REGISTRATION_HINT } from "../domain/partner-id.ts";
 export type { ExplainedFact, Explanation } from "./wire.ts";

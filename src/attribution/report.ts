@@ -12,6 +12,7 @@ import { formatDecimal, sumDecimals } from "../domain/attribution.ts";
 import type { Policy } from "./coverage.ts";
 import type { AzureUsageRow } from "./wire.ts";
 import { PARTNER_REGISTRATION_HINT } from "../domain/partner-id.ts";
+import { ReportError } from "../domain/report.ts";
 export type { AzureUsageRow } from "./wire.ts";
 
 /** Partner Center's column names, in its order. */
@@ -32,10 +33,6 @@ export interface AzureUsageQuery {
   readonly includeIneligible?: boolean;
   /** Digits after the decimal point in ACR (default 2). */
   readonly decimals?: number;
-}
-
-export class ReportError extends Error {
-  override readonly name = "ReportError";
 }
 
 /** The report rows, or a ReportError naming the fix (no run for the month, unknown partner id). */

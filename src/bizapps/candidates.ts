@@ -6,8 +6,8 @@
  * component at the import instant). Principals, links and locations come from the Azure coverage
  * input, read once per run.
  */
-import type { Store } from "../store/index.ts";
-import type { CoverageInput } from "../attribution/coverage.ts";
+import type { LocationStatusInterval, PartnerLinkInterval, PartnerLocation, PartnerOrganisation, Store, Tenant } from "../store/index.ts";
+import type { AccessInput } from "../domain/access.ts";
 import { buildCandidates, type CandidateInput, type CandidateTable } from "../domain/bizapps.ts";
 import { WORKLOAD_OF, type ResourceKind } from "../domain/power-platform/index.ts";
 
@@ -37,7 +37,20 @@ export interface BizappsSnapshot {
 
 const lc = (s: string) => s.toLowerCase();
 
-export async function loadBizappsSnapshot(store: Store, window: { from: number; to: number }, coverage: CoverageInput): Promise<BizappsSnapshot> {
+/**
+ * The part of the control-plane snapshot the month run has already loaded for Azure's coverage
+ * (attribution/coverage.ts, CoverageInput) that the candidates read as well: read once per run.
+ */
+export interface ControlPlaneSnapshot {
+  readonly access: Pick<AccessInput, "principals" | "disabled">;
+  readonly links: readonly PartnerLinkInterval[];
+  readonly organisations: readonly PartnerOrganisation[];
+  readonly locations: readonly PartnerLocation[];
+  readonly locationStatus: readonly LocationStatusInterval[];
+  readonly tenants: readonly Tenant[];
+}
+
+export async function loadBizappsSnapshot(store: Store, window: { from: number; to: number }, coverage: ControlPlaneSnapshot): Promise<BizappsSnapshot> {
   const pp = store.powerPlatform;
   const [resources, deleted, relationships, environments, events, imports] = await Promise.all([
     pp.resourcesAlive(window), pp.resourcesDeletedBy(window.from), pp.relationshipsOverlapping(window), pp.listEnvironments(), pp.activityInRange(window), pp.importActs(window),

@@ -5,7 +5,7 @@
  * an account linked to one of its locations), names, and the facts file of a month.
  */
 import type { PartnerLinkInterval, PartnerOrganisation, Store } from "../store/index.ts";
-import { ReportError } from "../attribution/report.ts";
+import { ReportError } from "../domain/report.ts";
 import { PARTNER_REGISTRATION_HINT } from "../domain/partner-id.ts";
 import { bizappsFactsFile, type BizappsFact, type BizappsResourceKind } from "./facts-reader.ts";
 import type { BizappsRun } from "../store/bizapps.ts";

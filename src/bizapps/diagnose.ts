@@ -20,9 +20,9 @@
  * Candidates come from the facts Parquet, the credit from the rollups (what the report shows).
  */
 import type { Store } from "../store/index.ts";
-import { ReportError } from "../attribution/report.ts";
-import { monthWindow } from "../attribution/coverage.ts";
-import { plainCode } from "../attribution/diagnose.ts";
+import { ReportError } from "../domain/report.ts";
+import { monthWindow } from "../domain/time.ts";
+import { plainCode } from "../domain/report.ts";
 import { readBizappsFacts, type BizappsFact, type BizappsResourceKind } from "./facts-reader.ts";
 import { requireBizappsRun, unknownResourceHint, unknownResourcesOf } from "./report.ts";
 import { factsFileOf, isoTime, KIND_NOUN, orgContext, PrincipalDirectory, span, who, type OrgContext } from "./context.ts";

@@ -10,10 +10,10 @@
  */
 import type { Store } from "../store/index.ts";
 import type { BizappsRollup } from "../store/bizapps.ts";
-import { ReportError } from "../attribution/report.ts";
+import { ReportError } from "../domain/report.ts";
 import { readBizappsFacts, type BizappsFact } from "./facts-reader.ts";
 import { requireBizappsRun, unknownResourceHint, unknownResourcesOf } from "./report.ts";
-import { monthWindow } from "../attribution/coverage.ts";
+import { monthWindow } from "../domain/time.ts";
 import { factsFileOf, isoTime, KIND_NOUN, orgContext, PrincipalDirectory, span, type OrgContext, type PrincipalInfo } from "./context.ts";
 
 export interface BizappsExplainQuery {

@@ -11,6 +11,7 @@
  * they were added read as null).
  */
 import { existsSync } from "node:fs";
+import path from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 
 export type NotQualifyingReason = "noLink" | "principalUnknown" | "linkNotActive" | "locationInactive" | "principalDisabled" | "delegationEnded" | "noActivity";
@@ -58,8 +59,13 @@ export interface BizappsFact {
   readonly quantitySource: string | null;
 }
 
-/** Where the engine writes the month's facts (src/attribution/engine.ts). */
-export { bizappsFactsFile } from "../attribution/engine.ts";
+/**
+ * Where the month run (src/attribution/engine.ts) writes the month's business-applications facts:
+ * one file for every policy, since the rules do not depend on it.
+ */
+export function bizappsFactsFile(dataDir: string, month: string): string {
+  return path.join(path.resolve(dataDir), "attribution", `month=${month}`, "bizapps", "facts.parquet");
+}
 
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 const ms = (col: string) => `CAST(epoch_ms(${col}) AS DOUBLE) AS ${col}`;

@@ -10,7 +10,7 @@
 import type { Store } from "../store/index.ts";
 import type { BizappsRollup, BizappsRun } from "../store/bizapps.ts";
 import type { UnknownResource } from "./engine.ts";
-import { ReportError } from "../attribution/report.ts";
+import { ReportError } from "../domain/report.ts";
 import { PARTNER_REGISTRATION_HINT } from "../domain/partner-id.ts";
 
 /** The report's columns, in order. */

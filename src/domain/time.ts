@@ -48,3 +48,19 @@ export function parseIsoTime(text: string): number | undefined {
 export function isoOrNull(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined ? null : new Date(ms).toISOString();
 }
+
+/** A calendar month (YYYY-MM) as [from, to) in epoch milliseconds, UTC. */
+export interface MonthWindow {
+  readonly month: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** [first instant of the month, first instant of the next), UTC. */
+export function monthWindow(month: string): MonthWindow {
+  const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(month);
+  if (!m) throw new Error(`month "${month}" is not YYYY-MM, e.g. 2026-10.`);
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  return { month, from: Date.UTC(y, mo - 1, 1), to: Date.UTC(y, mo, 1) };
+}

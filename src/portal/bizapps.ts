@@ -161,7 +161,7 @@ async function explain(ctx: AppContext, org: Organisation, row: BizappsRollup): 
 /** The "latest partner" evidence and every candidate, from the run's facts (src/bizapps/explain.ts, partner audience). */
 async function evidenceOf(ctx: AppContext, org: Organisation, row: BizappsRollup): Promise<{ evidence: BizappsEvidence | null; evidenceMessage: string | null }> {
   const { explainBizappsResource } = await import("../bizapps/explain.ts");
-  const { ReportError } = await import("../attribution/report.ts");
+  const { ReportError } = await import("../domain/report.ts");
   try {
     const x = await explainBizappsResource(ctx.store, ctx.options.dataDir, { resourceId: row.resourceId, month: row.month, partnerId: org.globalId, audience: "partner" });
     return {

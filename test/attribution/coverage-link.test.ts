@@ -7,7 +7,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { formatCoverage, identityLink, type CoverageReport } from "../../src/attribution/index.ts";
-import { formatDiagnosis, plainCode } from "../../src/attribution/diagnose.ts";
+import { formatDiagnosis } from "../../src/attribution/diagnose.ts";
+import { plainCode } from "../../src/domain/report.ts";
 import type { CoverageIdentity, DiagnoseResult } from "../../src/attribution/wire.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { mintToken, PAL, V } from "../providers/managementpartner/fixture.ts";

@@ -12,7 +12,7 @@ import { storeBackends } from "../support/stores.ts";
 import type { Store } from "../../src/store/index.ts";
 import { diagnoseBizappsResource, formatBizappsDiagnosis } from "../../src/bizapps/diagnose.ts";
 import { bizappsFactsFile } from "../../src/bizapps/facts-reader.ts";
-import { ReportError } from "../../src/attribution/report.ts";
+import { ReportError } from "../../src/domain/report.ts";
 import { APP1, DS3, ENV_PROD, ENV_SANDBOX, FLOW2, FLOW6, MDA4, MONTH, RAN_AT, RUN, WORKSPACE, fact, seedBizapps, writeBizappsFacts } from "./support.ts";
 import { ALICE_GUEST, BOB_GUEST, FABRIKAM_TENANT, g } from "../scenarios/world.ts";
 

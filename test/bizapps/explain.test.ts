@@ -12,7 +12,7 @@ import path from "node:path";
 import { storeBackends } from "../support/stores.ts";
 import type { Store } from "../../src/store/index.ts";
 import { explainBizappsResource, formatBizappsExplanation } from "../../src/bizapps/explain.ts";
-import { ReportError } from "../../src/attribution/report.ts";
+import { ReportError } from "../../src/domain/report.ts";
 import { APP1, APP5, DS3, MDA4, MONTH, RAN_AT, seedBizapps } from "./support.ts";
 import { ALICE_GUEST, BOB_GUEST, NORA_GUEST } from "../scenarios/world.ts";
 

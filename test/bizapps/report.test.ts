@@ -12,7 +12,7 @@ import path from "node:path";
 import { storeBackends } from "../support/stores.ts";
 import type { Store } from "../../src/store/index.ts";
 import { BIZAPPS_USAGE_COLUMNS, bizappsCsv, bizappsUsageReport } from "../../src/bizapps/report.ts";
-import { ReportError } from "../../src/attribution/report.ts";
+import { ReportError } from "../../src/domain/report.ts";
 import { APP1, DS3, ENV_PROD, FLOW6, MONTH, RAN_AT, seedBizapps } from "./support.ts";
 import { ALICE_GUEST, FABRIKAM_TENANT, NORA_GUEST } from "../scenarios/world.ts";
 

@@ -7,7 +7,7 @@ import { DEMO_MONTHS, DEMO_WORLD_FILE, isDemoWorld } from "../../src/insights/de
 import { startServer } from "../../src/server/index.ts";
 import { testOptions } from "../../src/options/index.ts";
 import { openUsageLake } from "../../src/usage/index.ts";
-import { bizappsFactsFile } from "../../src/attribution/engine.ts";
+import { bizappsFactsFile } from "../../src/bizapps/facts-reader.ts";
 
 // `npm start` names src/world/demo/world.json, while the compiled server (dist/) resolves its own
 // copy: the demo usage is seeded for either (before, a compiled server never seeded it).

@@ -7,7 +7,7 @@ import { browserSuiteSkip, launchBrowser, SCREENSHOT_DIR, screenshot, watchedPag
 import { DEMO, DEMO_MONTHS, DEMO_WORLD, armToken, browserSignIn, portalSignIn, waitForDemo } from "./support.ts";
 import { azureUsageReport, coverageReport, diagnoseCustomer } from "../../src/attribution/index.ts";
 import { formatMoney, sumDecimals } from "../../portal/src/format.ts";
-import { plainCode } from "../../src/attribution/diagnose.ts";
+import { plainCode } from "../../src/domain/report.ts";
 
 /** Bob's guest object in Woodgrove Bank (demo world). */
 const BOB_WOODGROVE = "50000000-0001-4000-8000-000000000002";

@@ -1,7 +1,8 @@
 /**
  * The layering the architecture rests on (docs/DESIGN.md): the composition root (src/server/)
  * composes the components, so no component imports it; the contract they share with it
- * (src/context/) sits below them all; and the pure domain does no I/O and knows no other folder.
+ * (src/context/) sits below them all; the attribution month run drives the business-applications
+ * engine, never the other way round; and the pure domain knows no other folder.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -43,6 +44,11 @@ describe("layering of src/", () => {
   it("the components' shared contract (src/context/) depends on nothing above the store", () => {
     const above = edges.filter(([from, to]) => folderOf(from) === "context" && !["context", "options", "store", "domain"].includes(folderOf(to)));
     assert.deepEqual(above, []);
+  });
+
+  it("business applications (src/bizapps/) import nothing of the attribution month run that drives them", () => {
+    const up = edges.filter(([from, to]) => folderOf(from) === "bizapps" && folderOf(to) === "attribution");
+    assert.deepEqual(up, []);
   });
 
   it("the pure domain (src/domain/) imports no other folder of src/", () => {
