@@ -77,6 +77,34 @@ export function namedSql<T>(source: string, params: Readonly<Record<string, stri
   }), sql.raw("")) as RawBuilder<T>;
 }
 
+/**
+ * The mark that makes a statement a named prepared statement on PostgreSQL (put it first in the
+ * statement's text): each pooled connection parses and plans it once, not on every call. Only
+ * constant statements on hot paths carry it (the link writes), so a connection holds a few; one
+ * name, one text. SQLite caches every statement anyway (withStatementCache) and reads the mark as
+ * a comment.
+ */
+export function preparedAs(name: string): string {
+  return `/* prepared:${name} */`;
+}
+
+const PREPARED_MARK = /^\/\* prepared:(\w+) \*\//;
+
+/**
+ * Runs every statement whose text starts with a `preparedAs` mark as a named prepared statement
+ * (pg's `{ name, text, values }`), on every client the pool hands out.
+ */
+function preparesMarkedStatements(pool: pg.Pool): void {
+  pool.on("connect", (client) => {
+    // The client's own query, looked up at each call (so that whatever wraps pg.Client's still sees every statement).
+    const proto = Object.getPrototypeOf(client) as { query: (...args: unknown[]) => unknown };
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, ...rest: unknown[]) => {
+      const mark = typeof text === "string" && Array.isArray(rest[0]) && rest.length === 1 ? PREPARED_MARK.exec(text) : null;
+      return mark ? proto.query.call(client, { name: mark[1], text, values: rest[0] }) : proto.query.call(client, text, ...rest);
+    };
+  });
+}
+
 // pg returns int8 (bigint) as strings by default; our bigints are epoch milliseconds and
 // sequence numbers, far inside the safe integer range.
 pg.types.setTypeParser(20, (value: string) => Number.parseInt(value, 10));
@@ -165,6 +193,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
   } else {
     if (!config.postgresUrl) throw new Error("PostgreSQL store needs a connection URL (--postgres-url).");
     const pool = new pg.Pool({ connectionString: config.postgresUrl, max: config.poolSize ?? 10 });
+    preparesMarkedStatements(pool);
     // An idle client error (server restart) must not crash the process; the pool replaces it.
     pool.on("error", () => undefined);
     poolStats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });

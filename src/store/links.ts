@@ -17,7 +17,7 @@
  */
 import type { Generated, Kysely } from "kysely";
 import type { Database } from "./schema.ts";
-import { namedSql, type SyncReader, type SyncStatements } from "./database.ts";
+import { namedSql, preparedAs, type SyncReader, type SyncStatements } from "./database.ts";
 import { NEVER_LINKED, type PartnerLinkState } from "../domain/partner-link.ts";
 import { overlaps } from "../domain/interval.ts";
 import { LINK_TARGET_SQL, linkTargetFactsOf, type LinkTargetFacts, type LinkTargetRow } from "./partners.ts";
@@ -134,7 +134,7 @@ const SAVE_PRINCIPAL_SQL = `
  * interval again, in a statement of its own, after the lock. Scalar subqueries, not joins: this
  * statement is planned on every call, and they plan in a third of the time.
  */
-const LOCK_STATE_PG_SQL = `
+const LOCK_STATE_PG_SQL = `${preparedAs("link_lock_state")}
   WITH locked AS (
     INSERT INTO partner_link_principals AS p (tenant_id, object_id, version, created_time, updated_time)
     VALUES (:tenantId, :objectId, 0, NULL, NULL)
@@ -165,7 +165,10 @@ const WRITE_PG_SQL = (() => {
   const save = `saved AS (UPDATE partner_link_principals SET version = :version, created_time = :createdTime, updated_time = :updatedTime
     WHERE tenant_id = :tenantId AND object_id = :objectId RETURNING version)`;
   const statement = (...ctes: string[]) => `WITH ${[...ctes, save].join(",\n  ")}\n${AUDIT_INSERT_SQL}`;
-  return { none: statement(), close: statement(close), open: statement(open(false)), closeAndOpen: statement(close, open(true)) };
+  return {
+    none: preparedAs("link_write") + statement(), close: preparedAs("link_write_close") + statement(close),
+    open: preparedAs("link_write_open") + statement(open(false)), closeAndOpen: preparedAs("link_write_close_open") + statement(close, open(true)),
+  };
 })();
 
 /** `lockState` for a synchronous transaction (see LINK_STATE_SQL). */
