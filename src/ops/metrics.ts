@@ -125,9 +125,13 @@ export class ServerMetrics {
     this.#inFlight.inc();
   }
 
+  /** A request started is over: answered, or abandoned by its client before its answer. */
+  requestEnded(): void {
+    this.#inFlight.dec();
+  }
+
   /** `route` is the route pattern (e.g. /:tenant/oauth2/v2.0/token), never the raw URL. */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    this.#inFlight.dec();
     const labels = { method, route, status: String(status) };
     this.#requests.inc(labels);
     this.#duration.observe(labels, seconds);

@@ -46,7 +46,11 @@ export function registerBodyRefusals(app: FastifyInstance): void {
       done(null, payload);
       return;
     }
-    done(null, payload.pipe(new BodyLimit(BODY_LIMIT_BYTES)));
+    const limited = new BodyLimit(BODY_LIMIT_BYTES);
+    // pipe() does not pass on the source's errors: a client that goes away mid-body must end the
+    // parse with its error, as it does without this stream.
+    payload.once("error", (error) => limited.destroy(error));
+    done(null, payload.pipe(limited));
   });
   // Any Content-Type that no parser in the route's scope reads (a scope's own parsers, such as
   // ARM's catch-all or the admin world's YAML, take precedence over this one).

@@ -1,6 +1,7 @@
-import { describe, it, after } from "node:test";
+import { describe, it, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
+import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { buildApp, type OpenPalApp } from "../../src/server/index.ts";
@@ -8,6 +9,7 @@ import { testOptions, type Options, type RawValue } from "../../src/options/inde
 import { openStore } from "../../src/store/index.ts";
 import { sql } from "kysely";
 import { CONTOSO_APP } from "./support.ts";
+import { startTestServer, type TestServer } from "../support/server.ts";
 
 const WORLD = path.resolve(import.meta.dirname, "../../src/world/demo/world.json");
 const apps: OpenPalApp[] = [];
@@ -140,4 +142,47 @@ describe("/readyz (readiness) is separate from /healthz (liveness)", () => {
     assert.equal(res.statusCode, 503);
     assert.equal(res.json().checks.server, "stopping");
   });
+});
+
+describe("/metrics: a request its client abandons leaves the in-flight count", () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({});
+  });
+  after(async () => server.close());
+
+  const inFlight = async () => {
+    const text = await (await server.fetch("/metrics", { headers: { authorization: `Bearer ${server.openpal.context.adminKey}` } })).text();
+    // The scrape itself is in flight while it is answered.
+    return Number(/^openpal_http_requests_in_flight (\d+)$/m.exec(text)?.[1]) - 1;
+  };
+
+  /** Starts a PUT, sends part of its body, then closes the connection. */
+  const abandon = (headers: Record<string, string>) =>
+    new Promise<void>((resolve) => {
+      const url = new URL(`${server.url}/providers/Microsoft.ManagementPartner/partners/4000001?api-version=2018-02-01`);
+      const req = https.request(url, { method: "PUT", rejectUnauthorized: false, headers: { "content-type": "application/json", ...headers } });
+      req.on("error", () => undefined);
+      req.write('{"partner');
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, 100);
+    });
+
+  for (const [kind, headers] of [
+    ["declared length", { "content-length": "1000" }],
+    ["chunked", { "transfer-encoding": "chunked" }],
+  ] as const) {
+    it(`a body cut off mid-way (${kind}) is no longer counted once its client is gone`, async () => {
+      assert.equal(await inFlight(), 0);
+      await abandon(headers);
+      let left = await inFlight();
+      for (let i = 0; i < 50 && left !== 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        left = await inFlight();
+      }
+      assert.equal(left, 0);
+    });
+  }
 });
