@@ -38,11 +38,13 @@ export function registerBodyRefusals(app: FastifyInstance): void {
     }
     done();
   });
-  // A body without a declared length is counted as it arrives (fastify's own cut says only
-  // "Request body is too large"); a body with one was judged above. Multipart bodies are read
-  // from the raw request by their own routes (with their own limits), never from this stream.
+  // A body without a declared length (Transfer-Encoding: chunked) is counted as it arrives
+  // (fastify's own cut says only "Request body is too large"); a body with one was judged above,
+  // and a request with neither header has no body (every GET): nothing is wrapped for those.
+  // Multipart bodies are read from the raw request by their own routes (with their own limits),
+  // never from this stream.
   app.addHook("preParsing", (req, _reply, payload, done) => {
-    if (req.headers["content-length"] !== undefined || req.headers["content-type"]?.startsWith("multipart/")) {
+    if (req.headers["transfer-encoding"] === undefined || req.headers["content-length"] !== undefined || req.headers["content-type"]?.startsWith("multipart/")) {
       done(null, payload);
       return;
     }
