@@ -29,6 +29,8 @@ export interface Operations {
   readonly metrics: ServerMetrics;
   /** The server is stopping: /readyz answers 503 so a load balancer stops sending requests. */
   markStopping(): void;
+  /** Whether markStopping has been called. */
+  isStopping(): boolean;
 }
 
 export function registerOperations(app: FastifyInstance, ctx: AppContext): Operations {
@@ -92,5 +94,6 @@ export function registerOperations(app: FastifyInstance, ctx: AppContext): Opera
     markStopping() {
       stopping = true;
     },
+    isStopping: () => stopping,
   };
 }

@@ -28,6 +28,7 @@ import { createLogger, redactUrl } from "./logging.ts";
 import type { AppContext } from "../context/index.ts";
 import { createIdentity, type GuessingPolicies, type Identity } from "../identity/index.ts";
 import { BODY_LIMIT_BYTES, registerBodyRefusals } from "./body-refusals.ts";
+import { installDrain } from "./drain.ts";
 import { registerNulGuard } from "./nul-guard.ts";
 import { loadTlsMaterial, type TlsMaterial } from "./tls.ts";
 import { registerComponents } from "./components.ts";
@@ -128,6 +129,9 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
   });
   // Metrics hooks, /readyz and /metrics (src/ops), before any route so that every route is counted.
   const operations = registerOperations(app, context);
+  // A stopping server closes only connections with nothing in flight, and tells the rest to close
+  // after their answer (drain.ts: Node's own idle check can cut a request in flight).
+  installDrain(app, () => operations.isStopping());
 
   // 4. parse: JSON with an empty body is accepted (clients send Content-Length: 0 with a JSON
   // content type); malformed JSON is a 400 that says so.

@@ -1,10 +1,12 @@
 /**
  * Graceful shutdown (SIGTERM, SIGINT), in order:
  *   1. stopping - /readyz answers 503, so a load balancer takes the instance out of rotation
- *   2. refuse   - the listener closes (no new connections); idle keep-alive connections close;
- *                 a request arriving on a busy keep-alive connection gets 503 + Connection: close
- *   3. drain    - requests already being answered finish, up to the deadline (--shutdown-timeout);
- *                 past it their connections are closed, and those clients see a network error
+ *   2. refuse   - the listener closes (no new connections); keep-alive connections with nothing
+ *                 in flight close (drain.ts judges that, not Node); a request arriving on a busy
+ *                 keep-alive connection gets 503 + Connection: close
+ *   3. drain    - requests already being answered finish, up to the deadline (--shutdown-timeout),
+ *                 their answers saying Connection: close; past it their connections are closed,
+ *                 and those clients see a network error
  *   4. close    - the stores close (SQLite checkpoints its WAL; the PostgreSQL pool ends)
  *   5. tidy     - server.json is removed, when it still names this process
  *
