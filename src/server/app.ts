@@ -106,6 +106,8 @@ export async function buildApp(options: Options, deps: AppDependencies = {}): Pr
     // Our own onResponse hook logs each request once, with credentials removed from the URL.
     logController: new LogController({ requestIdLogLabel: "requestId", disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
+    // A request that arrives while the server stops gets its 503 from drain.ts, through the hooks.
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true },
     // request.ip is the TCP peer, or, from a configured proxy only, X-Forwarded-For's client (--trust-proxy).
     trustProxy: options.trustProxy.length > 0 ? [...options.trustProxy] : false,

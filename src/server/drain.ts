@@ -15,6 +15,9 @@
  * `Connection: close`, so each busy connection ends after its last answer; one that goes idle
  * while the server stops is closed then. Past the shutdown deadline every connection is cut,
  * as before (shutdown.ts).
+ *
+ * A request that arrives while the server stops (on a connection already open) is answered 503
+ * with Retry-After, in the ARM error shape and with every header the server's hooks set.
  */
 import { Socket } from "node:net";
 import { Server as TlsServer } from "node:tls";
@@ -27,6 +30,10 @@ interface ConnectionState {
 }
 
 const STATE = Symbol("openpal.drain");
+
+/** What a stopping server still answers: liveness, readiness (503 with its reason) and metrics. */
+const STILL_ANSWERED = new Set(["/healthz", "/readyz", "/metrics"]);
+const STOPPING_MESSAGE = "The server is stopping and takes no new requests. Send the request again: behind a load balancer another instance answers it.";
 type TrackedSocket = Socket & { [STATE]?: ConnectionState };
 
 export function installDrain(app: FastifyInstance, isStopping: () => boolean): void {
@@ -65,9 +72,16 @@ export function installDrain(app: FastifyInstance, isStopping: () => boolean): v
   };
 
   // Callback-style hooks: they run on every request, and an async hook costs a promise each.
-  app.addHook("onRequest", (req, _reply, done) => {
+  app.addHook("onRequest", (req, reply, done) => {
     // fastify's inject() passes a stand-in for the socket: no connection to drain.
     if (req.raw.socket instanceof Socket) track(req.raw.socket).inFlight++;
+    if (isStopping() && !STILL_ANSWERED.has(req.url.split("?", 1)[0] as string)) {
+      // Answered here, not by fastify's return503OnClosing (off, see app.ts): its 503 skips
+      // every hook, so it had no request id, no HSTS or nosniff, and fastify's own body shape.
+      // Replying from a callback-style hook ends the request's lifecycle: no done().
+      reply.code(503).header("retry-after", "1").send({ error: { code: "ServiceUnavailable", message: STOPPING_MESSAGE } });
+      return;
+    }
     done();
   });
   app.addHook("onSend", (_req, reply, payload, done) => {

@@ -5,7 +5,7 @@ import path from "node:path";
 import tls from "node:tls";
 import Fastify, { type FastifyInstance } from "fastify";
 import { installDrain } from "../../src/server/drain.ts";
-import { testCaPath } from "../support/server.ts";
+import { startTestServer, testCaPath } from "../support/server.ts";
 
 /**
  * A bare fastify HTTPS server with the drain installed (or not, to show what Node does alone).
@@ -120,8 +120,10 @@ describe("draining: a stopping server closes only connections with nothing in fl
     }
   });
 
-  it("while stopping, every answer says Connection: close, so a busy connection ends after its last answer", async () => {
-    const { app, port } = await server({ drain: true, stopping: () => true });
+  it("an answer sent once the server is stopping says Connection: close, so a busy connection ends after its last answer", async () => {
+    // The server starts stopping while the request runs.
+    let stopping = false;
+    const { app, port } = await server({ drain: true, stopping: () => stopping, onSlow: () => (stopping = true) });
     try {
       const { received, closedByServer } = await exchange(port, "GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n");
       assert.match(received, /^HTTP\/1\.1 200/);
@@ -130,6 +132,40 @@ describe("draining: a stopping server closes only connections with nothing in fl
       assert.equal(closedByServer, true);
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe("draining: a request that arrives while the server stops", () => {
+  it("gets 503 with Retry-After in the ARM error shape, with the headers every answer has, and Connection: close", async () => {
+    const server = await startTestServer();
+    try {
+      server.openpal.operations.markStopping();
+      const res = await server.fetch("/providers/Microsoft.ManagementPartner/partners?api-version=2018-02-01");
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get("retry-after"), "1");
+      assert.equal(res.headers.get("connection"), "close");
+      assert.ok(res.headers.get("x-ms-request-id"), "the request id header");
+      assert.match(res.headers.get("strict-transport-security") ?? "", /max-age=/);
+      assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, "ServiceUnavailable");
+      assert.match(body.error.message, /stopping/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("still answers liveness (200) and readiness (503, saying it is stopping), so a load balancer sees why", async () => {
+    const server = await startTestServer();
+    try {
+      server.openpal.operations.markStopping();
+      assert.equal((await server.fetch("/healthz")).status, 200);
+      const ready = await server.fetch("/readyz");
+      assert.equal(ready.status, 503);
+      assert.equal(((await ready.json()) as { checks: { server: string } }).checks.server, "stopping");
+    } finally {
+      await server.close();
     }
   });
 });
