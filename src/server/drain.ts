@@ -56,8 +56,8 @@ export function installDrain(app: FastifyInstance, isStopping: () => boolean): v
   const closeIfIdle = (socket: TrackedSocket): void => {
     const state = socket[STATE];
     if (!state || state.inFlight > 0 || socket.destroyed) return;
-    // A byte since the last answer is the start of another request: fastify answers it 503 with
-    // Connection: close while the server closes, and the connection ends after that answer.
+    // A byte since the last answer is the start of another request: the hook below answers it
+    // 503 with Connection: close while the server stops, and the connection ends after that.
     if (socket.bytesRead !== state.bytesAtRest) return;
     socket.destroy();
   };
