@@ -11,8 +11,9 @@
  * const ops = registerOperations(app, context);
  * ops.markStopping(); // /readyz answers 503 from now on
  */
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { AppContext } from "../context/index.ts";
+import { onRequestEnd } from "../context/request-end.ts";
 import { adminKeyMatches } from "../admin/auth.ts";
 import { checkStoreReadiness } from "../store/readiness.ts";
 import { ServerMetrics } from "./metrics.ts";
@@ -37,23 +38,13 @@ export function registerOperations(app: FastifyInstance, ctx: AppContext): Opera
   const metrics = new ServerMetrics(() => ctx.store.poolStats(), ctx.store.dialect);
   let stopping = false;
 
-  // A request leaves the in-flight count once: when answered, or when its client goes away first
-  // (fastify then runs onRequestAbort, and onResponse not at all).
-  const inFlight = new WeakSet<FastifyRequest>();
-  const ended = (req: FastifyRequest) => {
-    if (inFlight.delete(req)) metrics.requestEnded();
-  };
-  app.addHook("onRequest", (req, _reply, done) => {
-    inFlight.add(req);
+  app.addHook("onRequest", (_req, _reply, done) => {
     metrics.requestStarted();
     done();
   });
-  app.addHook("onRequestAbort", (req, done) => {
-    ended(req);
-    done();
-  });
+  // A request leaves the in-flight count once: when answered, or when its client goes away first.
+  onRequestEnd(app, () => metrics.requestEnded());
   app.addHook("onResponse", (req, reply, done) => {
-    ended(req);
     const route = routeLabel(req) ?? UNMATCHED_ROUTE;
     metrics.observeRequest(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
     if (route === TOKEN_ROUTE && reply.statusCode === 200) {

@@ -22,6 +22,7 @@
 import { Socket } from "node:net";
 import { Server as TlsServer } from "node:tls";
 import type { FastifyInstance } from "fastify";
+import { onRequestEnd } from "../context/request-end.ts";
 
 /** Per connection: requests not yet answered, and the bytes read when the last one was. */
 interface ConnectionState {
@@ -61,9 +62,9 @@ export function installDrain(app: FastifyInstance, isStopping: () => boolean): v
     if (socket.bytesRead !== state.bytesAtRest) return;
     socket.destroy();
   };
-  const answered = (socket: TrackedSocket | undefined): void => {
-    const state = socket?.[STATE];
-    if (!socket || !state || state.inFlight === 0) return;
+  const answered = (socket: TrackedSocket): void => {
+    const state = socket[STATE];
+    if (!state || state.inFlight === 0) return;
     state.inFlight--;
     if (state.inFlight === 0) {
       state.bytesAtRest = socket.bytesRead;
@@ -88,15 +89,8 @@ export function installDrain(app: FastifyInstance, isStopping: () => boolean): v
     if (isStopping()) reply.header("connection", "close");
     done(null, payload);
   });
-  // onResponse runs once the answer is flushed ('finish'); onRequestAbort when the client left first.
-  app.addHook("onResponse", (req, _reply, done) => {
-    answered(req.raw.socket);
-    done();
-  });
-  app.addHook("onRequestAbort", (req, done) => {
-    answered(req.raw.socket);
-    done();
-  });
+  // Once per request: its answer flushed ('finish'), or its client gone first.
+  onRequestEnd(app, (req) => answered(req.raw.socket));
 
   // http.Server#close() calls this (Node 19+), as fastify's close does through it.
   app.server.closeIdleConnections = () => {
